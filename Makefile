@@ -1,0 +1,32 @@
+# Two commands do all the set-up on a fresh machine with Python 3.11+ and git:
+#   make demo   create .venv, install the package, run the main example
+#   make test   the same set-up, then the whole test suite (and the type check)
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: demo test bench clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "tinygrad_edu needs Python 3.11 or newer; set PYTHON=python3.11 (or newer)")'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) examples/engine_demo.py
+
+test: $(STAMP)
+	$(PY) -m pytest tinygrad_edu tests README.md
+	$(PY) -m mypy
+
+# Speed comparisons (not part of the test suite): installs micrograd and the CPU wheel of torch 2.13.0
+bench: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[bench]'
+	-$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

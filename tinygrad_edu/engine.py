@@ -1,0 +1,308 @@
+"""The graph node, grad mode, and the one reverse-mode engine that serves Value and Tensor.
+
+Each node records the op that made it, its inputs in argument order, and the op's metadata. Nothing
+is captured in closures, so a graph is freed by reference counting as soon as its output is dropped.
+
+Backward visits the graph in reverse topological order and gives every node the sum, over every edge
+leaving it, of (upstream gradient x local derivative): the "advanced chain rule", for any DAG.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+
+from .ops import Op, sum_to_shape
+
+
+# --------------------------------------------------------------------------- grad mode
+
+
+class _GradMode(threading.local):
+    enabled = True  # each thread starts with recording on
+
+
+_grad_mode = _GradMode()
+
+
+def is_grad_enabled() -> bool:
+    """Whether new operations are recorded in this thread."""
+    return _grad_mode.enabled
+
+
+class _SetGradMode(contextlib.ContextDecorator):
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.previous: list[bool] = []
+
+    def __enter__(self) -> None:
+        self.previous.append(_grad_mode.enabled)
+        _grad_mode.enabled = self.enabled
+
+    def __exit__(self, *exc: object) -> None:
+        _grad_mode.enabled = self.previous.pop()
+
+
+def no_grad() -> contextlib.ContextDecorator:
+    """Record nothing inside: `with tg.no_grad(): y = model(x)` (also a decorator). Per thread."""
+    return _SetGradMode(False)
+
+
+def enable_grad() -> contextlib.ContextDecorator:
+    """Record again inside a `no_grad` block (also a decorator). Per thread."""
+    return _SetGradMode(True)
+
+
+# --------------------------------------------------------------------------- the node
+
+
+class Node:
+    """A value in a computation graph: what a Value and a Tensor have in common.
+
+    `op` and `inputs` say how it was made (None and () for a leaf), `params` holds the op's metadata
+    (axis, shape, index). `requires_grad` is true for leaves that want a gradient and for every node
+    computed from one while grad mode is on.
+    """
+
+    __slots__ = ("data", "grad", "op", "inputs", "params", "label", "requires_grad", "_released")
+
+    shaped: ClassVar[bool] = False  # True where data has a shape that broadcasting may change
+    retains_grad: bool = False  # whether backward() stores .grad on this node when it is not a leaf
+
+    data: Any
+    grad: Any
+    op: Op | None
+    inputs: tuple[Node, ...]
+    params: dict[str, Any] | None
+    label: str | None
+    requires_grad: bool
+    _released: bool
+
+    @classmethod
+    def constant(cls, data: Any) -> Node:
+        """A leaf that needs no gradient (a number or array taking part in an op)."""
+        raise NotImplementedError
+
+    def apply_op(self, op: Op, *args: Any, **params: Any) -> Node:
+        """Apply `op` to nodes of this node's kind (and raw constants), recording it when needed."""
+        raise NotImplementedError
+
+    def _deposit(self, g: Any, exclusive: bool) -> None:
+        """Add `g` to this node's .grad (backward accumulates; it never overwrites).
+
+        `exclusive` says nothing else holds g, so it may become .grad without a copy.
+        """
+        raise NotImplementedError
+
+    def backward(self, gradient: Any = None, retain_graph: bool = False, create_graph: bool = False) -> None:
+        """Add d(self)/d(leaf) into the `.grad` of every leaf that requires grad.
+
+        Gradients accumulate across calls until zeroed. `gradient` is dL/d(self); it defaults to 1
+        and is required when self is not a scalar. Without `retain_graph` the graph is used up: a
+        second backward through it raises RuntimeError. With `create_graph`, the gradients are
+        themselves graph nodes (so `.grad` holds a Value/Tensor), and can be differentiated again.
+        """
+        seed = _seed_gradient(self, gradient, "backward")
+        _run_backward([self], [seed], retain_graph, create_graph, targets=None)
+
+
+def _seed_gradient(out: Node, gradient: Any, where: str) -> Any:
+    """dL/d(out) to start backward from: `gradient`, or 1 for a scalar output."""
+    kind = type(out).__name__
+    if not out.requires_grad:
+        raise RuntimeError(
+            f"{where}: this {kind} does not require grad, so there is no graph to differentiate "
+            "(give a leaf requires_grad=True, and do not compute it under no_grad())"
+        )
+    if not out.shaped:
+        return 1.0 if gradient is None else float(getattr(gradient, "data", gradient))
+    if gradient is None:
+        if out.data.size != 1:
+            raise RuntimeError(
+                f"{where}: the output has shape {out.data.shape}, not a scalar; pass gradient= an array "
+                f"of shape {out.data.shape} (dL/d(output)), or reduce the output first, e.g. .sum()"
+            )
+        return np.ones_like(out.data)
+    g = np.asarray(gradient.data if isinstance(gradient, Node) else gradient, dtype=out.data.dtype)
+    if g.shape != out.data.shape:
+        raise ValueError(f"{where}: gradient has shape {g.shape} but the output has shape {out.data.shape}")
+    return g
+
+
+# --------------------------------------------------------------------------- traversal
+
+
+def topological_order(roots: Node | Iterable[Node]) -> list[Node]:
+    """Every node the roots depend on that requires grad, inputs before the nodes made from them.
+
+    Iterative depth-first search: no Python recursion, so graphs of any depth work.
+    """
+    if isinstance(roots, Node):
+        roots = (roots,)
+    order: list[Node] = []
+    done: dict[Node, bool] = {}  # False: inputs being visited; True: placed in `order`
+    for root in roots:
+        if not root.requires_grad or root in done:
+            continue
+        stack = [root]
+        while stack:
+            node = stack[-1]
+            state = done.get(node)
+            if state is None:  # first visit: visit its inputs first
+                done[node] = False
+                for inp in node.inputs:
+                    if inp.requires_grad and inp not in done:
+                        stack.append(inp)
+            else:
+                stack.pop()
+                if state is False:  # all inputs placed: place it
+                    done[node] = True
+                    order.append(node)
+    return order
+
+
+# --------------------------------------------------------------------------- backward
+
+
+def _numpy_rule(rule: Any, args: tuple[Any, ...], params: dict[str, Any]) -> float:
+    """Re-run a rule on float64 NumPy scalars: IEEE results (inf, nan) where Python floats raise."""
+    with np.errstate(all="ignore"):
+        return float(rule(*(np.float64(a) for a in args), **params))
+
+
+def _run_backward(
+    roots: Sequence[Node],
+    seeds: Sequence[Any],
+    retain_graph: bool,
+    create_graph: bool,
+    targets: dict[Node, Any] | None,
+) -> None:
+    """Propagate gradients from `roots` (seeded with `seeds`) to every node they depend on.
+
+    With targets=None gradients go into .grad (leaves and nodes that retain it); otherwise only
+    into `targets[node]`, and no .grad changes.
+    """
+    order = topological_order(roots)
+    grads: dict[Node, Any] = {}
+    # ids of gradients something else may hold: the caller's seeds, and what a rule passed through
+    # unchanged (add gives g to both inputs). These are copied before they become a .grad.
+    shared = {id(seed) for seed in seeds}
+    for root, seed in zip(roots, seeds):
+        if create_graph and not isinstance(seed, Node):
+            seed = type(root).constant(seed)
+        grads[root] = grads[root] + seed if root in grads else seed
+
+    with _SetGradMode(create_graph):  # differentiable rules are recorded only for create_graph
+        for node in reversed(order):
+            g = grads.pop(node, None)
+            if g is None:  # nothing flows here (e.g. the node only feeds a non-differentiable path)
+                continue
+            op = node.op
+            if targets is None:
+                if op is None or node.retains_grad:
+                    node._deposit(g, id(g) not in shared)
+            elif node in targets:
+                targets[node] = g
+            if op is None:
+                continue
+            if node._released:
+                raise RuntimeError(
+                    f"backward through the graph a second time (at a '{op.name}' node): its saved values "
+                    "were released by the first backward; pass retain_graph=True to that first call"
+                )
+            inputs = node.inputs
+            if create_graph:
+                args = (g, node, *inputs)
+            else:
+                args = (g, node.data, *[inp.data for inp in inputs])
+            params = node.params or {}
+            vjps = op.vjps
+            for k, inp in enumerate(inputs):
+                if not inp.requires_grad:
+                    continue
+                try:
+                    gk = vjps[k](*args, **params)
+                except ArithmeticError:  # Python floats raise where NumPy gives inf/nan
+                    gk = _numpy_rule(vjps[k], args, params)
+                if gk is g:
+                    shared.add(id(g))
+                if op.broadcasting and inp.shaped:
+                    gk = _fit_to_input(gk, inp)
+                prev = grads.get(inp)
+                grads[inp] = gk if prev is None else prev + gk
+            if not retain_graph:
+                node._released = True
+
+
+def _fit_to_input(g: Any, inp: Node) -> Any:
+    """Undo broadcasting and type promotion: the gradient takes its input's shape and dtype."""
+    shape = inp.data.shape
+    if g.shape != shape:
+        g = sum_to_shape(g, shape)
+    if g.dtype != inp.data.dtype:
+        g = g.astype(inp.data.dtype)
+    return g
+
+
+def grad(
+    outputs: Node | Sequence[Node],
+    inputs: Node | Sequence[Node],
+    grad_outputs: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    allow_unused: bool = False,
+) -> tuple[Any, ...]:
+    """The gradients of `outputs` with respect to `inputs`, returned as a tuple; no .grad changes.
+
+    `grad_outputs` holds dL/d(output) per output (default 1 for scalars). Without `create_graph` the
+    gradients are raw data (floats or ndarrays); with it they are graph nodes, so they can be
+    differentiated again. `retain_graph` defaults to `create_graph`. An input the outputs do not
+    depend on raises, unless `allow_unused` (then its gradient is None).
+
+    >>> x = Value(3.0); (dx,) = grad(x * x, [x]); dx
+    6.0
+    """
+    outputs = [outputs] if isinstance(outputs, Node) else list(outputs)
+    inputs = [inputs] if isinstance(inputs, Node) else list(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, Node):
+        grad_outputs = [grad_outputs] * len(outputs)
+    elif len(outputs) == 1 and not isinstance(grad_outputs, (list, tuple)):
+        grad_outputs = [grad_outputs]
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(f"grad: {len(outputs)} outputs but {len(grad_outputs)} grad_outputs")
+    for i, x in enumerate(inputs):
+        if not isinstance(x, Node) or not x.requires_grad:
+            raise RuntimeError(f"grad: input {i} ({_describe(x)}) does not require grad")
+    seeds = [_seed_gradient(out, g, "grad") for out, g in zip(outputs, grad_outputs)]
+    targets: dict[Node, Any] = dict.fromkeys(inputs)
+    _run_backward(outputs, seeds, create_graph if retain_graph is None else retain_graph, create_graph, targets)
+    results = tuple(targets[x] for x in inputs)
+    for i, (x, r) in enumerate(zip(inputs, results)):
+        if r is None and not allow_unused:
+            raise RuntimeError(
+                f"grad: input {i} ({_describe(x)}) is not used to compute the outputs; "
+                "pass allow_unused=True to get None for it"
+            )
+    return results
+
+
+def _describe(x: Any) -> str:
+    label = getattr(x, "label", None)
+    return f"{type(x).__name__} {label!r}" if label else type(x).__name__
+
+
+def walk(roots: Node | Iterable[Node]) -> Iterator[Node]:
+    """Every node reachable from the roots (whether or not it requires grad), each once."""
+    stack = [roots] if isinstance(roots, Node) else list(roots)
+    seen: set[int] = set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        yield node
+        stack.extend(reversed(node.inputs))

@@ -1,0 +1,402 @@
+"""Every primitive operation, defined once.
+
+An `Op` is data: its forward (NumPy, plus a `math` version for scalars), one backward rule (a
+vector-Jacobian product) per input, the local derivative of each input as text, and the input domain
+tests may sample from. The engine, the gradient checker, the renderer and the tests all read these
+records; no derivative is written anywhere else.
+
+Backward rules are written with operators and a few helpers (`call`, `sum_to_shape`) that work on raw
+data (floats, ndarrays) and on graph nodes alike. The engine passes raw data for a plain backward and
+graph nodes for `create_graph=True`, so the same rule gives first and higher derivatives.
+
+This module imports only NumPy and the standard library.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+# Input domains a test may sample from (one per input):
+#   "real"     any moderate real number
+#   "positive" strictly positive (log, the base of a power)
+#   "nonzero"  bounded away from zero (divisors)
+#   "smooth"   bounded away from the op's kink at 0 (relu)
+#   "distinct" no two elements equal (max)
+DOMAINS = ("real", "positive", "nonzero", "smooth", "distinct")
+
+
+@dataclass(frozen=True, eq=False)
+class Op:
+    """One primitive: forward, backward rule per input, and derivative text per input."""
+
+    name: str
+    symbol: str  # what a drawing shows in the node, e.g. "*"
+    forward: Callable[..., Any]  # raw NumPy data (and params by keyword) -> raw output
+    vjps: Sequence[Callable[..., Any]] | ForEachInput  # vjps[k](grad_out, out, *inputs, **params) -> gradient of input k
+    derivatives: tuple[str, ...]  # local derivative of each input as text, e.g. ("y", "x") for x*y
+    domain: tuple[str, ...]  # where tests may sample each input (see DOMAINS)
+    scalar_forward: Callable[..., float] | None = None  # float forward; None: not available on Value
+    broadcasting: bool = False  # inputs are broadcast and type-promoted: the engine sums gradients back
+
+    def __repr__(self) -> str:
+        return f"Op({self.name!r})"
+
+
+class ForEachInput:
+    """The backward rules of an op that takes any number of inputs: rule(k, grad_out, out, *inputs)."""
+
+    def __init__(self, rule: Callable[..., Any]) -> None:
+        self.rule = rule
+
+    def __getitem__(self, k: int) -> Callable[..., Any]:
+        return lambda *args, **params: self.rule(k, *args, **params)
+
+
+REGISTRY: dict[str, Op] = {}
+
+
+def define(op: Op) -> Op:
+    assert op.name not in REGISTRY, f"op {op.name!r} defined twice"
+    assert len(op.derivatives) == len(op.domain), op.name
+    REGISTRY[op.name] = op
+    return op
+
+
+# --------------------------------------------------------------------------- helpers for rules
+
+
+def call(op: Op, *args: Any, **params: Any) -> Any:
+    """Apply `op` inside a backward rule: recorded when an argument is a graph node, computed otherwise."""
+    for a in args:
+        apply_op = getattr(a, "apply_op", None)
+        if apply_op is not None:
+            return apply_op(op, *args, **params)
+    if op.scalar_forward is not None and type(args[0]) is float:
+        return scalar_eval(op, *args)
+    return op.forward(*args, **params)
+
+
+def scalar_eval(op: Op, *xs: float) -> float:
+    """Evaluate `op` on floats with NumPy's IEEE semantics (1/0 = inf, 0/0 = nan) instead of exceptions."""
+    try:
+        return op.scalar_forward(*xs)  # type: ignore[misc]
+    except ArithmeticError:  # ZeroDivisionError, OverflowError: let NumPy give inf/nan instead
+        with np.errstate(all="ignore"):
+            return float(op.forward(*map(np.float64, xs)))
+
+
+def sum_to_shape(g: Any, shape: tuple[int, ...]) -> Any:
+    """Sum a broadcast gradient back to `shape`: the single place broadcasting is undone."""
+    if g.shape == shape:
+        return g
+    lead = g.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1
+    )
+    return g.sum(axis=axes, keepdims=True).reshape(shape)
+
+
+def _is_basic_index(index: tuple[Any, ...]) -> bool:
+    """True for ints, slices, None and Ellipsis only: such an index never selects an element twice."""
+    return all(i is None or i is Ellipsis or isinstance(i, (int, np.integer, slice)) for i in index)
+
+
+# --------------------------------------------------------------------------- scalar forwards
+
+
+def _scalar_div(x: float, y: float) -> float:
+    return x / y  # ZeroDivisionError falls back to NumPy in scalar_eval
+
+
+def _scalar_pow(x: float, y: float) -> float:
+    r = x**y
+    return math.nan if type(r) is complex else r  # NumPy: a negative base to a fractional power is nan
+
+
+def _scalar_log(x: float) -> float:
+    if x > 0:
+        return math.log(x)
+    return -math.inf if x == 0 else math.nan
+
+
+def _scalar_sigmoid(x: float) -> float:
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)  # never overflows for x < 0
+    return e / (1.0 + e)
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    e = np.exp(-np.abs(x))  # in (0, 1]: no overflow
+    r = 1 / (1 + e)
+    return np.where(x >= 0, r, e * r)
+
+
+# --------------------------------------------------------------------------- elementwise ops
+# Rules receive (g, out, x[, y]): g is dL/d(out). Each returns dL/d(input) = g * (local derivative).
+
+ADD = define(Op(
+    "add", "+", np.add,
+    vjps=(lambda g, out, x, y: g,
+          lambda g, out, x, y: g),
+    derivatives=("1", "1"), domain=("real", "real"),
+    scalar_forward=lambda x, y: x + y, broadcasting=True,
+))
+
+SUB = define(Op(
+    "sub", "-", np.subtract,
+    vjps=(lambda g, out, x, y: g,
+          lambda g, out, x, y: -g),
+    derivatives=("1", "-1"), domain=("real", "real"),
+    scalar_forward=lambda x, y: x - y, broadcasting=True,
+))
+
+MUL = define(Op(
+    "mul", "*", np.multiply,
+    vjps=(lambda g, out, x, y: g * y,
+          lambda g, out, x, y: g * x),
+    derivatives=("y", "x"), domain=("real", "real"),
+    scalar_forward=lambda x, y: x * y, broadcasting=True,
+))
+
+DIV = define(Op(
+    "div", "/", np.true_divide,
+    vjps=(lambda g, out, x, y: g / y,
+          lambda g, out, x, y: -g * out / y),
+    derivatives=("1/y", "-x/y²"), domain=("real", "nonzero"),
+    scalar_forward=_scalar_div, broadcasting=True,
+))
+
+POW: Op = define(Op(
+    "pow", "**", np.power,
+    vjps=(lambda g, out, x, y: g * y * call(POW, x, y - 1),
+          lambda g, out, x, y: g * out * call(LOG, x)),
+    derivatives=("y·x^(y-1)", "x^y·log(x)"), domain=("positive", "real"),
+    scalar_forward=_scalar_pow, broadcasting=True,
+))
+
+NEG = define(Op(
+    "neg", "-", np.negative,
+    vjps=(lambda g, out, x: -g,),
+    derivatives=("-1",), domain=("real",),
+    scalar_forward=lambda x: -x,
+))
+
+EXP: Op = define(Op(
+    "exp", "exp", np.exp,
+    vjps=(lambda g, out, x: g * out,),
+    derivatives=("exp(x)",), domain=("real",),
+    scalar_forward=math.exp,
+))
+
+LOG: Op = define(Op(
+    "log", "log", np.log,
+    vjps=(lambda g, out, x: g / x,),
+    derivatives=("1/x",), domain=("positive",),
+    scalar_forward=_scalar_log,
+))
+
+RELU = define(Op(
+    "relu", "relu", lambda x: np.maximum(x, 0),
+    vjps=(lambda g, out, x: g * (out > 0),),  # comparisons give raw booleans, even on graph nodes
+    derivatives=("1 if x > 0 else 0",), domain=("smooth",),
+    scalar_forward=lambda x: x if x > 0 else 0.0,
+))
+
+SIGMOID = define(Op(
+    "sigmoid", "σ", _sigmoid,
+    vjps=(lambda g, out, x: g * out * (1 - out),),  # from the saved output: stable at both tails
+    derivatives=("s(1 - s)",), domain=("real",),
+    scalar_forward=_scalar_sigmoid,
+))
+
+TANH = define(Op(
+    "tanh", "tanh", np.tanh,
+    vjps=(lambda g, out, x: g * (1 - out * out),),
+    derivatives=("1 - t²",), domain=("real",),
+    scalar_forward=math.tanh,
+))
+
+
+# --------------------------------------------------------------------------- matrix product
+
+
+def _matmul_grad_x(g: Any, out: Any, x: Any, y: Any) -> Any:
+    if y.ndim == 1:  # out = x @ y dropped y's column axis: put it back
+        g, y = g.reshape(g.shape + (1,)), y.reshape((1, y.shape[0]))
+    else:
+        y = y.swapaxes(-1, -2)
+    if x.ndim == 1:  # x was a row vector: view g as a 1-row matrix, then drop that row
+        g = g.reshape(g.shape[:-1] + (1,) + g.shape[-1:])
+        gx = g @ y
+        return gx.reshape(gx.shape[:-2] + gx.shape[-1:])
+    return g @ y  # batch axes are summed back by the engine
+
+
+def _matmul_grad_y(g: Any, out: Any, x: Any, y: Any) -> Any:
+    if x.ndim == 1:
+        g, x = g.reshape(g.shape[:-1] + (1,) + g.shape[-1:]), x.reshape((x.shape[0], 1))
+    else:
+        x = x.swapaxes(-1, -2)
+    if y.ndim == 1:
+        g = g.reshape(g.shape + (1,))
+        gy = x @ g
+        return gy.reshape(gy.shape[:-1])
+    return x @ g
+
+
+def _matmul(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    if x.ndim == 0 or y.ndim == 0:
+        raise ValueError("matmul needs at least 1-D operands (use * for scalars)")
+    kx, ky = x.shape[-1], y.shape[0] if y.ndim == 1 else y.shape[-2]
+    if kx != ky:
+        raise ValueError(f"inner dimensions differ: {kx} (last axis of x) != {ky} (first matrix axis of y)")
+    return np.matmul(x, y)
+
+
+MATMUL = define(Op(
+    "matmul", "@", _matmul,
+    vjps=(_matmul_grad_x, _matmul_grad_y),
+    derivatives=("g @ yᵀ", "xᵀ @ g"), domain=("real", "real"),
+    broadcasting=True,
+))
+
+
+# --------------------------------------------------------------------------- reductions
+
+
+def _kept_shape(shape: tuple[int, ...], axis: tuple[int, ...] | None) -> tuple[int, ...]:
+    """The shape a reduction over `axis` has with keepdims=True (axes already normalised)."""
+    if axis is None:
+        return (1,) * len(shape)
+    return tuple(1 if i in axis else n for i, n in enumerate(shape))
+
+
+def _spread(g: Any, x: Any, axis: tuple[int, ...] | None) -> Any:
+    """Broadcast a reduction's gradient back over the reduced axes of x."""
+    return call(BROADCAST_TO, g.reshape(_kept_shape(x.shape, axis)), shape=x.shape)
+
+
+SUM = define(Op(
+    "sum", "Σ", lambda x, axis=None, keepdims=False: np.sum(x, axis=axis, keepdims=keepdims),
+    vjps=(lambda g, out, x, axis=None, keepdims=False: _spread(g, x, axis),),
+    derivatives=("1",), domain=("real",),
+))
+
+MEAN = define(Op(
+    "mean", "mean", lambda x, axis=None, keepdims=False: np.mean(x, axis=axis, keepdims=keepdims),
+    vjps=(lambda g, out, x, axis=None, keepdims=False: _spread(g, x, axis) / (x.size // max(out.size, 1)),),
+    derivatives=("1/n",), domain=("real",),
+))
+
+
+def _max_grad(g: Any, out: Any, x: Any, axis: tuple[int, ...] | None = None, keepdims: bool = False) -> Any:
+    kept = _kept_shape(x.shape, axis)
+    winners = x >= out.reshape(kept)  # raw booleans; ties share the gradient equally
+    share = winners / winners.sum(axis=axis, keepdims=True)
+    return _spread(g, x, axis) * share
+
+
+MAX = define(Op(
+    "max", "max", lambda x, axis=None, keepdims=False: np.max(x, axis=axis, keepdims=keepdims),
+    vjps=(_max_grad,),
+    derivatives=("1 at the maximum (ties share)",), domain=("distinct",),
+))
+
+
+# --------------------------------------------------------------------------- shape and indexing
+
+RESHAPE = define(Op(
+    "reshape", "reshape", lambda x, shape: np.reshape(x, shape),
+    vjps=(lambda g, out, x, shape: g.reshape(x.shape),),
+    derivatives=("reshape back",), domain=("real",),
+))
+
+TRANSPOSE = define(Op(
+    "transpose", "ᵀ", lambda x, axes: np.transpose(x, axes),
+    vjps=(lambda g, out, x, axes: g.transpose(tuple(np.argsort(axes))),),
+    derivatives=("transpose back",), domain=("real",),
+))
+
+BROADCAST_TO: Op = define(Op(
+    "broadcast_to", "broadcast", lambda x, shape: np.broadcast_to(x, shape),
+    vjps=(lambda g, out, x, shape: sum_to_shape(g, x.shape),),
+    derivatives=("sum back",), domain=("real",),
+))
+
+GETITEM: Op = define(Op(
+    "getitem", "[]", lambda x, index: x[index],
+    vjps=(lambda g, out, x, index: call(SCATTER_ADD, g, index=index, shape=x.shape),),
+    derivatives=("1 where selected",), domain=("real",),
+))
+
+
+def _scatter_add(g: np.ndarray, index: tuple[Any, ...], shape: tuple[int, ...]) -> np.ndarray:
+    z = np.zeros(shape, dtype=g.dtype)
+    if _is_basic_index(index):
+        z[index] = g
+    else:
+        np.add.at(z, index, g)  # an element selected twice receives both gradients
+    return z
+
+
+SCATTER_ADD: Op = define(Op(  # the adjoint of getitem: zeros of `shape` with g added at `index`
+    "scatter_add", "scatter", _scatter_add,
+    vjps=(lambda g, out, x, index, shape: call(GETITEM, g, index=index),),
+    derivatives=("gather",), domain=("real",),
+))
+
+
+def _slice_along(axis: int, k: Any) -> tuple[Any, ...]:
+    return (slice(None),) * axis + (k,)
+
+
+def _concatenate_grad(k: int, g: Any, out: Any, *xs: Any, axis: int) -> Any:
+    start = sum(x.shape[axis] for x in xs[:k])
+    return g[_slice_along(axis, slice(start, start + xs[k].shape[axis]))]
+
+
+CONCATENATE = define(Op(
+    "concatenate", "concat", lambda *xs, axis: np.concatenate(xs, axis=axis),
+    vjps=ForEachInput(_concatenate_grad),
+    derivatives=("1 on its slice",), domain=("real",), broadcasting=True,  # may promote dtypes
+))
+
+STACK = define(Op(
+    "stack", "stack", lambda *xs, axis: np.stack(xs, axis=axis),
+    vjps=ForEachInput(lambda k, g, out, *xs, axis: g[_slice_along(axis, k)]),
+    derivatives=("1 on its slice",), domain=("real",), broadcasting=True,
+))
+
+
+# --------------------------------------------------------------------------- softmax family
+
+
+def _log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
+    shifted = x - np.max(x, axis=axis, keepdims=True)  # largest exponent is 0: no overflow
+    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+
+
+def _softmax(x: np.ndarray, axis: int) -> np.ndarray:
+    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+LOG_SOFTMAX = define(Op(
+    "log_softmax", "log_softmax", _log_softmax,
+    vjps=(lambda g, out, x, axis: g - call(EXP, out) * g.sum(axis=axis, keepdims=True),),
+    derivatives=("δ - softmax",), domain=("real",),
+))
+
+SOFTMAX = define(Op(
+    "softmax", "softmax", _softmax,
+    vjps=(lambda g, out, x, axis: out * (g - (g * out).sum(axis=axis, keepdims=True)),),
+    derivatives=("s(δ - s)",), domain=("real",),
+))
+
+SCALAR_OPS = tuple(op for op in REGISTRY.values() if op.scalar_forward is not None)

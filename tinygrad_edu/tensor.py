@@ -1,0 +1,429 @@
+"""Tensor: a NumPy array that records the operations made with it."""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from . import ops
+from .engine import Node, _grad_mode
+from .ops import Op
+
+Shape = tuple[int, ...]
+
+
+class Tensor(Node):
+    """An n-dimensional array in a computation graph (float64 unless float32 or another dtype is given).
+
+    `.grad` is an ndarray of the same shape and dtype, filled by backward() for leaves that require
+    grad (and for other tensors after `.retain_grad()`).
+
+    >>> x = Tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    >>> (x * x).sum().backward(); x.grad
+    array([[2., 4.],
+           [6., 8.]])
+    """
+
+    __slots__ = ("retains_grad",)
+    shaped = True
+
+    def __init__(
+        self,
+        data: Any,
+        requires_grad: bool = False,
+        dtype: Any = None,
+        label: str | None = None,
+    ) -> None:
+        self.data = _to_array(data, dtype)
+        if requires_grad and self.data.dtype.kind != "f":
+            raise TypeError(
+                f"Tensor: only floating-point tensors can require grad, got dtype {self.data.dtype} "
+                "(pass dtype=np.float64, or leave requires_grad=False)"
+            )
+        self.grad = None
+        self.op = None
+        self.inputs = ()
+        self.params = None
+        self.label = label
+        self.requires_grad = bool(requires_grad)
+        self._released = False
+        self.retains_grad = False
+
+    @classmethod
+    def constant(cls, data: Any) -> Tensor:
+        return _leaf(np.asarray(data))
+
+    def apply_op(self, op: Op, *args: Any, **params: Any) -> Tensor:
+        like = next(a for a in args if isinstance(a, Tensor))
+        return _apply(op, tuple(_as_tensor(a, like, op) for a in args), params or None)
+
+    def _deposit(self, g: Any, exclusive: bool) -> None:
+        if self.grad is not None:
+            self.grad = self.grad + g
+        elif isinstance(g, np.ndarray) and not (exclusive and g.base is None):
+            self.grad = g.copy()  # so that no two .grad arrays (or the caller's array) share memory
+        else:  # a fresh array nothing else holds: taken without a copy
+            self.grad = g
+
+    def retain_grad(self) -> Tensor:
+        """Keep this non-leaf tensor's gradient in .grad after backward()."""
+        self.retains_grad = True
+        return self
+
+    # ---- what it is
+    @property
+    def shape(self) -> Shape:
+        return self.data.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d Tensor")
+        return len(self.data)
+
+    def item(self) -> float:
+        """The single element as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(f"item: only a one-element Tensor converts to a number, this one has shape {self.shape}")
+        return self.data.item()
+
+    def numpy(self) -> np.ndarray:
+        """The data as an ndarray (shared, not copied)."""
+        return self.data
+
+    def detach(self) -> Tensor:
+        """The same data, outside the graph."""
+        return _leaf(self.data)
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        if dtype is not None and dtype != self.data.dtype:
+            return self.data.astype(dtype)
+        return self.data.copy() if copy else self.data
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __bool__(self) -> bool:
+        return bool(self.data)  # NumPy's rule: only one-element tensors have a truth value
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", prefix="Tensor(", threshold=20, edgeitems=2)
+        extra = [f"dtype={self.dtype}"] if self.dtype != np.float64 else []
+        if self.op is not None:
+            extra.append(f"op={self.op.name}")
+        elif self.requires_grad:
+            extra.append("requires_grad=True")
+        if self.label:
+            extra.append(f"label={self.label!r}")
+        return f"Tensor({body}{''.join(', ' + e for e in extra)})"
+
+    # ---- elementwise arithmetic (NumPy broadcasting)
+    def __add__(self, other: Any) -> Tensor:
+        return _binary(ops.ADD, self, other)
+
+    def __radd__(self, other: Any) -> Tensor:
+        return _binary(ops.ADD, self, other, reflected=True)
+
+    def __sub__(self, other: Any) -> Tensor:
+        return _binary(ops.SUB, self, other)
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return _binary(ops.SUB, self, other, reflected=True)
+
+    def __mul__(self, other: Any) -> Tensor:
+        return _binary(ops.MUL, self, other)
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return _binary(ops.MUL, self, other, reflected=True)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return _binary(ops.DIV, self, other)
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return _binary(ops.DIV, self, other, reflected=True)
+
+    def __pow__(self, exponent: Any) -> Tensor:
+        return _binary(ops.POW, self, exponent)
+
+    def __rpow__(self, base: Any) -> Tensor:
+        return _binary(ops.POW, self, base, reflected=True)
+
+    def __matmul__(self, other: Any) -> Tensor:
+        return _binary(ops.MATMUL, self, other)
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return _binary(ops.MATMUL, self, other, reflected=True)
+
+    def __neg__(self) -> Tensor:
+        return _apply(ops.NEG, (self,))
+
+    def exp(self) -> Tensor:
+        return _apply(ops.EXP, (self,))
+
+    def log(self) -> Tensor:
+        bad = self.data <= 0
+        if bad.any():
+            raise ValueError(
+                f"log: input must be positive; {int(bad.sum())} of {self.size} elements of the "
+                f"shape-{self.shape} input are <= 0 (the smallest is {self.data.min()!r})"
+            )
+        return _apply(ops.LOG, (self,))
+
+    def relu(self) -> Tensor:
+        return _apply(ops.RELU, (self,))
+
+    def sigmoid(self) -> Tensor:
+        return _apply(ops.SIGMOID, (self,))
+
+    def tanh(self) -> Tensor:
+        return _apply(ops.TANH, (self,))
+
+    def softmax(self, axis: int = -1) -> Tensor:
+        """exp(x) / sum(exp(x)) along axis, computed without overflow."""
+        return _apply(ops.SOFTMAX, (self,), {"axis": _axis(self, axis, "softmax")})
+
+    def log_softmax(self, axis: int = -1) -> Tensor:
+        """x - log(sum(exp(x))) along axis, computed without overflow."""
+        return _apply(ops.LOG_SOFTMAX, (self,), {"axis": _axis(self, axis, "log_softmax")})
+
+    # ---- comparisons look at the data only (they are not differentiable) and give booleans
+    def __lt__(self, other: Any) -> np.ndarray:
+        return self.data < _raw(other)
+
+    def __le__(self, other: Any) -> np.ndarray:
+        return self.data <= _raw(other)
+
+    def __gt__(self, other: Any) -> np.ndarray:
+        return self.data > _raw(other)
+
+    def __ge__(self, other: Any) -> np.ndarray:
+        return self.data >= _raw(other)
+
+    # ---- reductions
+    def sum(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
+        return _reduce(ops.SUM, self, axis, keepdims)
+
+    def mean(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
+        return _reduce(ops.MEAN, self, axis, keepdims)
+
+    def max(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
+        """The largest element(s); where several tie, they share the gradient equally."""
+        return _reduce(ops.MAX, self, axis, keepdims)
+
+    # ---- shape
+    def reshape(self, *shape: Any) -> Tensor:
+        if len(shape) == 1 and not isinstance(shape[0], numbers.Integral):
+            shape = tuple(shape[0])
+        return _apply(ops.RESHAPE, (self,), {"shape": tuple(int(n) for n in shape)})
+
+    def transpose(self, *axes: Any) -> Tensor:
+        """Permute the axes (reverse them when none are given)."""
+        if len(axes) == 1 and not isinstance(axes[0], numbers.Integral):
+            axes = tuple(axes[0])
+        if not axes:
+            axes = tuple(reversed(range(self.ndim)))
+        if sorted(_axis(self, a, "transpose") for a in axes) != list(range(self.ndim)):
+            raise ValueError(f"transpose: axes {axes} are not a permutation of the {self.ndim} axes of shape {self.shape}")
+        return _apply(ops.TRANSPOSE, (self,), {"axes": tuple(_axis(self, a, "transpose") for a in axes)})
+
+    @property
+    def T(self) -> Tensor:
+        return self.transpose()
+
+    def swapaxes(self, a: int, b: int) -> Tensor:
+        axes = list(range(self.ndim))
+        a, b = _axis(self, a, "swapaxes"), _axis(self, b, "swapaxes")
+        axes[a], axes[b] = axes[b], axes[a]
+        return _apply(ops.TRANSPOSE, (self,), {"axes": tuple(axes)})
+
+    def broadcast_to(self, shape: Sequence[int]) -> Tensor:
+        return _apply(ops.BROADCAST_TO, (self,), {"shape": tuple(shape)})
+
+    def __getitem__(self, index: Any) -> Tensor:
+        return _apply(ops.GETITEM, (self,), {"index": _normalize_index(index)})
+
+    # NumPy functions called on a Tensor: the differentiable ones are recorded, others refuse a graph
+    def __array_ufunc__(self, ufunc: Any, method: str, *args: Any, **kwargs: Any) -> Any:
+        op = _UFUNC_OPS.get(ufunc)
+        if op is not None and method == "__call__" and not kwargs:
+            like = next(a for a in args if isinstance(a, Tensor))
+            return _apply(op, tuple(_as_tensor(a, like, op) for a in args))
+        if any(isinstance(a, Tensor) and a.requires_grad for a in args):
+            raise TypeError(
+                f"numpy.{ufunc.__name__} is not differentiable in tinygrad_edu; "
+                "use Tensor methods, or .detach() to compute it outside the graph"
+            )
+        raw = [a.data if isinstance(a, Tensor) else a for a in args]
+        return getattr(ufunc, method)(*raw, **kwargs)
+
+
+_UFUNC_OPS = {
+    np.add: ops.ADD, np.subtract: ops.SUB, np.multiply: ops.MUL, np.true_divide: ops.DIV,
+    np.power: ops.POW, np.negative: ops.NEG, np.exp: ops.EXP, np.tanh: ops.TANH, np.matmul: ops.MATMUL,
+}
+
+
+# --------------------------------------------------------------------------- recording
+
+
+def _leaf(data: np.ndarray) -> Tensor:
+    t = Tensor.__new__(Tensor)
+    t.data, t.grad, t.op, t.inputs, t.params, t.label = data, None, None, (), None, None
+    t.requires_grad = t._released = t.retains_grad = False
+    return t
+
+
+def _apply(op: Op, inputs: tuple[Tensor, ...], params: dict[str, Any] | None = None) -> Tensor:
+    """Run op's forward on the inputs' arrays; record the result when any input requires grad."""
+    try:
+        if params:
+            data = op.forward(*[t.data for t in inputs], **params)
+        else:
+            data = op.forward(*[t.data for t in inputs])
+    except (ValueError, IndexError, TypeError) as e:
+        shapes = " and ".join(str(t.data.shape) for t in inputs)
+        raise type(e)(f"{op.name} on shape{'s' if len(inputs) > 1 else ''} {shapes}: {e}") from None
+    if type(data) is not np.ndarray:
+        data = np.asarray(data)  # NumPy returns scalars for full reductions
+    t = Tensor.__new__(Tensor)
+    t.data, t.grad, t.label, t._released, t.retains_grad = data, None, None, False, False
+    if _grad_mode.enabled and any(x.requires_grad for x in inputs):
+        t.op, t.inputs, t.params, t.requires_grad = op, inputs, params, True
+    else:  # a constant: nothing to differentiate, nothing to keep alive
+        t.op, t.inputs, t.params, t.requires_grad = None, (), None, False
+    return t
+
+
+def _binary(op: Op, x: Tensor, other: Any, reflected: bool = False) -> Tensor:
+    y = other if type(other) is Tensor else _as_tensor(other, x, op)
+    return _apply(op, (y, x) if reflected else (x, y))
+
+
+def _as_tensor(x: Any, like: Tensor, op: Op) -> Tensor:
+    """An operand as a Tensor: numbers and arrays become constants; a Value is refused."""
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, Node):
+        raise TypeError(
+            f"{op.name}: cannot combine a Tensor with a {type(x).__name__}; use Tensors for both "
+            "(a Value is a scalar of the scalar engine)"
+        )
+    if isinstance(x, (bool, int, float)):  # Python numbers adapt to the tensor's dtype, as in NumPy
+        return _leaf(np.asarray(x, dtype=np.result_type(like.data.dtype, x)))
+    if isinstance(x, (np.ndarray, np.generic, list, tuple)):
+        return _leaf(_to_array(x, None))
+    raise TypeError(f"{op.name}: unsupported operand for Tensor: {type(x).__name__}")
+
+
+def _to_array(data: Any, dtype: Any) -> np.ndarray:
+    """A fresh array for a new Tensor: lists and numbers default to float64, arrays keep their dtype."""
+    if isinstance(data, Node):
+        if isinstance(data, Tensor):
+            data = data.data
+        else:
+            raise TypeError(f"Tensor: data must be numbers or arrays, not a {type(data).__name__}")
+    array = np.array(data, dtype=dtype)
+    if array.dtype.kind not in "fiub":
+        raise TypeError(f"Tensor: data must be real numbers, got an array of dtype {array.dtype} from {type(data).__name__}")
+    if dtype is None and not isinstance(data, (np.ndarray, np.generic)) and array.dtype.kind != "f":
+        array = array.astype(np.float64)  # Tensor([1, 2]) is a float tensor
+    return array
+
+
+def _raw(x: Any) -> Any:
+    return x.data if isinstance(x, Tensor) else x
+
+
+def _axis(t: Tensor, axis: Any, op: str) -> int:
+    if isinstance(axis, numbers.Integral) and -t.ndim <= int(axis) < t.ndim:
+        return int(axis) % t.ndim
+    raise ValueError(f"{op}: axis {axis!r} is out of range for shape {t.shape}")
+
+
+def _reduce(op: Op, t: Tensor, axis: Any, keepdims: bool) -> Tensor:
+    if axis is not None:
+        axes = (axis,) if isinstance(axis, numbers.Integral) else tuple(axis)
+        axis = tuple(sorted({_axis(t, a, op.name) for a in axes}))
+        if len(axis) != len(axes):
+            raise ValueError(f"{op.name}: repeated axis in {axes} for shape {t.shape}")
+    return _apply(op, (t,), {"axis": axis, "keepdims": bool(keepdims)})
+
+
+def _normalize_index(index: Any) -> tuple[Any, ...]:
+    """An index as a tuple, with Tensors and lists turned into arrays (hashable parts kept as they are)."""
+    if not isinstance(index, tuple):
+        index = (index,)
+    return tuple(
+        i.data if isinstance(i, Tensor) else np.asarray(i) if isinstance(i, list) else i for i in index
+    )
+
+
+# --------------------------------------------------------------------------- functions and factories
+
+
+def concatenate(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+    """Join tensors along an existing axis."""
+    ts = _as_tensors(tensors, ops.CONCATENATE)
+    return _apply(ops.CONCATENATE, ts, {"axis": _axis(ts[0], axis, "concatenate")})
+
+
+def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+    """Join tensors along a new axis."""
+    ts = _as_tensors(tensors, ops.STACK)
+    if not -ts[0].ndim - 1 <= axis <= ts[0].ndim:
+        raise ValueError(f"stack: axis {axis} is out of range for inputs of shape {ts[0].shape}")
+    return _apply(ops.STACK, ts, {"axis": axis % (ts[0].ndim + 1)})
+
+
+def _as_tensors(tensors: Sequence[Any], op: Op) -> tuple[Tensor, ...]:
+    if isinstance(tensors, (Tensor, np.ndarray)) or len(tensors) == 0:
+        raise ValueError(f"{op.name}: expected a non-empty list of tensors")
+    like = next((t for t in tensors if isinstance(t, Tensor)), None)
+    if like is None:
+        like = Tensor(tensors[0])
+    return tuple(_as_tensor(t, like, op) for t in tensors)
+
+
+def _shape(shape: tuple[Any, ...]) -> Shape:
+    if len(shape) == 1 and not isinstance(shape[0], numbers.Integral):
+        shape = tuple(shape[0])
+    return tuple(int(n) for n in shape)
+
+
+def zeros(*shape: Any, dtype: Any = np.float64, requires_grad: bool = False) -> Tensor:
+    """A tensor of zeros: zeros(2, 3) or zeros((2, 3))."""
+    return Tensor(np.zeros(_shape(shape), dtype=dtype), requires_grad=requires_grad)
+
+
+def ones(*shape: Any, dtype: Any = np.float64, requires_grad: bool = False) -> Tensor:
+    """A tensor of ones: ones(2, 3) or ones((2, 3))."""
+    return Tensor(np.ones(_shape(shape), dtype=dtype), requires_grad=requires_grad)
+
+
+def randn(
+    *shape: Any,
+    rng: np.random.Generator | int | None = None,
+    dtype: Any = np.float64,
+    requires_grad: bool = False,
+) -> Tensor:
+    """Standard normal samples; `rng` is a NumPy Generator or a seed, for repeatable results.
+
+    >>> randn(2, rng=0).shape
+    (2,)
+    """
+    generator = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    return Tensor(generator.standard_normal(_shape(shape)).astype(dtype), requires_grad=requires_grad)

@@ -1,0 +1,169 @@
+"""Value: a float scalar that records the operations made with it (micrograd's surface)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import ops
+from .engine import Node, _grad_mode
+from .ops import Op, scalar_eval
+
+
+class Value(Node):
+    """A float scalar in a computation graph.
+
+    >>> a, b = Value(2.0, label="a"), Value(-3.0, label="b")
+    >>> e = (a * b + b**2).tanh(); e.backward()
+    >>> round(a.grad, 6), round(b.grad, 6)
+    (-0.029598, -0.039464)
+    """
+
+    __slots__ = ()
+    retains_grad = True  # every Value keeps its gradient, as in micrograd, so drawings can show it
+
+    def __init__(self, data: Any, label: str | None = None, requires_grad: bool = True) -> None:
+        if isinstance(data, Node):
+            raise TypeError(f"Value: data must be a real number, not a {type(data).__name__}")
+        try:
+            self.data = float(data)
+        except (TypeError, ValueError):
+            raise TypeError(f"Value: data must be a real number, got {data!r}") from None
+        self.grad = 0.0
+        self.op = None
+        self.inputs = ()
+        self.params = None
+        self.label = label
+        self.requires_grad = bool(requires_grad)
+        self._released = False
+
+    @classmethod
+    def constant(cls, data: Any) -> Value:
+        return cls(data, requires_grad=False)
+
+    def apply_op(self, op: Op, *args: Any, **params: Any) -> Value:
+        return _apply(op, tuple(_as_value(a, op) for a in args))
+
+    def _deposit(self, g: Any, exclusive: bool) -> None:
+        self.grad = self.grad + g  # a float, or a Value when create_graph
+
+    def __repr__(self) -> str:
+        label = f", label={self.label!r}" if self.label else ""
+        return f"Value(data={self.data:.6g}, grad={_short(self.grad)}{label})"
+
+    # ---- arithmetic: every operator is one node
+    def __add__(self, other: Any) -> Value:
+        return _apply(ops.ADD, (self, _as_value(other, ops.ADD)))
+
+    def __radd__(self, other: Any) -> Value:
+        return _apply(ops.ADD, (_as_value(other, ops.ADD), self))
+
+    def __sub__(self, other: Any) -> Value:
+        return _apply(ops.SUB, (self, _as_value(other, ops.SUB)))
+
+    def __rsub__(self, other: Any) -> Value:
+        return _apply(ops.SUB, (_as_value(other, ops.SUB), self))
+
+    def __mul__(self, other: Any) -> Value:
+        return _apply(ops.MUL, (self, _as_value(other, ops.MUL)))
+
+    def __rmul__(self, other: Any) -> Value:
+        return _apply(ops.MUL, (_as_value(other, ops.MUL), self))
+
+    def __truediv__(self, other: Any) -> Value:
+        return _apply(ops.DIV, (self, _as_value(other, ops.DIV)))
+
+    def __rtruediv__(self, other: Any) -> Value:
+        return _apply(ops.DIV, (_as_value(other, ops.DIV), self))
+
+    def __pow__(self, exponent: Any) -> Value:
+        return _apply(ops.POW, (self, _as_value(exponent, ops.POW)))
+
+    def __rpow__(self, base: Any) -> Value:
+        return _apply(ops.POW, (_as_value(base, ops.POW), self))
+
+    def __neg__(self) -> Value:
+        return _apply(ops.NEG, (self,))
+
+    def exp(self) -> Value:
+        return _apply(ops.EXP, (self,))
+
+    def log(self) -> Value:
+        if not self.data > 0:
+            raise ValueError(f"log: input must be positive, got {self.data!r}")
+        return _apply(ops.LOG, (self,))
+
+    def relu(self) -> Value:
+        return _apply(ops.RELU, (self,))
+
+    def sigmoid(self) -> Value:
+        return _apply(ops.SIGMOID, (self,))
+
+    def tanh(self) -> Value:
+        return _apply(ops.TANH, (self,))
+
+    # ---- comparisons look at the data only (they are not differentiable)
+    def __lt__(self, other: Any) -> bool:
+        return self.data < _data(other)
+
+    def __le__(self, other: Any) -> bool:
+        return self.data <= _data(other)
+
+    def __gt__(self, other: Any) -> bool:
+        return self.data > _data(other)
+
+    def __ge__(self, other: Any) -> bool:
+        return self.data >= _data(other)
+
+    def __float__(self) -> float:
+        return self.data
+
+    def item(self) -> float:
+        return self.data
+
+    __array_ufunc__ = None  # NumPy scalars defer to our reflected operators: np.float64(2) * v is a Value
+
+
+def _short(x: Any) -> str:
+    return f"{x:.6g}" if isinstance(x, float) else repr(x)
+
+
+def _data(x: Any) -> Any:
+    return x.data if isinstance(x, Value) else x
+
+
+def _as_value(x: Any, op: Op) -> Value:
+    """An operand as a Value: numbers become constants; a Tensor or anything else is refused."""
+    if isinstance(x, Value):
+        return x
+    if isinstance(x, Node):
+        raise TypeError(
+            f"{op.name}: cannot combine a Value with a {type(x).__name__}; use Tensor for both, "
+            "or turn a one-element Tensor into a number with .item()"
+        )
+    if isinstance(x, (int, float)) or (hasattr(x, "__float__") and getattr(x, "ndim", 0) == 0):
+        return Value(x, requires_grad=False)
+    raise TypeError(f"{op.name}: unsupported operand for Value: {type(x).__name__}")
+
+
+def _apply(op: Op, inputs: tuple[Value, ...]) -> Value:
+    """Run op on the inputs' floats and record the result when any input requires grad."""
+    out = Value.__new__(Value)
+    if len(inputs) == 2:
+        x, y = inputs
+        try:
+            out.data = op.scalar_forward(x.data, y.data)  # type: ignore[misc]
+        except ArithmeticError:
+            out.data = scalar_eval(op, x.data, y.data)
+        recorded = (x.requires_grad or y.requires_grad) and _grad_mode.enabled
+    else:
+        out.data = scalar_eval(op, *[x.data for x in inputs])
+        recorded = any(x.requires_grad for x in inputs) and _grad_mode.enabled
+    out.grad = 0.0
+    out.label = None
+    out._released = False
+    out.params = None
+    if recorded:
+        out.op, out.inputs, out.requires_grad = op, inputs, True
+    else:  # a constant: nothing to differentiate, nothing to keep alive
+        out.op, out.inputs, out.requires_grad = None, (), False
+    return out
