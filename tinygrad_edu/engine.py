@@ -68,7 +68,7 @@ class Node:
     computed from one while grad mode is on.
     """
 
-    __slots__ = ("data", "grad", "op", "inputs", "params", "label", "requires_grad", "_released")
+    __slots__ = ("data", "grad", "op", "inputs", "params", "label", "requires_grad", "_released", "__weakref__")
 
     shaped: ClassVar[bool] = False  # True where data has a shape that broadcasting may change
     retains_grad: bool = False  # whether backward() stores .grad on this node when it is not a leaf

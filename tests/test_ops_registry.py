@@ -1,0 +1,318 @@
+"""One table-driven test over the whole op registry: no op escapes checking.
+
+For every op, on Tensor (hypothesis-generated shapes, broadcasting included) and on Value where the op
+exists for scalars: the forward against an independent NumPy/math reference, the gradient against
+central finite differences of the forward, and the second derivative against finite differences of
+the first-order gradient.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import array_shapes, mutually_broadcastable_shapes
+
+import tinygrad_edu as tg
+from tinygrad_edu import Tensor, Value, ops
+from tinygrad_edu.ops import REGISTRY
+
+from .numeric import assert_close, central_differences, sample
+
+Draw = Callable[[st.SearchStrategy[Any]], Any]
+
+
+@dataclass
+class Case:
+    """Inputs for one op, a call through the public API, and an independent reference forward."""
+
+    inputs: list[np.ndarray]
+    call: Callable[..., Any]  # Tensors (or Values) -> output
+    reference: Callable[..., Any]  # ndarrays (or floats) -> expected output
+
+
+def _sigmoid_ref(x: Any) -> Any:
+    return 1 / (1 + np.exp(-x))
+
+
+def _log_softmax_ref(x: np.ndarray, axis: int) -> np.ndarray:
+    return x - np.log(np.exp(x).sum(axis=axis, keepdims=True))  # inputs are moderate: direct formula
+
+
+# Each op's operator as a user writes it (works on Values and Tensors alike) and its reference.
+ELEMENTWISE: dict[str, tuple[Callable[..., Any], Callable[..., Any]]] = {
+    "add": (lambda x, y: x + y, lambda x, y: x + y),
+    "sub": (lambda x, y: x - y, lambda x, y: x - y),
+    "mul": (lambda x, y: x * y, lambda x, y: x * y),
+    "div": (lambda x, y: x / y, lambda x, y: x / y),
+    "pow": (lambda x, y: x**y, lambda x, y: np.exp(y * np.log(x))),
+    "neg": (lambda x: -x, lambda x: 0 - x),
+    "exp": (lambda x: x.exp(), lambda x: np.e**x),
+    "log": (lambda x: x.log(), lambda x: np.log(x)),
+    "relu": (lambda x: x.relu(), lambda x: np.where(x > 0, x, 0.0)),
+    "sigmoid": (lambda x: x.sigmoid(), _sigmoid_ref),
+    "tanh": (lambda x: x.tanh(), lambda x: (np.exp(2 * x) - 1) / (np.exp(2 * x) + 1)),
+}
+
+
+def _elementwise_case(op: ops.Op, draw: Draw, rng: np.random.Generator) -> Case:
+    call, reference = ELEMENTWISE[op.name]
+    if len(op.domain) == 2:
+        shapes = draw(mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, max_side=3)).input_shapes
+    else:
+        shapes = [draw(array_shapes(min_dims=0, max_dims=3, max_side=4))]
+    return Case([sample(rng, d, s) for d, s in zip(op.domain, shapes)], call, reference)
+
+
+def _reduction_case(op: ops.Op, draw: Draw, rng: np.random.Generator) -> Case:
+    shape = draw(array_shapes(min_dims=1, max_dims=3, max_side=4))
+    axis = draw(st.none() | st.integers(-len(shape), len(shape) - 1)
+                | st.lists(st.integers(0, len(shape) - 1), min_size=1, unique=True).map(tuple))
+    keepdims = draw(st.booleans())
+    method = {"sum": "sum", "mean": "mean", "max": "max"}[op.name]
+    return Case(
+        [sample(rng, op.domain[0], shape)],
+        lambda x: getattr(x, method)(axis=axis, keepdims=keepdims),
+        lambda x: getattr(np, method)(x, axis=axis, keepdims=keepdims),
+    )
+
+
+def _matmul_case(op: ops.Op, draw: Draw, rng: np.random.Generator) -> Case:
+    n, k, m, b = (draw(st.integers(1, 4)) for _ in range(4))
+    shapes = draw(st.sampled_from([
+        ((k,), (k,)), ((k,), (k, m)), ((n, k), (k,)), ((n, k), (k, m)),
+        ((b, n, k), (k, m)), ((b, n, k), (b, k, m)), ((1, n, k), (b, k, m)), ((k,), (b, k, m)), ((b, n, k), (k,)),
+    ]))
+    return Case([sample(rng, "real", s) for s in shapes], lambda x, y: x @ y, np.matmul)
+
+
+def _shape_case(op: ops.Op, draw: Draw, rng: np.random.Generator) -> Case:
+    shape = draw(array_shapes(min_dims=1, max_dims=3, max_side=4))
+    x = sample(rng, "real", shape)
+    if op.name == "reshape":
+        new = shape[::-1] if draw(st.booleans()) else (x.size,)
+        return Case([x], lambda t: t.reshape(new), lambda a: a.reshape(new))
+    if op.name == "transpose":
+        axes = tuple(draw(st.permutations(range(len(shape)))))
+        return Case([x], lambda t: t.transpose(axes), lambda a: np.transpose(a, axes))
+    if op.name == "broadcast_to":
+        small = tuple(draw(st.sampled_from([1, n])) for n in shape)
+        target = (2,) + shape
+        return Case([sample(rng, "real", small)], lambda t: t.broadcast_to(target),
+                    lambda a: np.broadcast_to(a, target))
+    raise AssertionError(op.name)
+
+
+def _index(draw: Draw, rng: np.random.Generator, shape: tuple[int, ...]) -> Any:
+    kind = draw(st.sampled_from(["int", "slice", "array", "repeat", "mask", "mixed"]))
+    if kind == "int":
+        return int(rng.integers(-shape[0], shape[0]))
+    if kind == "slice":
+        return (slice(None, None, -1),) + tuple(slice(0, max(1, n - 1)) for n in shape[1:])
+    if kind == "array":
+        return rng.integers(0, shape[0], size=3)
+    if kind == "repeat":  # the same element selected several times: gradients must add up
+        return np.array([0, shape[0] - 1, 0, 0])
+    if kind == "mask":
+        return rng.random(shape) > 0.4
+    return (Ellipsis, rng.integers(0, shape[-1], size=2))
+
+
+def _indexing_case(op: ops.Op, draw: Draw, rng: np.random.Generator) -> Case:
+    shape = draw(array_shapes(min_dims=1, max_dims=3, max_side=4))
+    index = _index(draw, rng, shape)
+    if op.name == "getitem":
+        return Case([sample(rng, "real", shape)], lambda t: t[index], lambda a: a[index])
+    # scatter_add has no method of its own: it is getitem's backward, called as the engine calls it
+    key = tg.tensor._normalize_index(index)
+    g = sample(rng, "real", np.zeros(shape)[key].shape)
+
+    def reference(a: np.ndarray) -> np.ndarray:
+        z = np.zeros(shape)
+        np.add.at(z, key, a)
+        return z
+
+    return Case([g], lambda t: ops.call(ops.SCATTER_ADD, t, index=key, shape=shape), reference)
+
+
+def _join_case(op: ops.Op, draw: Draw, rng: np.random.Generator) -> Case:
+    shape = draw(array_shapes(min_dims=1, max_dims=3, max_side=3))
+    count = draw(st.integers(1, 3))
+    if op.name == "concatenate":
+        axis = draw(st.integers(-len(shape), len(shape) - 1))
+        shapes = [shape[:axis % len(shape)] + (draw(st.integers(1, 3)),) + shape[axis % len(shape) + 1:]
+                  for _ in range(count)]
+        return Case([sample(rng, "real", s) for s in shapes],
+                    lambda *ts: tg.concatenate(ts, axis=axis), lambda *a: np.concatenate(a, axis=axis))
+    axis = draw(st.integers(-len(shape) - 1, len(shape)))
+    return Case([sample(rng, "real", shape) for _ in range(count)],
+                lambda *ts: tg.stack(ts, axis=axis), lambda *a: np.stack(a, axis=axis))
+
+
+def _softmax_case(op: ops.Op, draw: Draw, rng: np.random.Generator) -> Case:
+    shape = draw(array_shapes(min_dims=1, max_dims=3, max_side=4))
+    axis = draw(st.integers(-len(shape), len(shape) - 1))
+    if op.name == "log_softmax":
+        return Case([sample(rng, "real", shape)], lambda t: t.log_softmax(axis=axis),
+                    lambda a: _log_softmax_ref(a, axis))
+    return Case([sample(rng, "real", shape)], lambda t: t.softmax(axis=axis),
+                lambda a: np.exp(_log_softmax_ref(a, axis)))
+
+
+CASES: dict[str, Callable[[ops.Op, Draw, np.random.Generator], Case]] = {
+    **{name: _elementwise_case for name in ELEMENTWISE},
+    "matmul": _matmul_case,
+    "sum": _reduction_case, "mean": _reduction_case, "max": _reduction_case,
+    "reshape": _shape_case, "transpose": _shape_case, "broadcast_to": _shape_case,
+    "getitem": _indexing_case, "scatter_add": _indexing_case,
+    "concatenate": _join_case, "stack": _join_case,
+    "log_softmax": _softmax_case, "softmax": _softmax_case,
+}
+
+ALL_OPS = sorted(REGISTRY)
+SCALAR_OPS = sorted(op.name for op in ops.SCALAR_OPS)
+SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def test_every_registered_op_has_a_case() -> None:
+    assert set(CASES) == set(REGISTRY), f"ops without a test case: {set(REGISTRY) - set(CASES)}"
+
+
+def test_every_op_record_is_complete() -> None:
+    for op in REGISTRY.values():
+        assert op.symbol and op.derivatives and all(d in ops.DOMAINS for d in op.domain), op.name
+
+
+def _draw_case(name: str, data: st.DataObject) -> tuple[Case, np.random.Generator]:
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1), label="seed"))
+    return CASES[name](REGISTRY[name], data.draw, rng), rng
+
+
+@pytest.mark.parametrize("name", ALL_OPS)
+@SETTINGS
+@given(data=st.data())
+def test_tensor_forward_and_gradient(name: str, data: st.DataObject) -> None:
+    case, rng = _draw_case(name, data)
+    tensors = [Tensor(a, requires_grad=True) for a in case.inputs]
+    out = case.call(*tensors)
+    assert out.op is REGISTRY[name], f"{name}: the call recorded {out.op} instead"
+    assert_close(out.data, case.reference(*case.inputs), f"{name}: forward")
+    assert out.data.shape == np.shape(case.reference(*case.inputs))
+
+    cotangent = rng.normal(size=out.shape)  # checks the vector-Jacobian product for a random vector
+    out.backward(cotangent)
+
+    def projected(arrays: list[np.ndarray]) -> float:
+        with tg.no_grad():
+            return float((case.call(*[Tensor(a) for a in arrays]).data * cotangent).sum())
+
+    for i, (t, expected) in enumerate(zip(tensors, central_differences(projected, case.inputs))):
+        assert t.grad.shape == t.shape and t.grad.dtype == t.dtype
+        assert_close(t.grad, expected, f"{name}: gradient of input {i}")
+
+
+@pytest.mark.parametrize("name", ALL_OPS)
+@settings(SETTINGS, max_examples=12)
+@given(data=st.data())
+def test_tensor_second_order(name: str, data: st.DataObject) -> None:
+    """d/dx <grad f(x), v>, through create_graph, against finite differences of the first-order gradient."""
+    case, rng = _draw_case(name, data)
+    cotangent = rng.normal(size=np.shape(case.reference(*case.inputs)))
+    directions = [rng.normal(size=a.shape) for a in case.inputs]
+
+    def directional(arrays: list[Any], create_graph: bool) -> Any:
+        ts = [a if isinstance(a, Tensor) else Tensor(a, requires_grad=True) for a in arrays]
+        f = (case.call(*ts) * cotangent).sum()
+        grads = tg.grad(f, ts, create_graph=create_graph)
+        return sum((g * v).sum() for g, v in zip(grads, directions))
+
+    tensors = [Tensor(a, requires_grad=True) for a in case.inputs]
+    s = directional(tensors, create_graph=True)
+    if isinstance(s, Tensor) and s.requires_grad:
+        second = tg.grad(s, tensors, allow_unused=True)
+    else:  # the gradient does not depend on the inputs: the op is linear in them
+        second = (None,) * len(tensors)
+    expected = central_differences(lambda arrays: float(directional(arrays, create_graph=False)), case.inputs)
+    for i, (got, exp) in enumerate(zip(second, expected)):
+        assert_close(np.zeros_like(exp) if got is None else got, exp, f"{name}: second order, input {i}", atol=1e-5)
+
+
+@pytest.mark.parametrize("name", SCALAR_OPS)
+@SETTINGS
+@given(data=st.data())
+def test_value_forward_and_gradient(name: str, data: st.DataObject) -> None:
+    op = REGISTRY[name]
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    call, reference = ELEMENTWISE[name]
+    xs = [float(sample(rng, d, ())) for d in op.domain]
+    values = [Value(x) for x in xs]
+    out = call(*values)
+    assert isinstance(out, Value) and out.op is op and isinstance(out.data, float)
+    assert_close(out.data, reference(*map(np.float64, xs)), f"{name}: forward")
+    out.backward()
+
+    def f(arrays: list[np.ndarray]) -> float:
+        return call(*[Value(float(a)) for a in arrays]).data
+
+    for i, (v, expected) in enumerate(zip(values, central_differences(f, [np.array(x) for x in xs]))):
+        assert isinstance(v.grad, float)
+        assert_close(v.grad, expected, f"{name}: gradient of input {i}")
+
+
+@pytest.mark.parametrize("name", SCALAR_OPS)
+@settings(SETTINGS, max_examples=15)
+@given(data=st.data())
+def test_value_second_derivative(name: str, data: st.DataObject) -> None:
+    op = REGISTRY[name]
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    call, _ = ELEMENTWISE[name]
+    xs = [float(sample(rng, d, ())) for d in op.domain]
+
+    def first(arrays: list[Any], create_graph: bool) -> tuple[Any, ...]:
+        vs = [a if isinstance(a, Value) else Value(float(a)) for a in arrays]
+        return tg.grad(call(*vs), vs, create_graph=create_graph)
+
+    values = [Value(x) for x in xs]
+    for j, g in enumerate(first(values, create_graph=True)):  # row j of the Hessian
+        row = tg.grad(g, values, allow_unused=True) if isinstance(g, Value) and g.requires_grad else (None,) * len(xs)
+        expected = central_differences(lambda arrays: float(first(arrays, False)[j]), [np.array(x) for x in xs])
+        for i, (got, exp) in enumerate(zip(row, expected)):
+            assert_close(0.0 if got is None else got, exp, f"{name}: d2/dx{j}dx{i}", atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["add", "mul", "div", "matmul", "sigmoid", "tanh", "log_softmax", "sum"])
+def test_float32_is_kept_in_data_and_gradients(name: str) -> None:
+    rng = np.random.default_rng(0)
+    x = Tensor(rng.uniform(0.5, 2, (3, 3)).astype(np.float32), requires_grad=True)
+    y = Tensor(rng.uniform(0.5, 2, (3, 3)).astype(np.float32), requires_grad=True)
+    calls = {
+        "add": lambda: x + y + 1.5, "mul": lambda: x * y * 2, "div": lambda: x / y / 3.0,
+        "matmul": lambda: x @ y, "sigmoid": lambda: x.sigmoid(), "tanh": lambda: x.tanh(),
+        "log_softmax": lambda: x.log_softmax(axis=0), "sum": lambda: x.sum(axis=1),
+    }
+    out = calls[name]()
+    assert out.dtype == np.float32, f"{name} promoted float32 to {out.dtype}"
+    out.sum().backward()
+    assert x.grad.dtype == np.float32
+
+
+def test_python_numbers_do_not_promote_but_float64_arrays_do() -> None:
+    x = Tensor(np.ones(3, dtype=np.float32), requires_grad=True)
+    y = x * np.ones(3)  # a float64 array promotes, as in NumPy
+    assert y.dtype == np.float64
+    y.sum().backward()
+    assert x.grad.dtype == np.float32  # but the gradient takes its input's dtype
+
+
+def test_scalar_math_matches_numpy_ieee_semantics() -> None:
+    assert math.isnan((Value(0.0) / Value(0.0)).data)
+    assert (Value(1.0) / 0).data == math.inf and (Value(-1.0) / 0).data == -math.inf
+    assert math.isnan((Value(-8.0) ** (1 / 3)).data)  # NumPy gives nan, Python a complex number
+    assert Value(1000.0).exp().data == math.inf  # math.exp raises OverflowError
+    assert (Value(-1000.0).sigmoid()).data == 0.0 and Value(1000.0).sigmoid().data == 1.0
