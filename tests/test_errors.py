@@ -117,3 +117,13 @@ def test_nan_from_a_legal_op_propagates() -> None:
         r.sum().backward()
     assert math.isnan(r.data[0]) and r.data[1] == 1.0
     assert math.isnan(t.grad[0]) and t.grad[1] == 0.0
+
+
+def test_cross_entropy_checks_shapes_and_labels() -> None:
+    logits = Tensor(np.zeros((3, 4)), requires_grad=True)
+    with pytest.raises(ValueError, match=r"cross_entropy: expected logits .*\(3, 4\) and \(2,\)"):
+        tg.cross_entropy(logits, [0, 1])
+    with pytest.raises(ValueError, match=r"labels must be integers in \[0, 4\).*\[4\]"):
+        tg.cross_entropy(logits, [0, 1, 4])
+    with pytest.raises(ValueError, match="labels must be integers"):
+        tg.cross_entropy(logits, [0.0, 1.0, 2.0])

@@ -165,6 +165,16 @@ def _softmax_case(op: ops.Op, draw: Draw, rng: np.random.Generator) -> Case:
                 lambda a: np.exp(_log_softmax_ref(a, axis)))
 
 
+def _cross_entropy_case(op: ops.Op, draw: Draw, rng: np.random.Generator) -> Case:
+    n, c = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    labels = rng.integers(0, c, n)
+
+    def reference(x: np.ndarray) -> float:
+        return float(np.mean([np.log(np.exp(row).sum()) - row[k] for row, k in zip(x, labels)]))
+
+    return Case([sample(rng, "real", (n, c))], lambda t: tg.cross_entropy(t, labels), reference)
+
+
 CASES: dict[str, Callable[[ops.Op, Draw, np.random.Generator], Case]] = {
     **{name: _elementwise_case for name in ELEMENTWISE},
     "matmul": _matmul_case,
@@ -173,6 +183,7 @@ CASES: dict[str, Callable[[ops.Op, Draw, np.random.Generator], Case]] = {
     "getitem": _indexing_case, "scatter_add": _indexing_case,
     "concatenate": _join_case, "stack": _join_case,
     "log_softmax": _softmax_case, "softmax": _softmax_case,
+    "cross_entropy": _cross_entropy_case,
 }
 
 ALL_OPS = sorted(REGISTRY)

@@ -5,7 +5,7 @@ The public surface is exactly what is re-exported here.
 
 from .engine import enable_grad, grad, is_grad_enabled, no_grad, topological_order
 from .ops import REGISTRY, Op
-from .tensor import Tensor, concatenate, ones, randn, stack, zeros
+from .tensor import Tensor, concatenate, cross_entropy, ones, randn, stack, zeros
 from .value import Value
 
 __all__ = [
@@ -14,6 +14,7 @@ __all__ = [
     "Tensor",
     "Value",
     "concatenate",
+    "cross_entropy",
     "enable_grad",
     "grad",
     "is_grad_enabled",

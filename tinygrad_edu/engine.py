@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .ops import Op, sum_to_shape
+from .ops import Op, Recorder, sum_to_shape
 
 
 # --------------------------------------------------------------------------- grad mode
@@ -60,7 +60,7 @@ def enable_grad() -> contextlib.ContextDecorator:
 # --------------------------------------------------------------------------- the node
 
 
-class Node:
+class Node(Recorder):
     """A value in a computation graph: what a Value and a Tensor have in common.
 
     `op` and `inputs` say how it was made (None and () for a leaf), `params` holds the op's metadata
@@ -85,17 +85,6 @@ class Node:
     @classmethod
     def constant(cls, data: Any) -> Node:
         """A leaf that needs no gradient (a number or array taking part in an op)."""
-        raise NotImplementedError
-
-    def apply_op(self, op: Op, *args: Any, **params: Any) -> Node:
-        """Apply `op` to nodes of this node's kind (and raw constants), recording it when needed."""
-        raise NotImplementedError
-
-    def _deposit(self, g: Any, exclusive: bool) -> None:
-        """Add `g` to this node's .grad (backward accumulates; it never overwrites).
-
-        `exclusive` says nothing else holds g, so it may become .grad without a copy.
-        """
         raise NotImplementedError
 
     def backward(self, gradient: Any = None, retain_graph: bool = False, create_graph: bool = False) -> None:
@@ -126,7 +115,7 @@ def _seed_gradient(out: Node, gradient: Any, where: str) -> Any:
                 f"{where}: the output has shape {out.data.shape}, not a scalar; pass gradient= an array "
                 f"of shape {out.data.shape} (dL/d(output)), or reduce the output first, e.g. .sum()"
             )
-        return np.ones_like(out.data)
+        return np.ones(out.data.shape, dtype=out.data.dtype)
     g = np.asarray(gradient.data if isinstance(gradient, Node) else gradient, dtype=out.data.dtype)
     if g.shape != out.data.shape:
         raise ValueError(f"{where}: gradient has shape {g.shape} but the output has shape {out.data.shape}")
@@ -144,28 +133,32 @@ def topological_order(roots: Node | Iterable[Node]) -> list[Node]:
     if isinstance(roots, Node):
         roots = (roots,)
     order: list[Node] = []
-    done: dict[Node, bool] = {}  # False: inputs being visited; True: placed in `order`
+    visited: set[Node] = set()
     for root in roots:
-        if not root.requires_grad or root in done:
+        if not root.requires_grad or root in visited:
             continue
-        stack = [root]
+        visited.add(root)
+        stack = [(root, iter(root.inputs))]  # each node with the inputs it has yet to visit
         while stack:
-            node = stack[-1]
-            state = done.get(node)
-            if state is None:  # first visit: visit its inputs first
-                done[node] = False
-                for inp in node.inputs:
-                    if inp.requires_grad and inp not in done:
-                        stack.append(inp)
-            else:
+            node, pending = stack[-1]
+            for inp in pending:
+                if inp.requires_grad and inp not in visited:
+                    visited.add(inp)
+                    stack.append((inp, iter(inp.inputs)))
+                    break
+            else:  # all its inputs are placed: place it
                 stack.pop()
-                if state is False:  # all inputs placed: place it
-                    done[node] = True
-                    order.append(node)
+                order.append(node)
     return order
 
 
 # --------------------------------------------------------------------------- backward
+
+
+def _is_fresh(g: Any) -> bool:
+    """Whether gradient g may become a .grad as it is: not a view of another array (floats and
+    graph nodes are never modified in place, so they always may)."""
+    return not isinstance(g, np.ndarray) or g.base is None
 
 
 def _numpy_rule(rule: Any, args: tuple[Any, ...], params: dict[str, Any]) -> float:
@@ -188,23 +181,29 @@ def _run_backward(
     """
     order = topological_order(roots)
     grads: dict[Node, Any] = {}
-    # ids of gradients something else may hold: the caller's seeds, and what a rule passed through
-    # unchanged (add gives g to both inputs). These are copied before they become a .grad.
+    # ids of gradient arrays something else may hold: the caller's seeds, and what a rule passed
+    # through unchanged (add gives g to both inputs). Copied before they become a .grad, so that no
+    # two .grad arrays share memory; any other array the engine made is fresh and taken as it is.
     shared = {id(seed) for seed in seeds}
     for root, seed in zip(roots, seeds):
         if create_graph and not isinstance(seed, Node):
             seed = type(root).constant(seed)
         grads[root] = grads[root] + seed if root in grads else seed
 
-    with _SetGradMode(create_graph):  # differentiable rules are recorded only for create_graph
+    get = grads.get
+    # rules record graph nodes only with create_graph; otherwise they see raw data and record nothing
+    with _SetGradMode(True) if create_graph else contextlib.nullcontext():
         for node in reversed(order):
             g = grads.pop(node, None)
             if g is None:  # nothing flows here (e.g. the node only feeds a non-differentiable path)
                 continue
             op = node.op
             if targets is None:
-                if op is None or node.retains_grad:
-                    node._deposit(g, id(g) not in shared)
+                if op is None or node.retains_grad:  # into .grad: backward accumulates, never overwrites
+                    if node.grad is None:
+                        node.grad = g if id(g) not in shared and _is_fresh(g) else g.copy()
+                    else:
+                        node.grad = node.grad + g
             elif node in targets:
                 targets[node] = g
             if op is None:
@@ -214,37 +213,45 @@ def _run_backward(
                     f"backward through the graph a second time (at a '{op.name}' node): its saved values "
                     "were released by the first backward; pass retain_graph=True to that first call"
                 )
+            if not retain_graph:
+                node._released = True
+
+            # the rules' arguments: (g, out, *inputs), as graph nodes for create_graph, else raw data
             inputs = node.inputs
             if create_graph:
                 args = (g, node, *inputs)
+            elif len(inputs) == 2:
+                args = (g, node.data, inputs[0].data, inputs[1].data)
+            elif len(inputs) == 1:
+                args = (g, node.data, inputs[0].data)
             else:
                 args = (g, node.data, *[inp.data for inp in inputs])
-            params = node.params or {}
-            vjps = op.vjps
-            for k, inp in enumerate(inputs):
+            params = node.params
+            shaped = node.shaped  # inputs are of the node's kind: Values, or Tensors
+            for inp, rule in zip(inputs, op.vjps):
                 if not inp.requires_grad:
                     continue
-                try:
-                    gk = vjps[k](*args, **params)
+                try:  # the edge's contribution: upstream gradient x local derivative
+                    gk = rule(*args, **params) if params else rule(*args)
                 except ArithmeticError:  # Python floats raise where NumPy gives inf/nan
-                    gk = _numpy_rule(vjps[k], args, params)
-                if gk is g:
-                    shared.add(id(g))
-                if op.broadcasting and inp.shaped:
-                    gk = _fit_to_input(gk, inp)
-                prev = grads.get(inp)
+                    gk = _numpy_rule(rule, args, params or {})
+                if shaped:
+                    if gk is g:
+                        shared.add(id(g))
+                    data = inp.data
+                    if op.broadcasting and (gk.shape != data.shape or gk.dtype is not data.dtype):
+                        gk = _fit_to_input(gk, inp)
+                prev = get(inp)  # the chain rule's sum over all edges leaving inp
                 grads[inp] = gk if prev is None else prev + gk
-            if not retain_graph:
-                node._released = True
 
 
 def _fit_to_input(g: Any, inp: Node) -> Any:
     """Undo broadcasting and type promotion: the gradient takes its input's shape and dtype."""
-    shape = inp.data.shape
-    if g.shape != shape:
-        g = sum_to_shape(g, shape)
-    if g.dtype != inp.data.dtype:
-        g = g.astype(inp.data.dtype)
+    data = inp.data
+    if g.shape != data.shape:
+        g = sum_to_shape(g, data.shape)
+    if g.dtype is not data.dtype and g.dtype != data.dtype:
+        g = g.astype(data.dtype)
     return g
 
 

@@ -15,7 +15,7 @@ This module imports only NumPy and the standard library.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,6 +56,12 @@ class ForEachInput:
     def __getitem__(self, k: int) -> Callable[..., Any]:
         return lambda *args, **params: self.rule(k, *args, **params)
 
+    def __iter__(self) -> Iterator[Callable[..., Any]]:  # endless: zip() with the inputs stops it
+        k = 0
+        while True:
+            yield self[k]
+            k += 1
+
 
 REGISTRY: dict[str, Op] = {}
 
@@ -70,12 +76,20 @@ def define(op: Op) -> Op:
 # --------------------------------------------------------------------------- helpers for rules
 
 
+class Recorder:
+    """What a rule needs of a graph node: applying an op to it records the op (engine.Node is one)."""
+
+    __slots__ = ()
+
+    def apply_op(self, op: Op, *args: Any, **params: Any) -> Any:
+        raise NotImplementedError
+
+
 def call(op: Op, *args: Any, **params: Any) -> Any:
     """Apply `op` inside a backward rule: recorded when an argument is a graph node, computed otherwise."""
     for a in args:
-        apply_op = getattr(a, "apply_op", None)
-        if apply_op is not None:
-            return apply_op(op, *args, **params)
+        if isinstance(a, Recorder):
+            return a.apply_op(op, *args, **params)
     if op.scalar_forward is not None and type(args[0]) is float:
         return scalar_eval(op, *args)
     return op.forward(*args, **params)
@@ -95,10 +109,12 @@ def sum_to_shape(g: Any, shape: tuple[int, ...]) -> Any:
     if g.shape == shape:
         return g
     lead = g.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(
-        lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1
-    )
-    return g.sum(axis=axes, keepdims=True).reshape(shape)
+    if lead:  # axes broadcasting added in front
+        g = g.sum(axis=tuple(range(lead)))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    if stretched:  # axes of length 1 that broadcasting stretched
+        g = g.sum(axis=stretched, keepdims=True)
+    return g
 
 
 def _is_basic_index(index: tuple[Any, ...]) -> bool:
@@ -283,14 +299,14 @@ def _spread(g: Any, x: Any, axis: tuple[int, ...] | None) -> Any:
 
 
 SUM = define(Op(
-    "sum", "Σ", lambda x, axis=None, keepdims=False: np.sum(x, axis=axis, keepdims=keepdims),
+    "sum", "Σ", lambda x, axis=None, keepdims=False: x.sum(axis=axis, keepdims=keepdims),
     vjps=(lambda g, out, x, axis=None, keepdims=False: _spread(g, x, axis),),
     derivatives=("1",), domain=("real",),
 ))
 
 MEAN = define(Op(
-    "mean", "mean", lambda x, axis=None, keepdims=False: np.mean(x, axis=axis, keepdims=keepdims),
-    vjps=(lambda g, out, x, axis=None, keepdims=False: _spread(g, x, axis) / (x.size // max(out.size, 1)),),
+    "mean", "mean", lambda x, axis=None, keepdims=False: x.mean(axis=axis, keepdims=keepdims),
+    vjps=(lambda g, out, x, axis=None, keepdims=False: _spread(g / (x.size // max(out.size, 1)), x, axis),),
     derivatives=("1/n",), domain=("real",),
 ))
 
@@ -303,7 +319,7 @@ def _max_grad(g: Any, out: Any, x: Any, axis: tuple[int, ...] | None = None, kee
 
 
 MAX = define(Op(
-    "max", "max", lambda x, axis=None, keepdims=False: np.max(x, axis=axis, keepdims=keepdims),
+    "max", "max", lambda x, axis=None, keepdims=False: x.max(axis=axis, keepdims=keepdims),
     vjps=(_max_grad,),
     derivatives=("1 at the maximum (ties share)",), domain=("distinct",),
 ))
@@ -323,8 +339,14 @@ TRANSPOSE = define(Op(
     derivatives=("transpose back",), domain=("real",),
 ))
 
+def _broadcast_to(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    out = np.empty(shape, dtype=x.dtype)  # a writable array; np.broadcast_to's view is slower to make
+    out[...] = x
+    return out
+
+
 BROADCAST_TO: Op = define(Op(
-    "broadcast_to", "broadcast", lambda x, shape: np.broadcast_to(x, shape),
+    "broadcast_to", "broadcast", _broadcast_to,
     vjps=(lambda g, out, x, shape: sum_to_shape(g, x.shape),),
     derivatives=("sum back",), domain=("real",),
 ))
@@ -378,13 +400,15 @@ STACK = define(Op(
 
 
 def _log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
-    shifted = x - np.max(x, axis=axis, keepdims=True)  # largest exponent is 0: no overflow
-    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+    shifted = x - x.max(axis=axis, keepdims=True)  # largest exponent is 0: no overflow
+    shifted -= np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+    return shifted
 
 
 def _softmax(x: np.ndarray, axis: int) -> np.ndarray:
-    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
-    return e / np.sum(e, axis=axis, keepdims=True)
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    e /= e.sum(axis=axis, keepdims=True)
+    return e
 
 
 LOG_SOFTMAX = define(Op(
@@ -397,6 +421,27 @@ SOFTMAX = define(Op(
     "softmax", "softmax", _softmax,
     vjps=(lambda g, out, x, axis: out * (g - (g * out).sum(axis=axis, keepdims=True)),),
     derivatives=("s(δ - s)",), domain=("real",),
+))
+
+
+
+def _cross_entropy(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Mean over rows of -log softmax(logits)[row, label]: the loss of a classifier on a batch."""
+    picked = _log_softmax(logits, axis=-1)[np.arange(len(labels)), labels]
+    return -picked.sum() / len(labels)
+
+
+def _one_hot(labels: np.ndarray, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+    z = np.zeros(shape, dtype=dtype)
+    z[np.arange(len(labels)), labels] = 1
+    return z
+
+
+CROSS_ENTROPY = define(Op(  # one node for log_softmax, pick and mean: the classifier's usual loss
+    "cross_entropy", "cross_entropy", _cross_entropy,
+    vjps=(lambda g, out, x, labels: (call(SOFTMAX, x, axis=-1) - _one_hot(labels, x.shape, x.dtype))
+          * (g / len(labels)),),
+    derivatives=("(softmax - onehot) / N",), domain=("real",),
 ))
 
 SCALAR_OPS = tuple(op for op in REGISTRY.values() if op.scalar_forward is not None)

@@ -60,14 +60,6 @@ class Tensor(Node):
         like = next(a for a in args if isinstance(a, Tensor))
         return _apply(op, tuple(_as_tensor(a, like, op) for a in args), params or None)
 
-    def _deposit(self, g: Any, exclusive: bool) -> None:
-        if self.grad is not None:
-            self.grad = self.grad + g
-        elif isinstance(g, np.ndarray) and not (exclusive and g.base is None):
-            self.grad = g.copy()  # so that no two .grad arrays (or the caller's array) share memory
-        else:  # a fresh array nothing else holds: taken without a copy
-            self.grad = g
-
     def retain_grad(self) -> Tensor:
         """Keep this non-leaf tensor's gradient in .grad after backward()."""
         self.retains_grad = True
@@ -289,11 +281,19 @@ def _leaf(data: np.ndarray) -> Tensor:
 
 def _apply(op: Op, inputs: tuple[Tensor, ...], params: dict[str, Any] | None = None) -> Tensor:
     """Run op's forward on the inputs' arrays; record the result when any input requires grad."""
+    forward = op.forward
     try:
-        if params:
-            data = op.forward(*[t.data for t in inputs], **params)
+        if len(inputs) == 2:
+            x, y = inputs
+            data = forward(x.data, y.data, **params) if params else forward(x.data, y.data)
+            recorded = x.requires_grad or y.requires_grad
+        elif len(inputs) == 1:
+            x = inputs[0]
+            data = forward(x.data, **params) if params else forward(x.data)
+            recorded = x.requires_grad
         else:
-            data = op.forward(*[t.data for t in inputs])
+            data = forward(*[t.data for t in inputs], **(params or {}))
+            recorded = any(t.requires_grad for t in inputs)
     except (ValueError, IndexError, TypeError) as e:
         shapes = " and ".join(str(t.data.shape) for t in inputs)
         raise type(e)(f"{op.name} on shape{'s' if len(inputs) > 1 else ''} {shapes}: {e}") from None
@@ -301,7 +301,7 @@ def _apply(op: Op, inputs: tuple[Tensor, ...], params: dict[str, Any] | None = N
         data = np.asarray(data)  # NumPy returns scalars for full reductions
     t = Tensor.__new__(Tensor)
     t.data, t.grad, t.label, t._released, t.retains_grad = data, None, None, False, False
-    if _grad_mode.enabled and any(x.requires_grad for x in inputs):
+    if recorded and _grad_mode.enabled:
         t.op, t.inputs, t.params, t.requires_grad = op, inputs, params, True
     else:  # a constant: nothing to differentiate, nothing to keep alive
         t.op, t.inputs, t.params, t.requires_grad = None, (), None, False
@@ -387,6 +387,30 @@ def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     if not -ts[0].ndim - 1 <= axis <= ts[0].ndim:
         raise ValueError(f"stack: axis {axis} is out of range for inputs of shape {ts[0].shape}")
     return _apply(ops.STACK, ts, {"axis": axis % (ts[0].ndim + 1)})
+
+
+def cross_entropy(logits: Tensor, labels: Any) -> Tensor:
+    """Mean cross-entropy of logits (N, C) against integer class labels (N,), computed stably.
+
+    >>> round(cross_entropy(Tensor([[2.0, 0.0], [0.0, 2.0]]), [0, 1]).item(), 6)
+    0.126928
+    """
+    labels = np.asarray(labels.data if isinstance(labels, Tensor) else labels)
+    if logits.ndim != 2 or labels.shape != logits.shape[:1]:
+        raise ValueError(
+            f"cross_entropy: expected logits of shape (N, C) and labels of shape (N,), got {logits.shape} "
+            f"and {labels.shape}"
+        )
+    classes = logits.shape[1]
+    if labels.dtype.kind not in "iu":
+        raise ValueError(f"cross_entropy: labels must be integers in [0, {classes}), got dtype {labels.dtype}")
+    if labels.size and (labels.min() < 0 or labels.max() >= classes):
+        outside = labels[(labels < 0) | (labels >= classes)]
+        raise ValueError(
+            f"cross_entropy: labels must be integers in [0, {classes}) for {classes} classes; "
+            f"{outside.size} are not: {outside[:10].tolist()}"
+        )
+    return _apply(ops.CROSS_ENTROPY, (logits,), {"labels": labels})
 
 
 def _as_tensors(tensors: Sequence[Any], op: Op) -> tuple[Tensor, ...]:

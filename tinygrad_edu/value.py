@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import ops
 from .engine import Node, _grad_mode
-from .ops import Op, scalar_eval
+from .ops import ADD, DIV, EXP, LOG, MUL, NEG, POW, RELU, SIGMOID, SUB, TANH, Op, scalar_eval
 
 
 class Value(Node):
@@ -43,63 +42,60 @@ class Value(Node):
     def apply_op(self, op: Op, *args: Any, **params: Any) -> Value:
         return _apply(op, tuple(_as_value(a, op) for a in args))
 
-    def _deposit(self, g: Any, exclusive: bool) -> None:
-        self.grad = self.grad + g  # a float, or a Value when create_graph
-
     def __repr__(self) -> str:
         label = f", label={self.label!r}" if self.label else ""
         return f"Value(data={self.data:.6g}, grad={_short(self.grad)}{label})"
 
     # ---- arithmetic: every operator is one node
     def __add__(self, other: Any) -> Value:
-        return _apply(ops.ADD, (self, _as_value(other, ops.ADD)))
+        return _binary(ADD, self, other if type(other) is Value else _as_value(other, ADD))
 
     def __radd__(self, other: Any) -> Value:
-        return _apply(ops.ADD, (_as_value(other, ops.ADD), self))
+        return _binary(ADD, other if type(other) is Value else _as_value(other, ADD), self)
 
     def __sub__(self, other: Any) -> Value:
-        return _apply(ops.SUB, (self, _as_value(other, ops.SUB)))
+        return _binary(SUB, self, other if type(other) is Value else _as_value(other, SUB))
 
     def __rsub__(self, other: Any) -> Value:
-        return _apply(ops.SUB, (_as_value(other, ops.SUB), self))
+        return _binary(SUB, other if type(other) is Value else _as_value(other, SUB), self)
 
     def __mul__(self, other: Any) -> Value:
-        return _apply(ops.MUL, (self, _as_value(other, ops.MUL)))
+        return _binary(MUL, self, other if type(other) is Value else _as_value(other, MUL))
 
     def __rmul__(self, other: Any) -> Value:
-        return _apply(ops.MUL, (_as_value(other, ops.MUL), self))
+        return _binary(MUL, other if type(other) is Value else _as_value(other, MUL), self)
 
     def __truediv__(self, other: Any) -> Value:
-        return _apply(ops.DIV, (self, _as_value(other, ops.DIV)))
+        return _binary(DIV, self, other if type(other) is Value else _as_value(other, DIV))
 
     def __rtruediv__(self, other: Any) -> Value:
-        return _apply(ops.DIV, (_as_value(other, ops.DIV), self))
+        return _binary(DIV, other if type(other) is Value else _as_value(other, DIV), self)
 
     def __pow__(self, exponent: Any) -> Value:
-        return _apply(ops.POW, (self, _as_value(exponent, ops.POW)))
+        return _binary(POW, self, exponent if type(exponent) is Value else _as_value(exponent, POW))
 
     def __rpow__(self, base: Any) -> Value:
-        return _apply(ops.POW, (_as_value(base, ops.POW), self))
+        return _binary(POW, base if type(base) is Value else _as_value(base, POW), self)
 
     def __neg__(self) -> Value:
-        return _apply(ops.NEG, (self,))
+        return _unary(NEG, self)
 
     def exp(self) -> Value:
-        return _apply(ops.EXP, (self,))
+        return _unary(EXP, self)
 
     def log(self) -> Value:
         if not self.data > 0:
             raise ValueError(f"log: input must be positive, got {self.data!r}")
-        return _apply(ops.LOG, (self,))
+        return _unary(LOG, self)
 
     def relu(self) -> Value:
-        return _apply(ops.RELU, (self,))
+        return _unary(RELU, self)
 
     def sigmoid(self) -> Value:
-        return _apply(ops.SIGMOID, (self,))
+        return _unary(SIGMOID, self)
 
     def tanh(self) -> Value:
-        return _apply(ops.TANH, (self,))
+        return _unary(TANH, self)
 
     # ---- comparisons look at the data only (they are not differentiable)
     def __lt__(self, other: Any) -> bool:
@@ -135,35 +131,46 @@ def _as_value(x: Any, op: Op) -> Value:
     """An operand as a Value: numbers become constants; a Tensor or anything else is refused."""
     if isinstance(x, Value):
         return x
+    if isinstance(x, (int, float)):
+        return _new(float(x), None, ())
     if isinstance(x, Node):
         raise TypeError(
             f"{op.name}: cannot combine a Value with a {type(x).__name__}; use Tensor for both, "
             "or turn a one-element Tensor into a number with .item()"
         )
-    if isinstance(x, (int, float)) or (hasattr(x, "__float__") and getattr(x, "ndim", 0) == 0):
-        return Value(x, requires_grad=False)
+    if hasattr(x, "__float__") and getattr(x, "ndim", 0) == 0:  # NumPy scalars, 0-d arrays
+        return _new(float(x), None, ())
     raise TypeError(f"{op.name}: unsupported operand for Value: {type(x).__name__}")
+
+
+def _new(data: float, op: Op | None, inputs: tuple[Value, ...]) -> Value:
+    """A Value made by an op (or a constant when op is None), without __init__'s checks."""
+    v = Value.__new__(Value)
+    v.data, v.grad, v.op, v.inputs, v.params, v.label, v._released = data, 0.0, op, inputs, None, None, False
+    v.requires_grad = op is not None
+    return v
+
+
+def _binary(op: Op, x: Value, y: Value) -> Value:
+    try:
+        data = op.scalar_forward(x.data, y.data)  # type: ignore[misc]
+    except ArithmeticError:  # 1/0, overflow: NumPy's inf/nan instead
+        data = scalar_eval(op, x.data, y.data)
+    if (x.requires_grad or y.requires_grad) and _grad_mode.enabled:
+        return _new(data, op, (x, y))
+    return _new(data, None, ())  # a constant: nothing to differentiate, nothing to keep alive
+
+
+def _unary(op: Op, x: Value) -> Value:
+    try:
+        data = op.scalar_forward(x.data)  # type: ignore[misc]
+    except ArithmeticError:
+        data = scalar_eval(op, x.data)
+    if x.requires_grad and _grad_mode.enabled:
+        return _new(data, op, (x,))
+    return _new(data, None, ())
 
 
 def _apply(op: Op, inputs: tuple[Value, ...]) -> Value:
     """Run op on the inputs' floats and record the result when any input requires grad."""
-    out = Value.__new__(Value)
-    if len(inputs) == 2:
-        x, y = inputs
-        try:
-            out.data = op.scalar_forward(x.data, y.data)  # type: ignore[misc]
-        except ArithmeticError:
-            out.data = scalar_eval(op, x.data, y.data)
-        recorded = (x.requires_grad or y.requires_grad) and _grad_mode.enabled
-    else:
-        out.data = scalar_eval(op, *[x.data for x in inputs])
-        recorded = any(x.requires_grad for x in inputs) and _grad_mode.enabled
-    out.grad = 0.0
-    out.label = None
-    out._released = False
-    out.params = None
-    if recorded:
-        out.op, out.inputs, out.requires_grad = op, inputs, True
-    else:  # a constant: nothing to differentiate, nothing to keep alive
-        out.op, out.inputs, out.requires_grad = None, (), False
-    return out
+    return _binary(op, *inputs) if len(inputs) == 2 else _unary(op, *inputs)
