@@ -10,6 +10,7 @@ leaving it, of (upstream gradient x local derivative): the "advanced chain rule"
 from __future__ import annotations
 
 import contextlib
+import gc
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, ClassVar
@@ -45,6 +46,9 @@ class _SetGradMode(contextlib.ContextDecorator):
 
     def __exit__(self, *exc: object) -> None:
         _grad_mode.enabled = self.previous.pop()
+
+    def _recreate_cm(self) -> _SetGradMode:  # as a decorator: a fresh one per call, so threads share nothing
+        return type(self)(self.enabled)
 
 
 def no_grad() -> contextlib.ContextDecorator:
@@ -96,7 +100,8 @@ class Node(Recorder):
         themselves graph nodes (so `.grad` holds a Value/Tensor), and can be differentiated again.
         """
         seed = _seed_gradient(self, gradient, "backward")
-        _run_backward([self], [seed], retain_graph, create_graph, targets=None)
+        with _cyclic_gc_paused():
+            _run_backward([self], [seed], retain_graph, create_graph, targets=None)
 
 
 def _seed_gradient(out: Node, gradient: Any, where: str) -> Any:
@@ -108,7 +113,7 @@ def _seed_gradient(out: Node, gradient: Any, where: str) -> Any:
             "(give a leaf requires_grad=True, and do not compute it under no_grad())"
         )
     if not out.shaped:
-        return 1.0 if gradient is None else float(getattr(gradient, "data", gradient))
+        return 1.0 if gradient is None else float(gradient.data if isinstance(gradient, Node) else gradient)
     if gradient is None:
         if out.data.size != 1:
             raise RuntimeError(
@@ -153,6 +158,23 @@ def topological_order(roots: Node | Iterable[Node]) -> list[Node]:
 
 
 # --------------------------------------------------------------------------- backward
+
+
+@contextlib.contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """Pause CPython's cycle collector while the engine walks a graph.
+
+    Backward makes no reference cycles, but the bookkeeping it allocates (one stack entry per node)
+    would trigger full collections that traverse the whole graph again and again: on a
+    million-node graph that is most of the time. Reference counting still frees everything.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _is_fresh(g: Any) -> bool:
@@ -286,7 +308,8 @@ def grad(
             raise RuntimeError(f"grad: input {i} ({_describe(x)}) does not require grad")
     seeds = [_seed_gradient(out, g, "grad") for out, g in zip(outputs, grad_outputs)]
     targets: dict[Node, Any] = dict.fromkeys(inputs)
-    _run_backward(outputs, seeds, create_graph if retain_graph is None else retain_graph, create_graph, targets)
+    with _cyclic_gc_paused():
+        _run_backward(outputs, seeds, create_graph if retain_graph is None else retain_graph, create_graph, targets)
     results = tuple(targets[x] for x in inputs)
     for i, (x, r) in enumerate(zip(inputs, results)):
         if r is None and not allow_unused:
@@ -300,16 +323,3 @@ def grad(
 def _describe(x: Any) -> str:
     label = getattr(x, "label", None)
     return f"{type(x).__name__} {label!r}" if label else type(x).__name__
-
-
-def walk(roots: Node | Iterable[Node]) -> Iterator[Node]:
-    """Every node reachable from the roots (whether or not it requires grad), each once."""
-    stack = [roots] if isinstance(roots, Node) else list(roots)
-    seen: set[int] = set()
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        yield node
-        stack.extend(reversed(node.inputs))
