@@ -86,6 +86,17 @@ class Node(Recorder):
     requires_grad: bool
     _released: bool
 
+    def __init__(self, data: Any, grad: Any, label: str | None, requires_grad: bool) -> None:
+        """A leaf: made by no op, from no inputs."""
+        self.data = data
+        self.grad = grad
+        self.op = None
+        self.inputs = ()
+        self.params = None
+        self.label = label
+        self.requires_grad = bool(requires_grad)
+        self._released = False
+
     @classmethod
     def constant(cls, data: Any) -> Node:
         """A leaf that needs no gradient (a number or array taking part in an op)."""

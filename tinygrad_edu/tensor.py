@@ -37,19 +37,13 @@ class Tensor(Node):
         dtype: Any = None,
         label: str | None = None,
     ) -> None:
-        self.data = _to_array(data, dtype)
-        if requires_grad and self.data.dtype.kind != "f":
+        array = _to_array(data, dtype)
+        if requires_grad and array.dtype.kind != "f":
             raise TypeError(
-                f"Tensor: only floating-point tensors can require grad, got dtype {self.data.dtype} "
+                f"Tensor: only floating-point tensors can require grad, got dtype {array.dtype} "
                 "(pass dtype=np.float64, or leave requires_grad=False)"
             )
-        self.grad = None
-        self.op = None
-        self.inputs = ()
-        self.params = None
-        self.label = label
-        self.requires_grad = bool(requires_grad)
-        self._released = False
+        super().__init__(array, None, label, requires_grad)
         self.retains_grad = False
 
     @classmethod

@@ -24,16 +24,10 @@ class Value(Node):
         if isinstance(data, Node):
             raise TypeError(f"Value: data must be a real number, not a {type(data).__name__}")
         try:
-            self.data = float(data)
+            number = float(data)
         except (TypeError, ValueError):
             raise TypeError(f"Value: data must be a real number, got {data!r}") from None
-        self.grad = 0.0
-        self.op = None
-        self.inputs = ()
-        self.params = None
-        self.label = label
-        self.requires_grad = bool(requires_grad)
-        self._released = False
+        super().__init__(number, 0.0, label, requires_grad)
 
     @classmethod
     def constant(cls, data: Any) -> Value:
@@ -152,7 +146,7 @@ def _new(data: float, op: Op | None, inputs: tuple[Value, ...]) -> Value:
 
 
 def _binary(op: Op, x: Value, y: Value) -> Value:
-    try:
+    try:  # scalar_eval, inlined: this is the scalar engine's hottest path
         data = op.scalar_forward(x.data, y.data)  # type: ignore[misc]
     except ArithmeticError:  # 1/0, overflow: NumPy's inf/nan instead
         data = scalar_eval(op, x.data, y.data)
