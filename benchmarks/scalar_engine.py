@@ -164,8 +164,9 @@ def tg_constant(v: float) -> Value:
     return Value(v, requires_grad=False)
 
 
-def tg_step(model: MLP, X: list[list[float]], Y: list[float]) -> None:
-    loss = demo_loss(model, X, Y, tg_constant)
+def train_step(model: Any, X: list[list[float]], Y: list[float], make_input: Any) -> None:
+    """micrograd's demo step, for either engine: loss, zero_grad, backward, SGD update."""
+    loss = demo_loss(model, X, Y, make_input)
     model.zero_grad()
     loss.backward()
     for p in model.parameters():
@@ -180,14 +181,6 @@ def mg_model(layers: Layers) -> Any:
     model = MgMLP(SIZES[0], SIZES[1:])
     set_params(model.parameters(), flat(layers))
     return model
-
-
-def mg_step(model: Any, X: list[list[float]], Y: list[float]) -> None:
-    loss = demo_loss(model, X, Y, MgValue)
-    model.zero_grad()
-    loss.backward()
-    for p in model.parameters():
-        p.data -= LR * p.grad
 
 
 def set_params(params: list[Any], values: list[float]) -> None:
@@ -303,7 +296,7 @@ def bench_mlp_step(repeats: int) -> dict[str, Any]:
     tg_params = tg_model.parameters()
     float_layers = copy_layers(init)
     contenders = {
-        "tinygrad_edu": lambda: tg_step(tg_model, X, Y),
+        "tinygrad_edu": lambda: train_step(tg_model, X, Y, tg_constant),
         "floats": lambda: floats_step(float_layers, X, Y),
     }
     resets = {
@@ -313,7 +306,7 @@ def bench_mlp_step(repeats: int) -> dict[str, Any]:
     if MgMLP is not None:
         mg = mg_model(init)
         mg_params = mg.parameters()
-        contenders = {"micrograd": lambda: mg_step(mg, X, Y), **contenders}
+        contenders = {"micrograd": lambda: train_step(mg, X, Y, MgValue), **contenders}
         resets["micrograd"] = lambda: set_params(mg_params, init_flat)
     else:
         print(f"  skipped: micrograd not installed ({MICROGRAD_MISSING})")

@@ -424,7 +424,6 @@ SOFTMAX = define(Op(
 ))
 
 
-
 def _cross_entropy(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """Mean over rows of -log softmax(logits)[row, label]: the loss of a classifier on a batch."""
     picked = _log_softmax(logits, axis=-1)[np.arange(len(labels)), labels]
