@@ -2,9 +2,10 @@
 
 1. Forward pass neuron by neuron with Values, backward with the engine.
 2. The post's three steps by hand (delta_9, deltas layer by layer, dL/dw_ij = delta_j * a_i),
-   side by side with the engine's gradients and central finite differences.
+   side by side with the engine's gradients and central finite differences (tg.numerical_grad),
+   then tg.gradcheck's report on every weight.
 3. Training by SGD, one point at a time, with a decreasing step size.
-4. The same engine on Tensors: a small MLP learns XOR.
+4. The same engine on Tensors, through nn and optim: an MLP (gradients checked per parameter) learns XOR.
 
 Run: python examples/engine_demo.py  (or `make demo`)
 """
@@ -54,19 +55,6 @@ def by_hand(weights: dict[tuple[int, int], Value], x: float, y: float) -> dict[t
     return {(i, j): delta[j] * act[i] for i, j in EDGES}  # step 3: dL/dw_ij = delta_j * a_i
 
 
-def finite_difference(weights: dict[tuple[int, int], Value], x: float, y: float, eps: float = 1e-6) -> dict:
-    result = {}
-    with tg.no_grad():
-        for e, v in weights.items():
-            v.data += eps
-            up = loss_at(weights, x, y).data
-            v.data -= 2 * eps
-            down = loss_at(weights, x, y).data
-            v.data += eps
-            result[e] = (up - down) / (2 * eps)
-    return result
-
-
 def main() -> None:
     rng = random.Random(0)
     weights = {(i, j): Value(rng.uniform(-1, 1), label=f"w{i}{j}") for i, j in EDGES}
@@ -74,7 +62,10 @@ def main() -> None:
 
     loss = loss_at(weights, x, y)
     loss.backward()
-    hand, numeric = by_hand(weights, x, y), finite_difference(weights, x, y)
+    edges, values = list(weights), list(weights.values())
+    # central finite differences of the forward alone (each weight nudged in place, then put back)
+    numeric = dict(zip(edges, tg.numerical_grad(lambda *_: loss_at(weights, x, y), values)))
+    hand = by_hand(weights, x, y)
     print(f"The post's network at x={x}, y={y}: loss = {loss.data:.6f}\n")
     print(f"{'weight':>7} {'engine':>12} {'by hand':>12} {'finite diff':>12}")
     worst = 0.0
@@ -83,6 +74,7 @@ def main() -> None:
         worst = max(worst, abs(v.grad - hand[e]), abs(v.grad - numeric[e]))
     print(f"largest disagreement: {worst:.2e}")
     assert worst < 1e-6, "the engine disagrees with the chain rule by hand"
+    print("\n" + str(tg.gradcheck(lambda *_: loss_at(weights, x, y), values, report=True)))
 
     # Train on y = sin(3x) with SGD, one point at a time, step size 0.5 / (1 + epoch / 10).
     data = [(xi, math.sin(3 * xi)) for xi in np.linspace(-1, 1, 21)]
@@ -102,26 +94,22 @@ def main() -> None:
         if epoch % 10 == 0:
             print(f"  epoch {epoch:3d}  step {step:.3f}  mean loss {total / len(data):.5f}")
 
-    # The same engine on Tensors: a 2-8-1 MLP learns XOR.
+    # The same engine on Tensors, through nn and optim: a 2-8-1 MLP learns XOR.
     X = Tensor([[0, 0], [0, 1], [1, 0], [1, 1]])
     Y = Tensor([[0], [1], [1], [0]])
-    W1 = tg.randn(2, 8, rng=1, requires_grad=True)
-    b1 = tg.zeros(8, requires_grad=True)
-    W2 = tg.randn(8, 1, rng=2, requires_grad=True)
-    b2 = tg.zeros(1, requires_grad=True)
-    print("\nA 2-8-1 Tensor MLP on XOR:")
+    model = tg.nn.MLP([2, 8, 1], activation="tanh", output_activation="sigmoid", rng=1)
+    print(f"\nA Tensor MLP on XOR:\n{model}")
+    print(tg.check_module_grads(model, tg.nn.functional.mse_loss, X, Y, report=True))
+    opt = tg.optim.SGD(model.parameters(), lr=2.0, momentum=0.5)
     for it in range(501):
-        pred = ((X @ W1 + b1).tanh() @ W2 + b2).sigmoid()
-        mse = ((pred - Y) ** 2).mean()
-        for p in (W1, b1, W2, b2):
-            p.grad = None
+        pred = model(X)
+        mse = tg.nn.functional.mse_loss(pred, Y)
+        opt.zero_grad()
         mse.backward()
-        for p in (W1, b1, W2, b2):
-            p.data -= 2.0 * p.grad
+        opt.step()
         if it % 100 == 0:
             print(f"  step {it:3d}  loss {mse.item():.5f}")
     print("  predictions:", np.round(pred.numpy().ravel(), 3), "targets:", Y.numpy().ravel())
-
 
 if __name__ == "__main__":
     main()

@@ -51,12 +51,12 @@ class _SetGradMode(contextlib.ContextDecorator):
         return type(self)(self.enabled)
 
 
-def no_grad() -> contextlib.ContextDecorator:
+def no_grad() -> _SetGradMode:
     """Record nothing inside: `with tg.no_grad(): y = model(x)` (also a decorator). Per thread."""
     return _SetGradMode(False)
 
 
-def enable_grad() -> contextlib.ContextDecorator:
+def enable_grad() -> _SetGradMode:
     """Record again inside a `no_grad` block (also a decorator). Per thread."""
     return _SetGradMode(True)
 

@@ -188,8 +188,15 @@ DIV = define(Op(
     scalar_forward=_scalar_div, broadcasting=True,
 ))
 
+def _power(x: Any, y: Any) -> Any:
+    # x**2 of a float array as NumPy's own ** computes it, x*x: faster (integers keep NumPy's promotion)
+    if (type(y) is int or type(y) is float) and y == 2 and isinstance(x, np.ndarray) and x.dtype.kind == "f":
+        return np.square(x)
+    return np.power(x, y)
+
+
 POW: Op = define(Op(
-    "pow", "**", np.power,
+    "pow", "**", _power,
     vjps=(lambda g, out, x, y: g * y * call(POW, x, y - 1),
           lambda g, out, x, y: g * out * call(LOG, x)),
     derivatives=("y·x^(y-1)", "x^y·log(x)"), domain=("positive", "real"),
@@ -267,12 +274,15 @@ def _matmul_grad_y(g: Any, out: Any, x: Any, y: Any) -> Any:
 
 
 def _matmul(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    if x.ndim == 0 or y.ndim == 0:
-        raise ValueError("matmul needs at least 1-D operands (use * for scalars)")
-    kx, ky = x.shape[-1], y.shape[0] if y.ndim == 1 else y.shape[-2]
-    if kx != ky:
-        raise ValueError(f"inner dimensions differ: {kx} (last axis of x) != {ky} (first matrix axis of y)")
-    return np.matmul(x, y)
+    try:
+        return np.matmul(x, y)
+    except ValueError:  # say what is wrong in our words (checked only on failure: this is a hot path)
+        if np.ndim(x) == 0 or np.ndim(y) == 0:
+            raise ValueError("matmul needs at least 1-D operands (use * for scalars)") from None
+        kx, ky = x.shape[-1], y.shape[0] if y.ndim == 1 else y.shape[-2]
+        if kx != ky:
+            raise ValueError(f"inner dimensions differ: {kx} (last axis of x) != {ky} (first matrix axis of y)") from None
+        raise
 
 
 MATMUL = define(Op(
@@ -304,8 +314,15 @@ SUM = define(Op(
     derivatives=("1",), domain=("real",),
 ))
 
+def _mean(x: np.ndarray, axis: tuple[int, ...] | None = None, keepdims: bool = False) -> Any:
+    if x.dtype.kind != "f" or x.dtype.itemsize < 4:  # NumPy accumulates these in a wider type
+        return x.mean(axis=axis, keepdims=keepdims)
+    count = x.size if axis is None else math.prod(x.shape[a] for a in axis)
+    return np.add.reduce(x, axis=axis, keepdims=keepdims) / count  # type: ignore[call-overload]  # mean, minus its Python layer
+
+
 MEAN = define(Op(
-    "mean", "mean", lambda x, axis=None, keepdims=False: x.mean(axis=axis, keepdims=keepdims),
+    "mean", "mean", _mean,
     vjps=(lambda g, out, x, axis=None, keepdims=False: _spread(g / (x.size // max(out.size, 1)), x, axis),),
     derivatives=("1/n",), domain=("real",),
 ))

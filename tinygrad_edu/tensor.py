@@ -246,6 +246,8 @@ class Tensor(Node):
     def __array_ufunc__(self, ufunc: Any, method: str, *args: Any, **kwargs: Any) -> Any:
         op = _UFUNC_OPS.get(ufunc)
         if op is not None and method == "__call__" and not kwargs:
+            if len(args) == 2 and type(args[1]) is Tensor and type(args[0]) is not Tensor:
+                return _binary(op, args[1], args[0], reflected=True)  # array (op) tensor, e.g. x @ w
             like = next(a for a in args if isinstance(a, Tensor))
             return _apply(op, tuple(_as_tensor(a, like, op) for a in args))
         if any(isinstance(a, Tensor) and a.requires_grad for a in args):
@@ -289,8 +291,7 @@ def _apply(op: Op, inputs: tuple[Tensor, ...], params: dict[str, Any] | None = N
             data = forward(*[t.data for t in inputs], **(params or {}))
             recorded = any(t.requires_grad for t in inputs)
     except (ValueError, IndexError, TypeError) as e:
-        shapes = " and ".join(str(t.data.shape) for t in inputs)
-        raise type(e)(f"{op.name} on shape{'s' if len(inputs) > 1 else ''} {shapes}: {e}") from None
+        raise _forward_error(op, [t.data for t in inputs], e) from None
     if type(data) is not np.ndarray:
         data = np.asarray(data)  # NumPy returns scalars for full reductions
     t = Tensor.__new__(Tensor)
@@ -302,13 +303,42 @@ def _apply(op: Op, inputs: tuple[Tensor, ...], params: dict[str, Any] | None = N
     return t
 
 
+def _forward_error(op: Op, arrays: list[Any], e: Exception) -> Exception:
+    shapes = " and ".join(str(np.shape(a)) for a in arrays)
+    return type(e)(f"{op.name} on shape{'s' if len(arrays) > 1 else ''} {shapes}: {e}")
+
+
 def _binary(op: Op, x: Tensor, other: Any, reflected: bool = False) -> Tensor:
-    y = other if type(other) is Tensor else _as_tensor(other, x, op)
+    kind = type(other)
+    if kind is Tensor:
+        y = other
+    elif not (x.requires_grad and _grad_mode.enabled) and (
+        kind is float or kind is int or (kind is np.ndarray and other.dtype.kind in "fiub")
+    ):  # nothing will be recorded: no constant node for the operand (NumPy adapts numbers to the dtype as we do)
+        args = (other, x.data) if reflected else (x.data, other)
+        try:
+            data = op.forward(*args)
+        except (ValueError, IndexError, TypeError) as e:
+            raise _forward_error(op, list(args), e) from None
+        return _leaf(data if type(data) is np.ndarray else np.asarray(data))
+    else:  # an array operand is copied only where a recorded graph keeps it for the backward pass
+        y = _as_tensor(other, x, op, copy=x.requires_grad and _grad_mode.enabled)
     return _apply(op, (y, x) if reflected else (x, y))
 
 
-def _as_tensor(x: Any, like: Tensor, op: Op) -> Tensor:
-    """An operand as a Tensor: numbers and arrays become constants; a Value is refused."""
+def _as_tensor(x: Any, like: Tensor, op: Op, copy: bool = True) -> Tensor:
+    """An operand as a Tensor: numbers and arrays become constants; a Value is refused.
+
+    With copy=False an ndarray is wrapped as it is, for results nothing will keep.
+    """
+    kind = type(x)
+    if kind is Tensor:
+        return x
+    if kind is float or kind is int:  # the common cases first: `x * 2.0`, `x ** 2`
+        dtype = like.data.dtype
+        return _leaf(np.array(x, dtype=dtype if dtype.kind == "f" else np.result_type(dtype, x)))
+    if kind is np.ndarray and x.dtype.kind in "fiub":
+        return _leaf(x.copy() if copy else x)
     if isinstance(x, Tensor):
         return x
     if isinstance(x, Node):

@@ -1,0 +1,63 @@
+"""Neural-network building blocks: Module, Tensor layers, losses, and the same layers made of Values.
+
+Re-exports only; `tinygrad_edu.nn.functional` holds the functions (activations and losses).
+"""
+
+from . import functional as functional
+from .functional import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    hinge_loss,
+    mse_loss,
+    relu,
+    sigmoid,
+    tanh,
+)
+from .layers import (
+    MLP,
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HingeLoss,
+    Identity,
+    Linear,
+    MSELoss,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Tanh,
+)
+from .module import LoadResult, Module, Parameter, is_parameter
+from .scalar import Layer, Neuron, ScalarMLP
+
+__all__ = [
+    "MLP",
+    "BCELoss",
+    "BCEWithLogitsLoss",
+    "CrossEntropyLoss",
+    "HingeLoss",
+    "Identity",
+    "Layer",
+    "Linear",
+    "LoadResult",
+    "MSELoss",
+    "Module",
+    "Neuron",
+    "Parameter",
+    "ReLU",
+    "ScalarMLP",
+    "Sequential",
+    "Sigmoid",
+    "Tanh",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "cross_entropy",
+    "functional",
+    "hinge_loss",
+    "is_parameter",
+    "mse_loss",
+    "relu",
+    "sigmoid",
+    "tanh",
+]

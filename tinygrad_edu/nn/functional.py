@@ -1,0 +1,176 @@
+"""Activations and losses as functions, built from the Tensor's existing ops (no new primitives).
+
+Every loss takes a prediction Tensor and a target (a Tensor, an ndarray or a list) of exactly the same
+shape: a (N, 1) prediction against (N,) targets is an error, not a silent (N, N) broadcast. `reduction`
+is "mean" (the default) or "sum".
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import numpy as np
+
+from ..tensor import Tensor
+from ..tensor import cross_entropy as cross_entropy
+from ..value import Value
+
+T = TypeVar("T", Tensor, Value)
+REDUCTIONS = ("mean", "sum")
+
+
+# --------------------------------------------------------------------------- activations
+
+
+def relu(x: T) -> T:
+    """max(x, 0), elementwise: one node in the graph.
+
+    >>> relu(Tensor([-1.0, 2.0]))
+    Tensor([0., 2.])
+    """
+    return x.relu()
+
+
+def sigmoid(x: T) -> T:
+    """1 / (1 + exp(-x)), elementwise, without overflow: one node in the graph.
+
+    >>> sigmoid(Value(0.0)).data
+    0.5
+    """
+    return x.sigmoid()
+
+
+def tanh(x: T) -> T:
+    """The hyperbolic tangent, elementwise: one node in the graph."""
+    return x.tanh()
+
+
+def identity(x: T) -> T:
+    """x itself (no node): the activation of a linear output layer."""
+    return x
+
+
+ACTIVATIONS = {"relu": relu, "sigmoid": sigmoid, "tanh": tanh, "identity": identity}
+
+
+def activation(name: str | None) -> Any:
+    """The activation function called `name` ("relu", "sigmoid", "tanh", "identity"; None is identity)."""
+    key = "identity" if name is None else name
+    if key not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {name!r}; choose one of {sorted(ACTIVATIONS)} (or None)")
+    return ACTIVATIONS[key]
+
+
+# --------------------------------------------------------------------------- losses
+
+
+def mse_loss(pred: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+    """Mean (or sum) of squared errors (pred - target)²: the post's (y - a₉)² on a batch.
+
+    >>> mse_loss(Tensor([1.0, 2.0]), [0.0, 4.0]).item()
+    2.5
+    """
+    target = _target(pred, target, "mse_loss")
+    return _reduce((pred - target) ** 2, reduction, "mse_loss")
+
+
+def binary_cross_entropy(prob: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+    """-(y log p + (1 - y) log(1 - p)) for probabilities p in [0, 1] and targets y in [0, 1].
+
+    Nothing is clipped, so every gradient is the true one. A term whose weight is 0 counts as 0 even
+    where its log is -inf (0·log 0 = 0, so p = 0 with y = 0 is fine); a probability of exactly 0 or 1
+    that makes the loss infinite is an error. For outputs of a sigmoid prefer
+    `binary_cross_entropy_with_logits`, which is stable for any logit.
+
+    >>> round(binary_cross_entropy(Tensor([0.5, 0.9]), [1.0, 1.0]).item(), 6)
+    0.399254
+    """
+    name = "binary_cross_entropy"
+    y = _target(prob, target, name)
+    p = prob.data
+    if not np.all((p >= 0) & (p <= 1)):
+        raise ValueError(f"{name}: probabilities must lie in [0, 1]; got values from {np.nanmin(p)!r} to {np.nanmax(p)!r}")
+    if not np.all((y.data >= 0) & (y.data <= 1)):
+        raise ValueError(f"{name}: targets must lie in [0, 1]; got values from {y.data.min()!r} to {y.data.max()!r}")
+    infinite = ((p == 0) & (y.data > 0)) | ((p == 1) & (y.data < 1))
+    if infinite.any():
+        raise ValueError(
+            f"{name}: the loss is infinite: {int(infinite.sum())} probabilities are exactly 0 or 1 against a "
+            "target on the other side; use binary_cross_entropy_with_logits on the logits instead"
+        )
+    loss = -(y * _log_weighted(prob, y.data) + (1 - y) * _log_weighted(1 - prob, 1 - y.data))
+    return _reduce(loss, reduction, name)
+
+
+def _log_weighted(x: Tensor, weight: np.ndarray) -> Tensor:
+    """log x, except that where weight == 0 and x == 0 it is log 1 = 0 (so the weighted term is 0·0)."""
+    unused = (weight == 0) & (x.data == 0)
+    if not unused.any():
+        return x.log()
+    return (x * ~unused + unused).log()  # those elements become the constant 1: no gradient, as 0·log x has none
+
+
+def binary_cross_entropy_with_logits(logits: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+    """binary_cross_entropy(sigmoid(x), y), computed stably from the logits x for any size of x.
+
+    softplus(x) - x·y, where softplus(x) = log(1 + eˣ) is written as x + log(1 + e⁻ˣ) for x ≥ 0 and
+    log(1 + eˣ) for x < 0: max(x, 0) + log(1 + e^-|x|), so no exponent is positive. The sign of x picks
+    the branch as a constant, so the gradient is exactly sigmoid(x) - y, also at x = 0.
+
+    >>> round(binary_cross_entropy_with_logits(Tensor([0.0, 1000.0]), [1.0, 1.0]).item(), 6)
+    0.346574
+    """
+    name = "binary_cross_entropy_with_logits"
+    y = _target(logits, target, name)
+    if not np.all((y.data >= 0) & (y.data <= 1)):
+        raise ValueError(f"{name}: targets must lie in [0, 1]; got values from {y.data.min()!r} to {y.data.max()!r}")
+    positive = (logits.data >= 0).astype(logits.dtype)  # constants: which branch each element takes
+    sign = 2 * positive - 1
+    softplus = logits * positive + (1 + (-(logits * sign)).exp()).log()
+    return _reduce(softplus - logits * y, reduction, name)
+
+
+def hinge_loss(scores: Tensor, labels: Any, reduction: str = "mean") -> Tensor:
+    """The max-margin (SVM) loss of micrograd's demo: mean(relu(1 - y·score)) for labels y in {-1, +1}.
+
+    >>> hinge_loss(Tensor([2.0, 0.0, -0.5]), [1, 1, -1]).item()   # (0 + 1 + 0.5) / 3
+    0.5
+    """
+    name = "hinge_loss"
+    y = _target(scores, labels, name)
+    if not np.all(np.isin(y.data, (-1, 1))):
+        raise ValueError(f"{name}: labels must be -1 or +1; got {np.unique(y.data)[:10].tolist()}")
+    return _reduce((1 - y * scores).relu(), reduction, name)
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def _target(pred: Any, target: Any, name: str) -> Tensor:
+    """The target as a Tensor of the prediction's exact shape (a Tensor target keeps its graph)."""
+    if not isinstance(pred, Tensor):
+        raise TypeError(
+            f"{name}: the prediction must be a Tensor, got {type(pred).__name__}"
+            + (" (for Values, write the loss with Value arithmetic)" if isinstance(pred, (Value, list)) else "")
+        )
+    if isinstance(target, Value):
+        raise TypeError(f"{name}: the target must be a Tensor, an ndarray or numbers, not a Value")
+    if not isinstance(target, Tensor):
+        array = np.asarray(target)
+        if array.dtype.kind not in "fiub":
+            raise TypeError(f"{name}: the target must be numbers, got an array of dtype {array.dtype}")
+        target = Tensor(array, dtype=pred.dtype)  # a float32 model keeps a float32 loss
+    if target.shape != pred.shape:
+        raise ValueError(
+            f"{name}: the prediction has shape {pred.shape} but the target has shape {target.shape}; they "
+            "must match exactly (reshape one, e.g. pred.reshape(-1), rather than rely on broadcasting)"
+        )
+    return target
+
+
+def _reduce(loss: Tensor, reduction: str, name: str) -> Tensor:
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    raise ValueError(f"{name}: reduction must be one of {REDUCTIONS}, got {reduction!r}")

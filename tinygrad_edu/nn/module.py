@@ -1,0 +1,232 @@
+"""Module: a container of parameters and submodules, found from its attributes.
+
+A parameter is a leaf `Tensor` or `Value` that requires grad; a submodule is a `Module`. Both may sit
+directly in an attribute or inside lists, tuples and dicts (list indices and dict keys become parts of
+the name, as in "layers.0.weight"). Attributes are visited in definition order, so names and the order
+of `parameters()` are deterministic. A layer or tensor reached twice is counted once: the first name wins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from ..engine import Node
+from ..tensor import Tensor
+from ..value import Value
+
+Parameter = Tensor | Value  # a leaf that requires grad; there is no separate Parameter class
+
+
+def is_parameter(x: Any) -> bool:
+    """Whether x is a parameter: a leaf Tensor or Value that requires grad.
+
+    >>> is_parameter(Value(1.0)), is_parameter(Tensor([1.0])), is_parameter(Value(1.0) * 2)
+    (True, False, False)
+    """
+    return isinstance(x, (Tensor, Value)) and x.requires_grad and x.op is None
+
+
+def _forward_unimplemented(self: Module, *args: Any, **kwargs: Any) -> Any:
+    raise NotImplementedError(f"{type(self).__name__} does not define forward()")
+
+
+class LoadResult(NamedTuple):
+    """What `load_state_dict(strict=False)` left alone: the model's missing keys, the state's unexpected ones."""
+
+    missing_keys: list[str]
+    unexpected_keys: list[str]
+
+
+class Module:
+    """Base class of layers and models: parameters and submodules are found from the attributes.
+
+    Subclasses define `forward`; calling the module calls it. No `super().__init__()` is needed.
+
+    >>> class Affine(Module):
+    ...     def __init__(self) -> None:
+    ...         self.scale, self.shift = Value(2.0), Value(1.0)
+    ...     def forward(self, x: Value) -> Value:
+    ...         return self.scale * x + self.shift
+    >>> m = Affine(); m(Value(3.0)).data, [name for name, _ in m.named_parameters()]
+    (7.0, ['scale', 'shift'])
+    """
+
+    training: bool = True  # set on every submodule by train() and eval()
+    forward: Callable[..., Any] = _forward_unimplemented  # subclasses give it their own signature
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.forward(*args, **kwargs)
+
+    # ---- discovery
+    def _fields(self) -> Iterable[tuple[str, Any]]:
+        """The (name, value) pairs searched for parameters and submodules, in definition order."""
+        return vars(self).items()
+
+    def _walk(self, seen: set[int] | None = None) -> Iterator[tuple[str, Any]]:
+        """Every parameter and submodule below this one, pre-order, each object once (first name wins)."""
+        seen = {id(self)} if seen is None else seen
+        for name, value in self._fields():
+            yield from _walk_value(name, value, seen)
+
+    def named_parameters(self) -> Iterator[tuple[str, Parameter]]:
+        """(name, parameter) pairs in definition order, each parameter once."""
+        for name, obj in self._walk():
+            if not isinstance(obj, Module):
+                yield name, obj
+
+    def parameters(self) -> list[Parameter]:
+        """Every parameter once, in definition order (what an optimizer updates)."""
+        return [p for _, p in self.named_parameters()]
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        """The direct submodules (also those inside lists, tuples and dicts), each once."""
+        seen: set[int] = {id(self)}
+        for name, value in self._fields():
+            for path, obj in _walk_value(name, value, seen, descend=False):
+                if isinstance(obj, Module):
+                    yield path, obj
+
+    def children(self) -> list[Module]:
+        """The direct submodules, each once."""
+        return [m for _, m in self.named_children()]
+
+    def named_modules(self) -> Iterator[tuple[str, Module]]:
+        """This module (named "") and every submodule below it, pre-order, each once."""
+        yield "", self
+        for name, obj in self._walk():
+            if isinstance(obj, Module):
+                yield name, obj
+
+    def modules(self) -> list[Module]:
+        """This module and every submodule below it, pre-order, each once."""
+        return [m for _, m in self.named_modules()]
+
+    # ---- training
+    def zero_grad(self) -> None:
+        """Forget accumulated gradients: None for a Tensor, 0.0 for a Value."""
+        for p in self.parameters():
+            p.grad = None if isinstance(p, Tensor) else 0.0
+
+    def train(self, mode: bool = True) -> Module:
+        """Set the `training` flag of this module and all its submodules; returns self."""
+        for m in self.modules():
+            m.training = bool(mode)
+        return self
+
+    def eval(self) -> Module:
+        """Same as train(False); returns self."""
+        return self.train(False)
+
+    def num_parameters(self) -> int:
+        """How many numbers the parameters hold (a Value counts 1)."""
+        return sum(p.data.size if isinstance(p, Tensor) else 1 for p in self.parameters())
+
+    # ---- saving and loading
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Parameter name -> a copy of its data (a Value's as a 0-d float64 array), in definition order."""
+        return {
+            name: p.data.copy() if isinstance(p, Tensor) else np.array(p.data, dtype=np.float64)
+            for name, p in self.named_parameters()
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> LoadResult:
+        """Copy the values of `state` into the parameters, in place, keeping their dtype.
+
+        Every key is checked before anything is copied. With `strict`, a key the model has and the state
+        lacks (missing) or the other way round (unexpected) raises KeyError; a shape mismatch always
+        raises ValueError. Returns the missing and unexpected keys.
+        """
+        own = dict(self.named_parameters())
+        missing = [k for k in own if k not in state]
+        unexpected = [k for k in state if k not in own]
+        if strict and (missing or unexpected):
+            parts = [f"missing key {k!r} (the model's parameter has shape {_shape(own[k])})" for k in missing]
+            parts += [f"unexpected key {k!r} (shape {np.shape(_data(state[k]))})" for k in unexpected]
+            raise KeyError(f"load_state_dict into {type(self).__name__}: " + "; ".join(parts))
+        arrays = {}
+        for name, p in own.items():
+            if name not in state:
+                continue
+            value = state[name]
+            array = np.asarray(_data(value))  # a Tensor or Value stands for its data
+            if array.shape != _shape(p):
+                raise ValueError(
+                    f"load_state_dict into {type(self).__name__}: shape mismatch for {name!r}: the model's "
+                    f"parameter has shape {_shape(p)}, the state has shape {array.shape}"
+                )
+            if array.dtype.kind not in "fiub":
+                raise TypeError(f"load_state_dict: {name!r} holds non-numeric data of dtype {array.dtype}")
+            arrays[name] = array
+        for name, array in arrays.items():
+            p = own[name]
+            if isinstance(p, Tensor):
+                np.copyto(p.data, array, casting="unsafe")  # same array object: views and optimizers see it
+            else:
+                p.data = float(array)
+        return LoadResult(missing, unexpected)
+
+    # ---- printing
+    def extra_repr(self) -> str:
+        """The arguments shown between the parentheses of this module's repr."""
+        return ""
+
+    def __repr__(self) -> str:
+        return self._repr({}, "")
+
+    def _repr(self, shown: dict[int, str], where: str) -> str:
+        """The nested, indented picture; `shown` maps modules already printed to their full names."""
+        shown[id(self)] = where
+        n = self.num_parameters()
+        count = f"  # {n:,} parameter{'s' if n != 1 else ''}" if n else ""
+        extra = self.extra_repr()
+        lines = []
+        for name, value in self._fields():
+            for path, obj in _walk_value(name, value, None, descend=False):
+                if not isinstance(obj, Module):
+                    continue
+                full = f"{where}.{path}" if where else path
+                if id(obj) in shown:  # a shared module is printed once, then referred to by name
+                    first = f"({shown[id(obj)]})" if shown[id(obj)] else "the whole module"
+                    lines.append(f"({path}): the same {type(obj).__name__} as {first}")
+                else:
+                    lines.append(f"({path}): {obj._repr(shown, full)}")
+        if not lines:
+            return f"{type(self).__name__}({extra}){count}"
+        body = "\n".join(([extra] if extra else []) + lines)
+        return f"{type(self).__name__}({count}\n  " + body.replace("\n", "\n  ") + "\n)"
+
+
+def _data(x: Any) -> Any:
+    return x.data if isinstance(x, Node) else x
+
+
+def _shape(p: Parameter) -> tuple[int, ...]:
+    return p.data.shape if isinstance(p, Tensor) else ()
+
+
+def _walk_value(name: str, value: Any, seen: set[int] | None, descend: bool = True) -> Iterator[tuple[str, Any]]:
+    """The parameters and modules in one attribute value (recursing into containers and, if `descend`,
+    into modules): each once, not already in `seen`, or every occurrence when seen is None."""
+    if isinstance(value, Module):
+        if seen is not None:
+            if id(value) in seen:
+                return
+            seen.add(id(value))
+        yield name, value
+        if descend:
+            for sub, v in value._fields():
+                yield from _walk_value(f"{name}.{sub}", v, seen)
+    elif isinstance(value, Node):
+        if is_parameter(value) and (seen is None or id(value) not in seen):
+            if seen is not None:
+                seen.add(id(value))
+            yield name, value
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            yield from _walk_value(f"{name}.{i}", v, seen, descend)
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _walk_value(f"{name}.{k}", v, seen, descend)

@@ -1,0 +1,289 @@
+"""Optimizers: update parameters (graph leaves) from the gradients that backward() left in `.grad`.
+
+A parameter is a `Tensor` with requires_grad=True or a `Value`. Updates work on the raw `.data` and
+`.grad` (floats or ndarrays), so they record nothing in the graph: a Tensor's array is updated in
+place (its dtype kept), a Value's float is rebound. The update rules are PyTorch's, step for step.
+
+>>> w = Value(3.0)
+>>> opt = tg.optim.SGD([w], lr=0.25)
+>>> for _ in range(3):
+...     opt.zero_grad(); (w * w).backward(); opt.step()   # w <- w - lr * 2w = w / 2
+>>> w.data
+0.375
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from ..engine import Node
+
+__all__ = ["Adam", "Optimizer", "SGD", "lr_scheduler"]
+
+ParamGroup = dict[str, Any]
+
+
+class Optimizer:
+    """The base of every optimizer: parameter groups, per-parameter state, zero_grad and step.
+
+    `params` is an iterable of parameters, or of dicts (parameter groups), each with "params" and
+    any hyperparameters that differ from `defaults` for that group (as in PyTorch):
+    `SGD([{"params": body}, {"params": head, "lr": 0.01}], lr=0.1)`.
+
+    step() skips a parameter whose grad is None (as PyTorch does). A Value always has a gradient
+    (0.0 after zero_grad), so it is always stepped: weight decay and momentum still move it.
+
+    >>> a, b = Value(1.0), Value(2.0)
+    >>> opt = tg.optim.SGD([{"params": [a]}, {"params": [b], "lr": 0.5}], lr=0.1)
+    >>> [group["lr"] for group in opt.param_groups]
+    [0.1, 0.5]
+    """
+
+    param_groups: list[ParamGroup]
+    state: dict[Node, dict[str, Any]]
+    defaults: dict[str, Any]
+
+    def __init__(self, params: Iterable[Node | ParamGroup], defaults: dict[str, Any]) -> None:
+        """Check the parameters and hyperparameters, and build the groups (empty state)."""
+        name = type(self).__name__
+        if isinstance(params, (Node, dict)):
+            raise TypeError(
+                f"{name}: params must be an iterable of parameters or of dicts (parameter groups), "
+                f"got a single {type(params).__name__}; wrap it in a list"
+            )
+        self.defaults = dict(defaults)
+        self.param_groups = []
+        self.state = {}
+        groups = list(params)
+        if not groups:
+            raise ValueError(f"{name} got an empty parameter list")
+        if all(isinstance(g, dict) for g in groups):
+            for group in groups:
+                self.add_param_group(group)  # type: ignore[arg-type]
+        elif any(isinstance(g, dict) for g in groups):
+            raise TypeError(f"{name}: params mixes parameters and dicts (parameter groups); use one or the other")
+        else:
+            self.add_param_group({"params": groups})
+
+    def add_param_group(self, param_group: ParamGroup) -> None:
+        """Add a group of parameters; hyperparameters it does not give are taken from the defaults."""
+        name = type(self).__name__
+        if not isinstance(param_group, dict) or "params" not in param_group:
+            raise TypeError(f"{name}: a parameter group must be a dict with a 'params' entry, got {param_group!r}")
+        params = param_group["params"]
+        params = [params] if isinstance(params, Node) else list(params)
+        index = len(self.param_groups)
+        if not params:
+            raise ValueError(f"{name} got an empty parameter list (in parameter group {index})")
+        seen = {id(p) for group in self.param_groups for p in group["params"]}
+        for i, p in enumerate(params):
+            where = f"parameter {i}" + (f" of group {index}" if index else "")
+            if not isinstance(p, Node):
+                raise TypeError(f"{name}: {where} is a {type(p).__name__}, not a Tensor or Value")
+            if not p.requires_grad:
+                raise ValueError(
+                    f"{name}: {where} ({_describe(p)}) does not require grad; create it with requires_grad=True"
+                )
+            if p.op is not None:
+                raise ValueError(
+                    f"{name}: {where} ({_describe(p)}) is not a leaf (it was computed by '{p.op.name}'); "
+                    "optimize the leaves it was computed from"
+                )
+            if id(p) in seen:
+                raise ValueError(f"{name}: {where} ({_describe(p)}) appears more than once; pass each parameter once")
+            seen.add(id(p))
+        group = {**self.defaults, **param_group, "params": params}
+        self._check_hyperparameters(group)
+        self.param_groups.append(group)
+
+    def _check_hyperparameters(self, group: ParamGroup) -> None:
+        """Raise ValueError naming the optimizer and the value when a group's hyperparameter is bad."""
+        for key in ("lr", "momentum", "dampening", "weight_decay", "eps"):
+            if key in group:
+                _check_nonnegative(type(self).__name__, key, group[key])
+
+    def zero_grad(self) -> None:
+        """Forget every parameter's gradient: None for a Tensor, 0.0 for a Value (their 'no gradient')."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                p.grad = None if p.shaped else 0.0
+
+    def step(self) -> None:
+        """Update every parameter that has a gradient from it (one optimization step)."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                g = self._grad(p)
+                if g is not None:  # as in PyTorch: a parameter without a gradient is left alone
+                    self._update(p, g, group, self.state.setdefault(p, {}))
+
+    def _update(self, p: Node, g: Any, group: ParamGroup, state: dict[str, Any]) -> None:
+        """Apply this optimizer's rule to parameter p, with gradient g (a float or an ndarray)."""
+        raise NotImplementedError
+
+    def _grad(self, p: Node) -> Any:
+        """p's gradient as raw data in p's dtype (a float for a Value), or None when it has none."""
+        g = p.grad
+        if g is None:
+            return None
+        if isinstance(g, Node):  # backward(create_graph=True) leaves graph nodes in .grad
+            g = g.data
+        if not p.shaped:
+            return float(g)
+        g = np.asarray(g, dtype=p.data.dtype)
+        if g.shape != p.data.shape:
+            raise ValueError(
+                f"{type(self).__name__}: {_describe(p)} has shape {p.data.shape} but its grad has shape {g.shape}"
+            )
+        return g
+
+    def __repr__(self) -> str:
+        groups = ", ".join(
+            "{" + ", ".join(f"{k}={v!r}" for k, v in g.items() if k != "params") + f", params={len(g['params'])}" + "}"
+            for g in self.param_groups
+        )
+        return f"{type(self).__name__}([{groups}])"
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent with optional momentum, dampening, Nesterov and L2 weight decay.
+
+    PyTorch's rule (torch.optim.SGD): d = g + weight_decay * p; with momentum, b = d on the first
+    step and b = momentum * b + (1 - dampening) * d after, then d = d + momentum * b (nesterov) or
+    d = b; finally p = p - lr * d.
+
+    >>> w = Tensor([1.0, -2.0], requires_grad=True)
+    >>> opt = tg.optim.SGD([w], lr=0.1, momentum=0.9)
+    >>> w.grad = np.array([1.0, 1.0]); opt.step(); w.data      # b = g
+    array([ 0.9, -2.1])
+    >>> w.grad = np.array([1.0, 1.0]); opt.step(); w.data      # b = 0.9 b + g = 1.9
+    array([ 0.71, -2.29])
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Node | ParamGroup],
+        lr: float,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        nesterov: bool = False,
+        weight_decay: float = 0.0,
+    ) -> None:
+        """SGD over `params` with step size `lr` (see the class docstring for the rule)."""
+        defaults = dict(lr=lr, momentum=momentum, dampening=dampening, nesterov=nesterov, weight_decay=weight_decay)
+        super().__init__(params, defaults)
+
+    def _check_hyperparameters(self, group: ParamGroup) -> None:
+        super()._check_hyperparameters(group)
+        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
+            raise ValueError(
+                f"SGD: nesterov momentum requires a momentum > 0 and zero dampening, "
+                f"got momentum={group['momentum']!r}, dampening={group['dampening']!r}"
+            )
+
+    def _update(self, p: Node, g: Any, group: ParamGroup, state: dict[str, Any]) -> None:
+        momentum, weight_decay = group["momentum"], group["weight_decay"]
+        d = g + weight_decay * p.data if weight_decay != 0 else g
+        if momentum != 0:
+            b = state.get("momentum_buffer")
+            b = _copy(d) if b is None else momentum * b + (1 - group["dampening"]) * d
+            state["momentum_buffer"] = b
+            d = d + momentum * b if group["nesterov"] else b
+        _subtract(p, group["lr"] * d)
+
+
+class Adam(Optimizer):
+    """Adam (Kingma and Ba, 2015) with L2 weight decay added to the gradient, as torch.optim.Adam.
+
+    At step t (from 1): g = g + weight_decay * p; m = beta1 * m + (1 - beta1) * g;
+    v = beta2 * v + (1 - beta2) * g**2; m_hat = m / (1 - beta1**t); v_hat = v / (1 - beta2**t);
+    p = p - lr * m_hat / (sqrt(v_hat) + eps). (m and v start at zero.)
+
+    >>> w = Value(1.0)
+    >>> opt = tg.optim.Adam([w], lr=0.1)
+    >>> w.grad = 5.0; opt.step(); round(w.data, 6)     # the first step moves by about lr, whatever |g|
+    0.9
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Node | ParamGroup],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ) -> None:
+        """Adam over `params` (see the class docstring for the rule)."""
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
+
+    def _check_hyperparameters(self, group: ParamGroup) -> None:
+        super()._check_hyperparameters(group)
+        betas = group["betas"]
+        if not (isinstance(betas, (tuple, list)) and len(betas) == 2):
+            raise ValueError(f"Adam: betas must be a pair (beta1, beta2), got {betas!r}")
+        for i, beta in enumerate(betas):
+            _check_real("Adam", f"beta{i + 1}", beta)
+            if not 0.0 <= beta < 1.0:
+                raise ValueError(f"Adam: invalid beta{i + 1} {beta!r} (must be in [0, 1))")
+
+    def _update(self, p: Node, g: Any, group: ParamGroup, state: dict[str, Any]) -> None:
+        beta1, beta2 = group["betas"]
+        weight_decay = group["weight_decay"]
+        if weight_decay != 0:
+            g = g + weight_decay * p.data
+        if not state:
+            state["step"], state["exp_avg"], state["exp_avg_sq"] = 0, _zeros_like(g), _zeros_like(g)
+        state["step"] = t = state["step"] + 1
+        m = state["exp_avg"] = beta1 * state["exp_avg"] + (1 - beta1) * g
+        v = state["exp_avg_sq"] = beta2 * state["exp_avg_sq"] + (1 - beta2) * (g * g)
+        # PyTorch's arrangement of m_hat / (sqrt(v_hat) + eps): the bias corrections are scalars
+        step_size = group["lr"] / (1 - beta1**t)
+        denom = _sqrt(v) / math.sqrt(1 - beta2**t) + group["eps"]
+        _subtract(p, step_size * m / denom)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _subtract(p: Node, delta: Any) -> None:
+    """p.data -= delta: in place for a Tensor (its dtype kept), a new float for a Value."""
+    if p.shaped:
+        np.subtract(p.data, delta, out=p.data, casting="same_kind")
+    else:
+        p.data = float(p.data - delta)
+
+
+def _copy(x: Any) -> Any:
+    return x.copy() if isinstance(x, np.ndarray) else x
+
+
+def _zeros_like(x: Any) -> Any:
+    return np.zeros_like(x) if isinstance(x, np.ndarray) else 0.0
+
+
+def _sqrt(x: Any) -> Any:
+    return np.sqrt(x) if isinstance(x, np.ndarray) else math.sqrt(x)
+
+
+def _check_real(name: str, key: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}: {key} must be a real number, got {value!r}")
+
+
+def _check_nonnegative(name: str, key: str, value: Any) -> None:
+    _check_real(name, key, value)
+    if not value >= 0:  # also refuses NaN
+        raise ValueError(f"{name}: invalid {key} {value!r} (must be >= 0)")
+
+
+def _describe(p: Any) -> str:
+    label = getattr(p, "label", None)
+    return f"{type(p).__name__} {label!r}" if label else type(p).__name__
+
+
+# last: lr_scheduler imports Optimizer from here; importing it makes `optim.lr_scheduler` an attribute
+from . import lr_scheduler as lr_scheduler  # noqa: E402
