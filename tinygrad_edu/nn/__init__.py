@@ -29,6 +29,7 @@ from .layers import (
     Tanh,
 )
 from .module import LoadResult, Module, Parameter, is_parameter
+from .network import NeuronNetwork, Weights
 from .scalar import Layer, Neuron, ScalarMLP
 
 __all__ = [
@@ -44,12 +45,14 @@ __all__ = [
     "MSELoss",
     "Module",
     "Neuron",
+    "NeuronNetwork",
     "Parameter",
     "ReLU",
     "ScalarMLP",
     "Sequential",
     "Sigmoid",
     "Tanh",
+    "Weights",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "cross_entropy",
