@@ -151,17 +151,20 @@ def test_public_surface_is_explicit() -> None:
     assert sorted(tg.__all__) == sorted(n for n in tg.__all__ if hasattr(tg, n))
     for name in ("Value", "Tensor", "grad", "no_grad", "enable_grad", "topological_order", "zeros", "ones",
                  "randn", "concatenate", "stack", "REGISTRY", "gradcheck", "gradgradcheck", "numerical_grad",
-                 "check_module_grads", "nn", "optim"):
+                 "check_module_grads", "nn", "optim", "data", "fit", "best_of_restarts", "save", "load"):
         assert name in tg.__all__
 
 
 def test_imports_point_one_way() -> None:
-    """ops <- engine <- value, tensor <- gradcheck, nn, optim <- __init__: no module imports one above it.
+    """ops <- engine <- value, tensor <- gradcheck, nn, optim, data <- training, saving <- __init__.
+
+    No module imports one above it.
 
     Modules inside a subpackage (nn, optim) may import each other; the subpackage as a whole sits on
     its layer.
     """
-    layers = {"ops": 0, "engine": 1, "value": 2, "tensor": 2, "gradcheck": 3, "nn": 3, "optim": 3, "__init__": 9}
+    layers = {"ops": 0, "engine": 1, "value": 2, "tensor": 2, "gradcheck": 3, "nn": 3, "optim": 3, "data": 3,
+              "training": 4, "saving": 4, "__init__": 9}
     for path in PACKAGE.rglob("*.py"):
         parts = path.relative_to(PACKAGE).with_suffix("").parts  # ("nn", "layers"), or ("ops",)
         level = layers[parts[0]]

@@ -1,0 +1,207 @@
+"""Data: minibatches of arrays as Tensors, and small datasets generated in code (all seeded).
+
+>>> from tinygrad_edu.data import batches, two_moons
+>>> X, y = two_moons(n=10)
+>>> [(xb.shape, yb.shape) for xb, yb in batches(X, y, batch_size=4)]
+[((4, 2), (4,)), ((4, 2), (4,)), ((2, 2), (2,))]
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Iterator
+from typing import Any, overload
+
+import numpy as np
+
+from .tensor import Tensor
+
+__all__ = ["batches", "parity", "spirals", "two_moons", "xor"]
+
+Seed = int | np.random.Generator | None
+MAX_PARITY_BITS = 20  # 2**20 rows of 20 float64 features: 160 MiB, already more than a lesson needs
+
+
+# --------------------------------------------------------------------------- minibatches
+
+
+@overload
+def batches(
+    X: Any, Y: None = None, batch_size: int = 32, shuffle: bool = False, seed: Seed = None, drop_last: bool = False
+) -> Iterator[Tensor]: ...
+
+
+@overload
+def batches(
+    X: Any, Y: Any, batch_size: int = 32, shuffle: bool = False, seed: Seed = None, drop_last: bool = False
+) -> Iterator[tuple[Tensor, Tensor]]: ...
+
+
+def batches(
+    X: Any, Y: Any = None, batch_size: int = 32, shuffle: bool = False, seed: Seed = None, drop_last: bool = False
+) -> Iterator[Tensor] | Iterator[tuple[Tensor, Tensor]]:
+    """One epoch of minibatches of the rows (first axis) of X, and of Y: `(xb, yb)` Tensors, or `xb` alone.
+
+    X and Y are ndarrays, Tensors or (nested) lists with the same number of rows. Arrays and Tensors keep
+    their dtype (integer labels stay integers, for cross_entropy); a list X becomes float64 as in
+    `Tensor(...)`, a list Y keeps NumPy's dtype (a list of ints stays integer). With `shuffle`, the rows
+    are visited in a random order drawn from `seed` (an int: the same order on every call; a Generator:
+    a new order on each call, reproducible from the generator's seed). The last batch is smaller unless
+    `drop_last`. The batches are new arrays: changing them leaves X and Y alone.
+
+    >>> [xb.data.tolist() for xb in batches(np.arange(5), batch_size=2)]
+    [[0, 1], [2, 3], [4]]
+    >>> [xb.data.tolist() for xb in batches(np.arange(5), batch_size=2, drop_last=True)]
+    [[0, 1], [2, 3]]
+    """
+    x = _rows(X, "X", features=True)
+    y = None if Y is None else _rows(Y, "Y", features=False)
+    if y is not None and len(y) != len(x):
+        raise ValueError(f"batches: X and Y must have the same number of rows, got X with {len(x)} and Y with {len(y)}")
+    size = _positive_int(batch_size, "batches", "batch_size")
+    if shuffle:
+        order = _generator(seed, "batches").permutation(len(x))
+    else:
+        order = np.arange(len(x))
+    stop = len(x) - len(x) % size if drop_last else len(x)
+    if y is None:
+        return (Tensor.constant(x[order[i : i + size]]) for i in range(0, stop, size))
+    return (
+        (Tensor.constant(x[order[i : i + size]]), Tensor.constant(y[order[i : i + size]])) for i in range(0, stop, size)
+    )
+
+
+def _rows(data: Any, name: str, features: bool) -> np.ndarray:
+    """data as an ndarray with a first axis; Tensors and arrays keep their dtype."""
+    if isinstance(data, Tensor):
+        array = data.data
+    elif isinstance(data, (np.ndarray, np.generic)):
+        array = np.asarray(data)
+    else:
+        try:
+            array = np.asarray(data, dtype=np.float64 if features else None)
+        except (TypeError, ValueError) as e:
+            raise TypeError(f"batches: {name} must be an ndarray, a Tensor or a list of numbers ({e})") from None
+    if array.dtype.kind not in "fiub":
+        raise TypeError(f"batches: {name} must hold real numbers, got dtype {array.dtype}")
+    if array.ndim == 0:
+        raise ValueError(f"batches: {name} must have at least one axis (rows), got a 0-d array")
+    return array
+
+
+# --------------------------------------------------------------------------- datasets
+
+
+def xor() -> tuple[np.ndarray, np.ndarray]:
+    """The four XOR points: X (4, 2) float64 in {0, 1}, y (4, 1) float64 = x0 XOR x1.
+
+    >>> X, y = xor(); X.tolist(), y.ravel().tolist()
+    ([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]], [0.0, 1.0, 1.0, 0.0])
+    """
+    return parity(2)
+
+
+def parity(n_bits: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every n_bits-bit string: X (2**n_bits, n_bits) float64 (row i is i in binary, most significant bit
+    first) and y (2**n_bits, 1) float64, 1.0 where the number of ones is odd. n_bits is 1 to 20.
+
+    >>> X, y = parity(3); X[5].tolist(), y[5].item(), y.shape
+    ([1.0, 0.0, 1.0], 0.0, (8, 1))
+    """
+    n = _positive_int(n_bits, "parity", "n_bits")
+    if n > MAX_PARITY_BITS:
+        raise ValueError(f"parity: n_bits={n} would make 2**{n} rows; at most {MAX_PARITY_BITS} bits are supported")
+    rows = np.arange(2**n)
+    bits = (rows[:, None] >> np.arange(n - 1, -1, -1)) & 1
+    return bits.astype(np.float64), (bits.sum(axis=1) % 2).astype(np.float64)[:, None]
+
+
+def two_moons(n: int = 200, noise: float = 0.1, seed: Seed = 0, shuffle: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Two interleaving half circles (as sklearn's make_moons): X (n, 2) float64, y (n,) int64 in {0, 1}.
+
+    Label 0 is the upper moon (n // 2 points), label 1 the lower one (the rest); Gaussian noise of standard
+    deviation `noise` is added to every coordinate. The rows are shuffled unless `shuffle` is False.
+    `seed` is an int (the default 0: the same data every time), a Generator, or None (fresh randomness).
+
+    >>> X, y = two_moons(n=7); X.shape, X.dtype, sorted(set(y.tolist())), int((y == 0).sum())
+    ((7, 2), dtype('float64'), [0, 1], 3)
+    """
+    total = _positive_int(n, "two_moons", "n")
+    if total < 2:
+        raise ValueError(f"two_moons: n must be at least 2 (one point per moon), got {n!r}")
+    spread = _nonnegative(noise, "two_moons", "noise")
+    rng = _generator(seed, "two_moons")
+    n_upper = total // 2
+    t_upper, t_lower = np.linspace(0.0, np.pi, n_upper), np.linspace(0.0, np.pi, total - n_upper)
+    X = np.concatenate(
+        [
+            np.stack([np.cos(t_upper), np.sin(t_upper)], axis=1),
+            np.stack([1.0 - np.cos(t_lower), 0.5 - np.sin(t_lower)], axis=1),
+        ]
+    )
+    y = np.concatenate([np.zeros(n_upper, dtype=np.int64), np.ones(total - n_upper, dtype=np.int64)])
+    X = X + spread * rng.standard_normal(X.shape)
+    return _maybe_shuffle(X, y, shuffle, rng)
+
+
+def spirals(
+    n_per_class: int = 100, classes: int = 3, noise: float = 0.2, seed: Seed = 0, shuffle: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """Interleaved spiral arms, one per class (CS231n's data): X (n_per_class * classes, 2) float64,
+    y int64 in {0, ..., classes - 1}, n_per_class rows each.
+
+    Arm k has radius r from 0 to 1 at angle 4k + 4r plus Gaussian noise of standard deviation `noise`
+    (radians); point (r sin θ, r cos θ). The rows are shuffled unless `shuffle` is False; `seed` as in
+    `two_moons`.
+
+    >>> X, y = spirals(n_per_class=5, classes=4); X.shape, np.bincount(y).tolist()
+    ((20, 2), [5, 5, 5, 5])
+    """
+    per_class = _positive_int(n_per_class, "spirals", "n_per_class")
+    k = _positive_int(classes, "spirals", "classes")
+    spread = _nonnegative(noise, "spirals", "noise")
+    rng = _generator(seed, "spirals")
+    r = np.tile(np.linspace(0.0, 1.0, per_class), k)
+    y = np.repeat(np.arange(k, dtype=np.int64), per_class)
+    theta = 4.0 * y + 4.0 * r + spread * rng.standard_normal(r.shape)
+    X = np.stack([r * np.sin(theta), r * np.cos(theta)], axis=1)
+    return _maybe_shuffle(X, y, shuffle, rng)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _maybe_shuffle(
+    X: np.ndarray, y: np.ndarray, shuffle: bool, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    if not shuffle:
+        return X, y
+    order = rng.permutation(len(X))
+    return X[order], y[order]
+
+
+def _generator(seed: Any, where: str) -> np.random.Generator:
+    """A Generator from an int seed, a Generator (used as it is) or None (fresh entropy)."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is None or (isinstance(seed, numbers.Integral) and not isinstance(seed, bool) and int(seed) >= 0):
+        return np.random.default_rng(None if seed is None else int(seed))
+    raise TypeError(f"{where}: seed must be a non-negative int, a numpy Generator or None, got {seed!r}")
+
+
+def _positive_int(value: Any, where: str, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{where}: {name} must be an int, got {value!r}")
+    if int(value) < 1:
+        raise ValueError(f"{where}: {name} must be at least 1, got {value!r}")
+    return int(value)
+
+
+def _nonnegative(value: Any, where: str, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{where}: {name} must be a real number, got {value!r}")
+    number = float(value)
+    if not (math.isfinite(number) and number >= 0):
+        raise ValueError(f"{where}: {name} must be finite and >= 0, got {value!r}")
+    return number
