@@ -109,8 +109,9 @@ def main() -> None:
 
         forward = _bench.interleaved({k: c[k] for k in ("tg_forward", "numpy_forward")}, args.repeats)
         checks = {k: c[k] for k in ("tg_full", "torch_full") if k in c}
-        # a full check of the big model takes about a second: fewer samples there
-        full = _bench.interleaved(checks, max(3, args.repeats // (3 if count > 5000 else 1)), number=1)
+        # a full check of the big model takes about a second: fewer samples there, one call each
+        big = count > 5000
+        full = _bench.interleaved(checks, max(3, args.repeats // 3) if big else args.repeats, number=1 if big else None)
         fast = _bench.interleaved({k: c[k] for k in ("tg_fast", "torch_fast") if k in c}, args.repeats)
         row: dict[str, Any] = {"model": f"{n_in}-{hidden}-{n_out}", "parameters": count,
                                "evaluations": report.evaluations, "pytorch_quoted_s": PYTORCH_QUOTED[count]}
