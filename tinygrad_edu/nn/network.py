@@ -101,8 +101,10 @@ class NeuronNetwork(Module):
             self.outgoing[i].append(j)
         self._validate()
         self.order = self._evaluation_order()  # computing neurons, each after all its inputs
-        if self.is_layered():  # then evaluate layer by layer, as the post does
+        try:  # when layered, evaluate layer by layer, as the post does
             self.order = [n for layer in self.layers() for n in layer if n in self.order]
+        except ValueError:
+            pass  # not layered: topological order
         self.activation = self._activations(activation)
         self.w = Weights(self._initial_weights(weights, rng))
 
