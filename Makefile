@@ -12,14 +12,14 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "tinygrad_edu needs Python 3.11 or newer; set PYTHON=python3.11 (or newer)")'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,render]'
 	@touch $(STAMP)
 
 demo: $(STAMP)
 	$(PY) examples/engine_demo.py
 
 test: $(STAMP)
-	$(PY) -m pytest tinygrad_edu tests README.md
+	$(PY) -m pytest tinygrad_edu tests README.md docs
 	$(PY) -m mypy
 
 # Speed comparisons (not part of the test suite): installs micrograd and the CPU wheel of torch 2.13.0

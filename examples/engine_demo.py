@@ -4,8 +4,11 @@
 2. The post's three steps by hand (delta_9, deltas layer by layer, dL/dw_ij = delta_j * a_i),
    side by side with the engine's gradients and central finite differences (tg.numerical_grad),
    then tg.gradcheck's report on every weight.
-3. Training by SGD, one point at a time, with a decreasing step size.
-4. The same engine on Tensors, through nn and optim: an MLP (gradients checked per parameter) learns XOR.
+3. Pictures: the computation graph with what flows on every edge, and the neuron view (the post's
+   colours, weights, deltas and weight gradients), written to out/pictures/ as SVG and PNG; the
+   chain rule for neuron 4 and the whole backward pass in the post's three steps, as text.
+4. Training by SGD, one point at a time, with a decreasing step size.
+5. The same engine on Tensors, through nn and optim: an MLP (gradients checked per parameter) learns XOR.
 
 Run: python examples/engine_demo.py  (or `make demo`)
 """
@@ -13,6 +16,7 @@ Run: python examples/engine_demo.py  (or `make demo`)
 from __future__ import annotations
 
 import math
+import pathlib
 import random
 
 import numpy as np
@@ -55,6 +59,29 @@ def by_hand(weights: dict[tuple[int, int], Value], x: float, y: float) -> dict[t
     return {(i, j): delta[j] * act[i] for i, j in EDGES}  # step 3: dL/dw_ij = delta_j * a_i
 
 
+def draw_pictures(weights: dict[tuple[int, int], Value], x: float, y: float) -> None:
+    """The same network as a NeuronNetwork: its graph and neuron view as files, its backward as text."""
+    net = tg.nn.NeuronNetwork(EDGES, inputs=[1], biases=sorted(BIAS), outputs=[9],
+                              activation={j: "sigmoid" if j in HIDDEN else "identity" for j in [3, 4, 6, 7, 9]},
+                              weights={e: v.data for e, v in weights.items()})
+    z, a = net.evaluate(x)
+    loss = (y - a[9]) ** 2
+    loss.label = "L"
+    loss.backward()
+    print("\nThe chain rule at neuron 4, which feeds two neurons (6 and 7):")
+    print(tg.explain(a[4]))
+    print("\nThe whole backward pass, in the post's three steps:")
+    print(tg.trace_backward(loss, network=net))
+    folder = pathlib.Path("out/pictures")
+    written = []
+    for fmt in ("svg", "png"):
+        written.append(tg.render(loss, folder / f"post_graph.{fmt}"))
+        written.append(tg.render(net, folder / f"post_network.{fmt}", x=x, target=y))
+    print("\nPictures (open them in a browser or image viewer):")
+    for path in written:
+        print(f"  {path.resolve()}")
+
+
 def main() -> None:
     rng = random.Random(0)
     weights = {(i, j): Value(rng.uniform(-1, 1), label=f"w{i}{j}") for i, j in EDGES}
@@ -75,6 +102,7 @@ def main() -> None:
     print(f"largest disagreement: {worst:.2e}")
     assert worst < 1e-6, "the engine disagrees with the chain rule by hand"
     print("\n" + str(tg.gradcheck(lambda *_: loss_at(weights, x, y), values, report=True)))
+    draw_pictures(weights, x, y)
 
     # Train on y = sin(3x) with SGD, one point at a time, step size 0.5 / (1 + epoch / 10).
     data = [(xi, math.sin(3 * xi)) for xi in np.linspace(-1, 1, 21)]

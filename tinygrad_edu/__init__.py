@@ -3,8 +3,8 @@
 The public surface is exactly what is re-exported here.
 """
 
-from . import data, nn, optim
-from .engine import enable_grad, grad, is_grad_enabled, no_grad, topological_order
+from . import data, nn, optim, viz
+from .engine import GradientFlow, enable_grad, grad, gradient_flow, is_grad_enabled, no_grad, topological_order
 from .gradcheck import (
     GradcheckError,
     GradcheckReport,
@@ -19,13 +19,28 @@ from .saving import UnsafeFileError, load, save
 from .tensor import Tensor, concatenate, cross_entropy, ones, randn, stack, zeros
 from .training import Restarts, best_of_restarts, fit
 from .value import Value
+from .viz import (
+    Drawing,
+    GraphStats,
+    RendererNotFound,
+    draw_graph,
+    draw_network,
+    explain,
+    graph_stats,
+    render,
+    trace_backward,
+)
 
 __all__ = [
+    "Drawing",
     "GradcheckError",
     "GradcheckReport",
     "GradcheckWarning",
+    "GradientFlow",
+    "GraphStats",
     "Op",
     "REGISTRY",
+    "RendererNotFound",
     "Restarts",
     "Tensor",
     "UnsafeFileError",
@@ -35,11 +50,16 @@ __all__ = [
     "concatenate",
     "cross_entropy",
     "data",
+    "draw_graph",
+    "draw_network",
     "enable_grad",
+    "explain",
     "fit",
     "grad",
     "gradcheck",
     "gradgradcheck",
+    "gradient_flow",
+    "graph_stats",
     "is_grad_enabled",
     "load",
     "nn",
@@ -48,9 +68,12 @@ __all__ = [
     "ones",
     "optim",
     "randn",
+    "render",
     "save",
     "stack",
     "topological_order",
+    "trace_backward",
+    "viz",
     "zeros",
 ]
 __version__ = "0.1.0"

@@ -12,8 +12,9 @@ from __future__ import annotations
 import contextlib
 import gc
 import threading
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
@@ -59,6 +60,20 @@ def no_grad() -> _SetGradMode:
 def enable_grad() -> _SetGradMode:
     """Record again inside a `no_grad` block (also a decorator). Per thread."""
     return _SetGradMode(True)
+
+
+class _LastBackward(threading.local):
+    output: weakref.ref[Node] | None = None  # weak: remembering an output must not keep its graph alive
+
+
+_last_backward = _LastBackward()
+
+
+def last_backward_output() -> Node | None:
+    """The output of this thread's latest backward() call, while something else keeps it alive
+    (explanations use it when not told which output a gradient is of)."""
+    ref = _last_backward.output
+    return ref() if ref is not None else None
 
 
 # --------------------------------------------------------------------------- the node
@@ -111,6 +126,7 @@ class Node(Recorder):
         themselves graph nodes (so `.grad` holds a Value/Tensor), and can be differentiated again.
         """
         seed = _seed_gradient(self, gradient, "backward")
+        _last_backward.output = weakref.ref(self)
         with _cyclic_gc_paused():
             _run_backward([self], [seed], retain_graph, create_graph, targets=None)
 
@@ -206,11 +222,13 @@ def _run_backward(
     retain_graph: bool,
     create_graph: bool,
     targets: dict[Node, Any] | None,
+    edges: dict[tuple[Node, Node], Any] | None = None,
 ) -> None:
     """Propagate gradients from `roots` (seeded with `seeds`) to every node they depend on.
 
     With targets=None gradients go into .grad (leaves and nodes that retain it); otherwise only
-    into `targets[node]`, and no .grad changes.
+    into `targets[node]`, and no .grad changes. With `edges` (inspection, see gradient_flow), what
+    each edge carries back is summed into `edges[input, node]`, and the graph is not used up.
     """
     order = topological_order(roots)
     grads: dict[Node, Any] = {}
@@ -241,7 +259,9 @@ def _run_backward(
                 targets[node] = g
             if op is None:
                 continue
-            if node._released:
+            if edges is not None:
+                pass  # inspecting: the saved values are still there (release only marks them)
+            elif node._released:
                 raise RuntimeError(
                     f"backward through the graph a second time (at a '{op.name}' node): its saved values "
                     "were released by the first backward; pass retain_graph=True to that first call"
@@ -274,8 +294,38 @@ def _run_backward(
                     data = inp.data
                     if op.broadcasting and (gk.shape != data.shape or gk.dtype is not data.dtype):
                         gk = _fit_to_input(gk, inp)
+                if edges is not None:  # an input used twice (x*x) has one edge carrying both slots
+                    link = (inp, node)
+                    edges[link] = gk if link not in edges else edges[link] + gk
                 prev = get(inp)  # the chain rule's sum over all edges leaving inp
                 grads[inp] = gk if prev is None else prev + gk
+
+
+class GradientFlow(NamedTuple):
+    """What one backward pass sends through a graph (see gradient_flow)."""
+
+    grads: dict[Node, Any]  # dL/d(node) for every node that requires grad and that the output depends on
+    edges: dict[tuple[Node, Node], Any]  # (input, node) -> what that edge carries back to the input
+
+
+def gradient_flow(output: Node, gradient: Any = None) -> GradientFlow:
+    """Every node's gradient and every edge's contribution, computed by the engine's own rules.
+
+    Changes no .grad and does not use up the graph, so it works before and after backward(). A
+    node's gradient is the sum of what the edges leaving it carry back: the chain rule, checkable.
+
+    >>> x = Value(3.0); square = x * x; y = square + x
+    >>> flow = gradient_flow(y)
+    >>> flow.edges[x, square], flow.edges[x, y], flow.grads[x]  # x*x: one edge carrying both slots
+    (6.0, 1.0, 7.0)
+    """
+    seed = _seed_gradient(output, gradient, "gradient_flow")
+    order = topological_order(output)
+    grads: dict[Node, Any] = dict.fromkeys(order)
+    edges: dict[tuple[Node, Node], Any] = {}
+    with _cyclic_gc_paused():
+        _run_backward([output], [seed], True, False, grads, edges)
+    return GradientFlow({n: g for n, g in grads.items() if g is not None}, edges)
 
 
 def _fit_to_input(g: Any, inp: Node) -> Any:

@@ -1,0 +1,136 @@
+"""What every drawing shares: safe label text, short numbers and array summaries, and `Drawing`.
+
+Labels are quoted DOT strings (HTML-like labels would be richer, but the in-process Graphviz cannot
+read them). Every piece of text goes through `escape`, so quotes, braces, pipes, angle brackets,
+backslashes, newlines and non-ASCII can neither break the DOT nor be read as Graphviz escapes
+(`\\N`, `\\l`) or entities (`&amp;`); node names in the DOT are ours ("n0", "n1", ...), never user text.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import pathlib
+import unicodedata
+from collections.abc import Iterable
+from typing import Any
+
+import graphviz
+import numpy as np
+
+from . import output
+
+FONT = "Helvetica,Arial,sans-serif"  # a list: in-process renderers know no Helvetica and take the next
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "&": "&amp;", "\n": "\\n"}
+
+
+def escape(text: Any) -> str:
+    r"""`text` as the inside of a quoted DOT label that shows exactly that text (newlines break lines).
+
+    Control characters, lone surrogates and unassigned code points, which an SVG cannot hold, are
+    shown as Python writes them (`\x1b`).
+
+    >>> print(escape('say "hi" \\N & <b>{x|y}</b>'))
+    say \"hi\" \\N &amp; <b>{x|y}</b>
+    """
+    text = str(text)
+    if text.isprintable() and "\\" not in text and '"' not in text and "&" not in text:
+        return text  # the usual case: nothing to do
+    parts = []
+    for c in text:
+        if c in _ESCAPES:
+            parts.append(_ESCAPES[c])
+        elif c == "\t":
+            parts.append("    ")
+        elif c.isprintable() or unicodedata.category(c) not in ("Cc", "Cs", "Cn"):
+            parts.append(c)
+        else:  # visible, as Python writes it
+            parts.append(escape(repr(c)[1:-1]))
+    return "".join(parts)
+
+
+def label(rows: Iterable[str]) -> str:
+    """A quoted DOT label of text lines, each escaped."""
+    return '"' + "\\n".join(escape(row) for row in rows) + '"'
+
+
+def number(x: Any, precision: int = 4) -> str:
+    """A float in `precision` significant digits: 0.2350, -1.2e-05, nan."""
+    x = float(x)
+    if x == 0:
+        return "0"
+    if not math.isfinite(x):
+        return str(x)
+    return f"{x:.{precision}g}"
+
+
+def summary(array: Any, precision: int = 4) -> str:
+    """A few values of a small array, or min / mean / max of a big one: never a wall of numbers."""
+    if type(array) is float:  # a Value's data or gradient: the common case, kept fast
+        return number(array, precision)
+    a = np.asarray(array)
+    if a.size == 1:
+        return number(a.reshape(()), precision)
+    if a.size <= 4:
+        return "[" + ", ".join(number(v, precision) for v in a.ravel()) + "]"
+    if a.size == 0:
+        return "(empty)"
+    with np.errstate(all="ignore"):
+        low, mean, high = a.min(), a.mean(), a.max()
+    return f"min {number(low, precision)} · mean {number(mean, precision)} · max {number(high, precision)}"
+
+
+def shape_text(array: Any) -> str:
+    """`(32, 4) float64`: a tensor's shape and dtype."""
+    a = np.asarray(array)
+    return f"{tuple(a.shape)} {a.dtype}"
+
+
+def attributes(**attrs: str) -> str:
+    """DOT attributes; a value that is already quoted (from `label`) is kept as it is."""
+    parts = []
+    for key, value in attrs.items():
+        if not value.startswith('"'):
+            value = label([value])
+        parts.append(f"{key}={value}")
+    return "[" + " ".join(parts) + "]"
+
+
+class Drawing(graphviz.Digraph):
+    """A `graphviz.Digraph` that also renders where no Graphviz program is installed.
+
+    `render()`, `pipe()` and Jupyter's inline display use the system `dot` when it is on the PATH and
+    the in-process renderer of the `render` extra otherwise (see `tinygrad_edu.render`).
+    `notes` lists what the drawing left out or collapsed, also shown in its caption.
+    """
+
+    notes: list[str]
+
+    def pipe(self, format: str | None = None, renderer: str | None = None, formatter: str | None = None,
+             neato_no_op: Any = None, quiet: bool = False, *, engine: str | None = None,
+             encoding: str | None = None) -> Any:
+        if output.system_dot() is not None:
+            return super().pipe(format, renderer, formatter, neato_no_op, quiet, engine=engine, encoding=encoding)
+        data = output.render_source(self.source, format or self.format, engine=engine or self.engine)
+        return data.decode(encoding) if encoding else data
+
+    def render(self, filename: Any = None, directory: Any = None, view: bool = False, cleanup: bool = False,
+               format: str | None = None, renderer: str | None = None, formatter: str | None = None,
+               neato_no_op: Any = None, quiet: bool = False, quiet_view: bool = False, *, outfile: Any = None,
+               engine: str | None = None, raise_if_result_exists: bool = False,
+               overwrite_source: bool = False) -> str:
+        if output.system_dot() is not None:
+            return super().render(filename, directory, view, cleanup, format, renderer, formatter, neato_no_op,
+                                  quiet, quiet_view, outfile=outfile, engine=engine,
+                                  raise_if_result_exists=raise_if_result_exists, overwrite_source=overwrite_source)
+        # graphviz's conventions: the picture is outfile, or the DOT source's path plus "." + format
+        if outfile is not None:
+            outfile = pathlib.Path(outfile if directory is not None else pathlib.Path(self.directory, outfile))
+            format = format or outfile.suffix.lstrip(".")
+            filename = filename if filename is not None else outfile.with_suffix(".gv")
+        source_path = self.save(filename, directory=directory)
+        target = pathlib.Path(outfile if outfile is not None else f"{source_path}.{format or self.format}")
+        output.write(self.source, target, format=format or self.format, engine=engine or self.engine)
+        if cleanup:
+            os.remove(source_path)
+        return str(target)

@@ -1,0 +1,298 @@
+"""The computation graph, drawn: one box per value, one edge per link, and on each edge what flows there.
+
+Every edge input -> node is labelled with the local derivative d(node)/d(input) (its formula from the
+op's single definition, and its value) and, when gradients are known, what the edge carries back:
+upstream gradient x local derivative. The engine gives a node the sum of what the edges leaving it
+carry back, so the drawing shows the post's "advanced chain rule" at every node.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+
+from ..engine import GradientFlow, Node, gradient_flow
+from ..nn.module import Module
+from .dot import FONT, Drawing, attributes, label, number, shape_text, summary
+
+SHOW = ("data", "grad", "formula", "local", "contribution")
+COLORS = {"output": "#fde2e1", "leaf": "#e1effd", "constant": "#f0f0f0", "op": "white"}
+
+
+def draw_graph(
+    output: Node,
+    *,
+    show: Iterable[str] = SHOW,
+    gradient: Any = None,
+    names: Module | Mapping[str, Node] | None = None,
+    max_nodes: int | None = 300,
+    precision: int = 4,
+    rankdir: str = "LR",
+) -> Drawing:
+    """Draw the graph that computed `output`, left to right, as a `graphviz.Digraph`.
+
+    `show` picks what appears: "data" and "grad" in the boxes, the local derivative's "formula" and
+    "local" value and the gradient "contribution" on the edges. Gradients are dL/d(node) for
+    L = output (seeded with `gradient` when the output is not a scalar), computed by the engine's
+    rules without changing any .grad. `names` names leaves, e.g. a model's parameters ("0.weight").
+    Above `max_nodes` (None: no limit), nodes of one op at one depth are drawn as one box; the
+    drawing's `notes` (and caption) say so.
+
+    >>> a = Value(2.0, label="a"); b = Value(-3.0, label="b"); e = a * b
+    >>> g = draw_graph(e); g.source.count("->")
+    2
+    """
+    show = set(show)
+    unknown = show - set(SHOW)
+    if unknown:
+        raise ValueError(f"draw_graph: unknown show= item(s) {sorted(unknown)}; choose from {SHOW}")
+    if not isinstance(output, Node):
+        raise TypeError(f"draw_graph: expected a Value or Tensor, got {type(output).__name__}")
+    nodes = _every_node(output)
+    flow = None
+    if show & {"grad", "contribution"} and output.requires_grad and (gradient is not None or np.size(output.data) == 1):
+        flow = gradient_flow(output, gradient)
+    depth = _ranks(nodes)
+    drawing = Drawing(graph_attr={"rankdir": rankdir, "nodesep": "0.25", "ranksep": "0.6"},
+                      node_attr={"shape": "box", "style": "rounded,filled", "fontname": FONT, "fontsize": "11"},
+                      edge_attr={"fontname": FONT, "fontsize": "9", "color": "#555555"})
+    drawing.notes = []
+    if flow is None and show & {"grad", "contribution"}:
+        why = "it does not require grad" if not output.requires_grad else "it is not a scalar (pass gradient=)"
+        drawing.notes.append(f"no gradients shown: {why}")
+    leaf_names = _leaf_names(names)
+    if max_nodes is not None and len(nodes) > max_nodes:
+        _draw_collapsed(drawing, nodes, output, depth, flow, leaf_names, show, max_nodes, precision)
+    else:
+        _draw_every_node(drawing, nodes, output, depth, flow, leaf_names, show, precision)
+    if drawing.notes:
+        drawing.body.append(f"\tlabel={label(drawing.notes)} labelloc=b fontsize=10\n")
+    return drawing
+
+
+# --------------------------------------------------------------------------- structure
+
+
+def _every_node(output: Node) -> list[Node]:
+    """Every node `output` depends on, constants included, inputs before the nodes made from them."""
+    order: list[Node] = []
+    visited = {output}
+    stack = [(output, iter(output.inputs))]  # iterative: any depth works
+    while stack:
+        node, pending = stack[-1]
+        for inp in pending:
+            if inp not in visited:
+                visited.add(inp)
+                stack.append((inp, iter(inp.inputs)))
+                break
+        else:
+            stack.pop()
+            order.append(node)
+    return order
+
+
+def _ranks(nodes: list[Node]) -> dict[Node, int]:
+    """Each node's column: one more than its deepest input; a leaf sits just before its first use,
+    so parameters appear next to the layer that reads them (as the post draws bias neurons)."""
+    depth: dict[Node, int] = {}
+    for n in nodes:
+        depth[n] = 1 + max((depth[i] for i in n.inputs), default=-1)
+    first_use: dict[Node, int] = {}
+    for n in nodes:
+        for i in n.inputs:
+            if not i.inputs:
+                first_use[i] = min(first_use.get(i, depth[n]), depth[n])
+    for leaf, d in first_use.items():
+        depth[leaf] = d - 1
+    return depth
+
+
+def _leaf_names(names: Module | Mapping[str, Node] | None) -> dict[int, str]:
+    if names is None:
+        return {}
+    items = names.named_parameters() if isinstance(names, Module) else names.items()
+    return {id(node): name for name, node in items}
+
+
+def _name(node: Node, leaf_names: dict[int, str]) -> str:
+    return leaf_names.get(id(node)) or node.label or ""
+
+
+def _kind(node: Node, output: Node) -> str:
+    if node is output:
+        return "output"
+    if node.op is None:
+        return "leaf" if node.requires_grad else "constant"
+    return "op"
+
+
+# --------------------------------------------------------------------------- local derivatives
+
+
+def _slots(node: Node, inp: Node) -> list[int]:
+    return [k for k, x in enumerate(node.inputs) if x is inp]
+
+
+def formula(node: Node, slots: list[int]) -> str:
+    """The local derivative d(node)/d(input) as the op's definition writes it; slots add up."""
+    assert node.op is not None
+    texts = node.op.derivatives
+    return " + ".join(texts[min(k, len(texts) - 1)] for k in slots)
+
+
+def local_derivative(node: Node, slots: list[int]) -> Any:
+    """d(node)/d(input) for a scalar node, or its elementwise value for an elementwise tensor op
+    (in the output's shape); None where the op mixes elements (matmul, sums): a Jacobian."""
+    op = node.op
+    assert op is not None
+    elementwise = op.scalar_forward is not None
+    if node.shaped and not elementwise:
+        return None
+    ones = np.ones_like(node.data, dtype=np.float64) if node.shaped else np.float64(1.0)
+    args = [ones, node.data, *(i.data for i in node.inputs)]
+    if not node.shaped:
+        args = [np.float64(a) for a in args]  # NumPy's IEEE results (inf, nan) where floats would raise
+    total: Any = 0.0
+    with np.errstate(all="ignore"):
+        for k in slots:
+            total = total + op.vjps[k](*args, **(node.params or {}))
+    return float(total) if not node.shaped else np.asarray(total)
+
+
+# --------------------------------------------------------------------------- drawing every node
+
+
+def _node_rows(node: Node, name: str, flow: GradientFlow | None, show: set[str], precision: int) -> list[str]:
+    """A value's box: its name, the op that made it, its shape, data and gradient."""
+    rows = [name] if name else []
+    if node.op is None and not node.requires_grad:
+        rows.append("constant")
+    if node.op is not None:
+        op = node.op
+        rows.append(op.name if op.symbol == op.name else f"{op.symbol}  {op.name}")
+    if node.shaped:
+        rows.append(shape_text(node.data))
+    if "data" in show:
+        rows.append("data " + summary(node.data, precision))
+    if "grad" in show and flow is not None and node in flow.grads:
+        rows.append("grad " + summary(flow.grads[node], precision))
+    return rows
+
+
+def _edge_rows(node: Node, inp: Node, flow: GradientFlow | None, show: set[str], precision: int) -> list[str]:
+    """The edge inp -> node: its local derivative, and what it carries back to inp."""
+    slots = _slots(node, inp)
+    text = formula(node, slots)
+    if not inp.requires_grad:  # nothing flows back to a constant, and its derivative may not exist
+        return [f"local {text}"] if "formula" in show else []
+    local = local_derivative(node, slots) if show & {"local", "contribution"} else None
+    parts = []
+    if "formula" in show:
+        parts.append(text)
+    if "local" in show and local is not None:
+        parts.append(summary(local, precision))
+    rows = ["local " + " = ".join(parts)] if parts else []
+    if "contribution" in show and flow is not None and (inp, node) in flow.edges:
+        carried = summary(flow.edges[inp, node], precision)
+        if local is not None and not node.shaped:  # a scalar edge: upstream gradient × local derivative
+            carried = f"{number(flow.grads[node], precision)} × {number(local, precision)} = {carried}"
+        rows.append("carries " + carried)
+    return rows
+
+
+def _draw_every_node(drawing: Drawing, nodes: list[Node], output: Node, depth: dict[Node, int],
+                     flow: GradientFlow | None, leaf_names: dict[int, str], show: set[str], precision: int) -> None:
+    ids = {n: f"n{k}" for k, n in enumerate(nodes)}
+    body = drawing.body
+    for n in nodes:
+        rows = _node_rows(n, _name(n, leaf_names), flow, show, precision)
+        body.append(f"\t{ids[n]} {attributes(label=label(rows), fillcolor=COLORS[_kind(n, output)])}\n")
+    for n in nodes:
+        seen = set()
+        for inp in n.inputs:
+            if inp in seen:
+                continue  # an input used twice is one edge
+            seen.add(inp)
+            rows = _edge_rows(n, inp, flow, show, precision)
+            attrs = {"label": label(rows)} if rows else {}
+            if not inp.requires_grad:
+                attrs["style"] = "dashed"  # no gradient flows to a constant
+            body.append(f"\t{ids[inp]} -> {ids[n]} {attributes(**attrs)}\n")
+    _same_rank(drawing, ids, depth)
+
+
+def _same_rank(drawing: Drawing, ids: Mapping[Any, str], depth: Mapping[Any, int]) -> None:
+    columns: dict[int, list[str]] = defaultdict(list)
+    for n, d in depth.items():
+        if n in ids:
+            columns[d].append(ids[n])
+    for d in sorted(columns):
+        if len(columns[d]) > 1:
+            drawing.body.append("\t{rank=same; " + "; ".join(columns[d]) + "}\n")
+
+
+# --------------------------------------------------------------------------- big graphs
+
+
+def _draw_collapsed(drawing: Drawing, nodes: list[Node], output: Node, depth: dict[Node, int],
+                    flow: GradientFlow | None, leaf_names: dict[int, str], show: set[str], max_nodes: int,
+                    precision: int) -> None:
+    """Nodes of one kind (op, or leaf/constant) in one column become one box; columns are merged
+    in runs when that is not enough, so at most about max_nodes boxes are drawn."""
+    def kind(n: Node) -> str:
+        return n.op.name if n.op is not None else ("leaf" if n.requires_grad else "constant")
+
+    kinds = len({kind(n) for n in nodes})
+    columns = max(depth.values()) - min(depth.values()) + 1
+    per_group = 1
+    while columns / per_group * kinds > max_nodes and per_group < columns:
+        per_group *= 2
+    low = min(depth.values())
+
+    def key(n: Node) -> tuple[int, str]:
+        return ((depth[n] - low) // per_group, "output" if n is output else kind(n))
+
+    groups: dict[tuple[int, str], list[Node]] = defaultdict(list)
+    for n in nodes:
+        groups[key(n)].append(n)
+    ids = {k: f"g{i}" for i, k in enumerate(groups)}
+    for k, members in groups.items():
+        first = members[0]
+        name = _name(first, leaf_names) if len(members) == 1 else ""
+        symbol = first.op.symbol if first.op is not None else k[1]
+        rows = [name] if name else []
+        rows.append(f"{symbol} × {len(members)}" if len(members) > 1 else symbol)
+        if "data" in show:
+            rows.append("data " + _pooled_summary((m.data for m in members), precision))
+        if "grad" in show and flow is not None:
+            grads = [flow.grads[m] for m in members if m in flow.grads]
+            if grads:
+                rows.append("grad " + _pooled_summary(grads, precision))
+        color = COLORS[_kind(first, output)] if len(members) == 1 else COLORS["op"]
+        drawing.body.append(f"\t{ids[k]} {attributes(label=label(rows), fillcolor=color)}\n")
+    links: Counter[tuple[tuple[int, str], tuple[int, str]]] = Counter()
+    for n in nodes:
+        for inp in set(n.inputs):
+            links[key(inp), key(n)] += 1
+    internal = 0
+    for (a, b), count in links.items():
+        if a == b:
+            internal += count
+            continue
+        attrs = {"label": f"{count} edges"} if count > 1 else {}
+        drawing.body.append(f"\t{ids[a]} -> {ids[b]} {attributes(**attrs)}\n")
+    what = "nodes of one op in one column" if per_group == 1 else f"nodes of one op in {per_group} neighbouring columns"
+    note = f"{len(nodes)} nodes (more than max_nodes={max_nodes}) drawn as {len(groups)} boxes: {what} are one box"
+    if internal:
+        note += f"; {internal} edges inside boxes not drawn"
+    drawing.notes.append(note + "; pass max_nodes=None to draw every node")
+    _same_rank(drawing, ids, {k: k[0] for k in groups})
+
+
+def _pooled_summary(values: Iterable[Any], precision: int) -> str:
+    """A summary of many nodes' values or gradients (floats or arrays) taken together."""
+    arrays = [np.ravel(np.asarray(v, dtype=np.float64)) for v in values]
+    return summary(np.concatenate(arrays) if arrays else np.zeros(0), precision)
