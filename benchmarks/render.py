@@ -26,7 +26,7 @@ import numpy as np  # noqa: E402
 import _bench  # noqa: E402
 import tinygrad_edu as tg  # noqa: E402
 from tinygrad_edu import Value  # noqa: E402
-from tinygrad_edu.viz.graph import _every_node  # noqa: E402
+from tinygrad_edu.viz.graph import every_node  # noqa: E402
 
 TARGET_S = 0.5
 
@@ -52,7 +52,7 @@ def main() -> None:
     loss = mlp_graph()
     chain = chain_graph(10_000)
     mlp = tg.nn.MLP([784, 128, 10], rng=0)
-    sizes = {"scalar MLP": len(_every_node(loss)), "chain": len(_every_node(chain))}
+    sizes = {"scalar MLP": len(every_node(loss)), "chain": len(every_node(chain))}
     print(f"graphs: scalar MLP {sizes['scalar MLP']} nodes, chain {sizes['chain']} nodes (constants included)")
     samples = _bench.interleaved({
         "scalar MLP, every node": lambda: tg.draw_graph(loss, max_nodes=None).source,

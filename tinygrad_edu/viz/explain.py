@@ -20,7 +20,7 @@ from ..nn.module import Module
 from ..nn.network import NeuronNetwork
 from ..ops import ADD
 from .dot import number, summary
-from .graph import _every_node, _leaf_names, formula, local_derivative
+from .graph import _leaf_names, every_node, formula, local_derivative
 
 
 @dataclass
@@ -151,7 +151,7 @@ class _Graph:
         if not isinstance(output, Node):
             raise TypeError(f"expected a Value or Tensor as the output, got {type(output).__name__}")
         self.output = output
-        self.nodes = _every_node(output)
+        self.nodes = every_node(output)
         self.flow: GradientFlow = gradient_flow(output) if output.requires_grad else GradientFlow({}, {})
         self.consumers: dict[Node, list[Node]] = defaultdict(list)
         for n in self.nodes:

@@ -51,7 +51,7 @@ def draw_graph(
         raise ValueError(f"draw_graph: unknown show= item(s) {sorted(unknown)}; choose from {SHOW}")
     if not isinstance(output, Node):
         raise TypeError(f"draw_graph: expected a Value or Tensor, got {type(output).__name__}")
-    nodes = _every_node(output)
+    nodes = every_node(output)
     flow = None
     if show & {"grad", "contribution"} and output.requires_grad and (gradient is not None or np.size(output.data) == 1):
         flow = gradient_flow(output, gradient)
@@ -76,21 +76,29 @@ def draw_graph(
 # --------------------------------------------------------------------------- structure
 
 
-def _every_node(output: Node) -> list[Node]:
-    """Every node `output` depends on, constants included, inputs before the nodes made from them."""
+def every_node(outputs: Node | Iterable[Node]) -> list[Node]:
+    """Every node the outputs depend on, constants included, inputs before the nodes made from them.
+
+    Unlike engine.topological_order, which keeps only what needs a gradient, this keeps everything
+    a drawing or a count shows. Iterative: graphs of any depth work.
+    """
     order: list[Node] = []
-    visited = {output}
-    stack = [(output, iter(output.inputs))]  # iterative: any depth works
-    while stack:
-        node, pending = stack[-1]
-        for inp in pending:
-            if inp not in visited:
-                visited.add(inp)
-                stack.append((inp, iter(inp.inputs)))
-                break
-        else:
-            stack.pop()
-            order.append(node)
+    visited: set[Node] = set()
+    for output in [outputs] if isinstance(outputs, Node) else outputs:
+        if output in visited:
+            continue
+        visited.add(output)
+        stack = [(output, iter(output.inputs))]
+        while stack:
+            node, pending = stack[-1]
+            for inp in pending:
+                if inp not in visited:
+                    visited.add(inp)
+                    stack.append((inp, iter(inp.inputs)))
+                    break
+            else:
+                stack.pop()
+                order.append(node)
     return order
 
 

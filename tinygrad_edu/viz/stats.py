@@ -57,6 +57,7 @@ import numpy as np
 
 from ..engine import Node
 from ..nn.module import Module
+from .graph import every_node
 
 __all__ = ["GraphStats", "graph_stats"]
 
@@ -174,7 +175,7 @@ def graph_stats(
     wanted = _parameter_ids(params)
     if int(batch) < 1:
         raise ValueError(f"graph_stats: batch must be at least 1, got {batch!r}")
-    nodes = _every_node(roots)
+    nodes = every_node(roots)
 
     # Value graphs: a mul whose result goes into an add or sub is a multiply-accumulate
     fused_muls: set[int] = set()
@@ -262,23 +263,6 @@ def graph_stats(
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _every_node(roots: list[Node]) -> list[Node]:
-    """Every node the roots depend on, constants included, each once (iterative: any depth works)."""
-    seen: set[int] = set()
-    found: list[Node] = []
-    stack = list(roots)
-    pop, push, add = stack.pop, stack.extend, seen.add
-    while stack:
-        node = pop()
-        key = id(node)
-        if key in seen:
-            continue
-        add(key)
-        found.append(node)
-        push(node.inputs)
-    return found
 
 
 def _parameter_ids(params: Module | Iterable[Node] | None) -> set[int] | None:
