@@ -6,21 +6,26 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test bench clean
+.PHONY: demo test docs bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "tinygrad_edu needs Python 3.11 or newer; set PYTHON=python3.11 (or newer)")'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev,render]'
+	$(PY) -m pip install --quiet -e '.[dev,render,examples]'
 	@touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) examples/engine_demo.py
+	$(PY) examples/article_network.py
 
 test: $(STAMP)
 	$(PY) -m pytest tinygrad_edu tests README.md docs
 	$(PY) -m mypy
+
+# The documentation site, built into site/ (open site/index.html)
+docs: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[docs]'
+	$(PY) -m mkdocs build --strict
 
 # Speed comparisons (not part of the test suite): installs micrograd and the CPU wheel of torch 2.13.0
 bench: $(STAMP)
@@ -29,4 +34,4 @@ bench: $(STAMP)
 	$(PY) benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build site *.egg-info

@@ -1,4 +1,5 @@
-"""Data: minibatches of arrays as Tensors, and small datasets generated in code (all seeded).
+"""Data: minibatches of arrays as Tensors, small datasets generated in code (all seeded), and one real
+dataset shipped with the package (`digits`, 8x8 handwritten digits).
 
 >>> from tinygrad_edu.data import batches, two_moons
 >>> X, y = two_moons(n=10)
@@ -11,16 +12,19 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Iterator
+from importlib import resources
 from typing import Any, overload
 
 import numpy as np
 
 from .tensor import Tensor
 
-__all__ = ["batches", "parity", "spirals", "two_moons", "xor"]
+__all__ = ["batches", "digits", "parity", "spirals", "two_moons", "xor"]
 
 Seed = int | np.random.Generator | None
 MAX_PARITY_BITS = 20  # 2**20 rows of 20 float64 features: 160 MiB, already more than a lesson needs
+DIGITS_FILE = "digits.npz"  # in tinygrad_edu/_data/, with its provenance and license in README.md there
+DIGITS_SPLITS = (None, "train", "test")
 
 
 # --------------------------------------------------------------------------- minibatches
@@ -167,6 +171,79 @@ def spirals(
     theta = 4.0 * y + 4.0 * r + spread * rng.standard_normal(r.shape)
     X = np.stack([r * np.sin(theta), r * np.cos(theta)], axis=1)
     return _maybe_shuffle(X, y, shuffle, rng)
+
+
+# --------------------------------------------------------------------------- a real dataset
+
+
+def digits(
+    split: str | None = None,
+    test_fraction: float = 0.2,
+    seed: int = 0,
+    flatten: bool = True,
+    scale: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The 8x8 handwritten digits (UCI "optdigits" test set, as bundled by scikit-learn), read from the
+    package: X float64 and y int64 (the digit, 0 to 9). No download, no pickle.
+
+    All 1,797 images in the file's order when `split` is None. With split="train" or "test", a stratified
+    split: round(test_fraction × count) images of each digit go to the test set, the rest to the train
+    set, chosen and ordered at random from the int `seed`; the same seed and test_fraction give a train
+    and a test set that are disjoint and together hold every image. X has rows of 64 pixels (row by
+    row), or is (n, 8, 8) without `flatten`; pixels are counts 0 to 16, divided by 16 to lie in [0, 1]
+    when `scale`. Each call returns new arrays.
+
+    >>> X, y = digits(); X.shape, X.dtype, y.dtype, float(X.max()), np.bincount(y)[:3].tolist()
+    ((1797, 64), dtype('float64'), dtype('int64'), 1.0, [178, 182, 177])
+    >>> X_train, y_train = digits("train", seed=0); X_test, y_test = digits("test", seed=0)
+    >>> len(X_train), len(X_test), digits("test", flatten=False)[0].shape
+    (1438, 359, (359, 8, 8))
+    """
+    if split not in DIGITS_SPLITS:
+        raise ValueError(f"digits: split must be None, 'train' or 'test', got {split!r}")
+    if isinstance(test_fraction, bool) or not isinstance(test_fraction, numbers.Real):
+        raise TypeError(f"digits: test_fraction must be a real number, got {test_fraction!r}")
+    if not 0.0 < float(test_fraction) < 1.0:
+        raise ValueError(f"digits: test_fraction must be between 0 and 1 (exclusive), got {test_fraction!r}")
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        # an int only: the train and the test call must draw the same split, which a Generator would not
+        raise TypeError(f"digits: seed must be an int (the same one for train and test), got {seed!r}")
+    if int(seed) < 0:
+        raise ValueError(f"digits: seed must be >= 0, got {seed!r}")
+    for name, flag in (("flatten", flatten), ("scale", scale)):
+        if not isinstance(flag, (bool, np.bool_)):
+            raise TypeError(f"digits: {name} must be True or False, got {flag!r}")
+    images, labels = _digits_arrays()
+    if split is not None:
+        rng = np.random.default_rng(int(seed))
+        test_rows = []
+        for digit in range(10):  # stratified: each digit keeps its share in both sets
+            rows = rng.permutation(np.flatnonzero(labels == digit))
+            test_rows.append(rows[: int(round(float(test_fraction) * len(rows)))])
+        test = np.concatenate(test_rows)
+        train = np.setdiff1d(np.arange(len(labels)), test)
+        if len(test) == 0 or len(train) == 0:
+            empty = "test" if len(test) == 0 else "train"
+            raise ValueError(f"digits: test_fraction={test_fraction!r} leaves the {empty} set empty")
+        chosen = test if split == "test" else train
+        order = chosen[rng.permutation(len(chosen))]  # a random order, so unshuffled batches mix the digits
+        images, labels = images[order], labels[order]
+    X = images.astype(np.float64)
+    if scale:
+        X /= 16.0
+    if flatten:
+        X = X.reshape(len(X), 64)
+    return X, labels.astype(np.int64)
+
+
+def _digits_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """images (1797, 8, 8) and labels (1797,), both uint8, from the package's own file (never unpickled)."""
+    source = resources.files("tinygrad_edu") / "_data" / DIGITS_FILE  # a folder or a zip (a wheel): both work
+    with source.open("rb") as f, np.load(f, allow_pickle=False) as archive:
+        images, labels = archive["images"], archive["labels"]
+    if images.ndim != 3 or images.shape[1:] != (8, 8) or labels.shape != images.shape[:1]:
+        raise ValueError(f"digits: {DIGITS_FILE} is damaged: images {images.shape}, labels {labels.shape}")
+    return images, labels
 
 
 # --------------------------------------------------------------------------- helpers
