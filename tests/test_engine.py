@@ -170,6 +170,11 @@ def test_second_backward_raises_unless_retained() -> None:
     with pytest.raises(RuntimeError, match="second time"):
         w.backward()
     assert w.data == pytest.approx(np.e)  # forward values stay readable after backward
+    assert (w.grad, v.grad) == (1.0, pytest.approx(np.e))  # the refused backward changed no .grad
+    on_top = w * 3.0  # a new node on a used-up graph: refused before anything accumulates
+    with pytest.raises(RuntimeError, match="second time.*'exp' node"):
+        on_top.backward()
+    assert (on_top.grad, w.grad, v.grad) == (0.0, 1.0, pytest.approx(np.e))
 
 
 def test_grad_returns_gradients_without_touching_dot_grad() -> None:

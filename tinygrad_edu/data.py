@@ -107,8 +107,8 @@ def xor() -> tuple[np.ndarray, np.ndarray]:
 
 
 def parity(n_bits: int) -> tuple[np.ndarray, np.ndarray]:
-    """Every n_bits-bit string: X (2**n_bits, n_bits) float64 (row i is i in binary, most significant bit
-    first) and y (2**n_bits, 1) float64, 1.0 where the number of ones is odd. n_bits is 1 to 20.
+    """Every n_bits-bit string: X (`2**n_bits`, n_bits) float64 (row i is i in binary, most significant bit
+    first) and y (`2**n_bits`, 1) float64, 1.0 where the number of ones is odd. n_bits is 1 to 20.
 
     >>> X, y = parity(3); X[5].tolist(), y[5].item(), y.shape
     ([1.0, 0.0, 1.0], 0.0, (8, 1))

@@ -24,11 +24,11 @@ from .ops import Op, Recorder, sum_to_shape
 # --------------------------------------------------------------------------- grad mode
 
 
-class _GradMode(threading.local):
+class _GradModeState(threading.local):
     enabled = True  # each thread starts with recording on
 
 
-_grad_mode = _GradMode()
+_grad_mode = _GradModeState()
 
 
 def is_grad_enabled() -> bool:
@@ -36,7 +36,9 @@ def is_grad_enabled() -> bool:
     return _grad_mode.enabled
 
 
-class _SetGradMode(contextlib.ContextDecorator):
+class GradMode(contextlib.ContextDecorator):
+    """Turns recording on or off inside a `with` block or a decorated function (see no_grad)."""
+
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
         self.previous: list[bool] = []
@@ -48,18 +50,18 @@ class _SetGradMode(contextlib.ContextDecorator):
     def __exit__(self, *exc: object) -> None:
         _grad_mode.enabled = self.previous.pop()
 
-    def _recreate_cm(self) -> _SetGradMode:  # as a decorator: a fresh one per call, so threads share nothing
+    def _recreate_cm(self) -> GradMode:  # as a decorator: a fresh one per call, so threads share nothing
         return type(self)(self.enabled)
 
 
-def no_grad() -> _SetGradMode:
+def no_grad() -> GradMode:
     """Record nothing inside: `with tg.no_grad(): y = model(x)` (also a decorator). Per thread."""
-    return _SetGradMode(False)
+    return GradMode(False)
 
 
-def enable_grad() -> _SetGradMode:
+def enable_grad() -> GradMode:
     """Record again inside a `no_grad` block (also a decorator). Per thread."""
-    return _SetGradMode(True)
+    return GradMode(True)
 
 
 class _LastBackward(threading.local):
@@ -231,6 +233,13 @@ def _run_backward(
     each edge carries back is summed into `edges[input, node]`, and the graph is not used up.
     """
     order = topological_order(roots)
+    if edges is None:  # refuse before changing anything: a refused backward leaves every .grad as it was
+        for node in order:
+            if node._released and node.op is not None:
+                raise RuntimeError(
+                    f"backward through the graph a second time (at a '{node.op.name}' node): its saved values "
+                    "were released by the first backward; pass retain_graph=True to that first call"
+                )
     grads: dict[Node, Any] = {}
     # ids of gradient arrays something else may hold: the caller's seeds, and what a rule passed
     # through unchanged (add gives g to both inputs). Copied before they become a .grad, so that no
@@ -243,7 +252,7 @@ def _run_backward(
 
     get = grads.get
     # rules record graph nodes only with create_graph; otherwise they see raw data and record nothing
-    with _SetGradMode(True) if create_graph else contextlib.nullcontext():
+    with GradMode(True) if create_graph else contextlib.nullcontext():
         for node in reversed(order):
             g = grads.pop(node, None)
             if g is None:  # nothing flows here (e.g. the node only feeds a non-differentiable path)
@@ -259,14 +268,7 @@ def _run_backward(
                 targets[node] = g
             if op is None:
                 continue
-            if edges is not None:
-                pass  # inspecting: the saved values are still there (release only marks them)
-            elif node._released:
-                raise RuntimeError(
-                    f"backward through the graph a second time (at a '{op.name}' node): its saved values "
-                    "were released by the first backward; pass retain_graph=True to that first call"
-                )
-            if not retain_graph:
+            if not retain_graph:  # (gradient_flow inspects with retain_graph=True: it uses nothing up)
                 node._released = True
 
             # the rules' arguments: (g, out, *inputs), as graph nodes for create_graph, else raw data

@@ -158,9 +158,11 @@ class Tensor(Node):
         return _apply(ops.NEG, (self,))
 
     def exp(self) -> Tensor:
+        """`e**x` elementwise."""
         return _apply(ops.EXP, (self,))
 
     def log(self) -> Tensor:
+        """The natural logarithm, elementwise."""
         bad = self.data <= 0
         if bad.any():
             raise ValueError(
@@ -170,12 +172,15 @@ class Tensor(Node):
         return _apply(ops.LOG, (self,))
 
     def relu(self) -> Tensor:
+        """max(0, x) elementwise."""
         return _apply(ops.RELU, (self,))
 
     def sigmoid(self) -> Tensor:
+        """`1 / (1 + e**-x)` elementwise, computed stably."""
         return _apply(ops.SIGMOID, (self,))
 
     def tanh(self) -> Tensor:
+        """The hyperbolic tangent, elementwise."""
         return _apply(ops.TANH, (self,))
 
     def softmax(self, axis: int = -1) -> Tensor:
@@ -201,9 +206,11 @@ class Tensor(Node):
 
     # ---- reductions
     def sum(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
+        """The sum over `axis` (all axes when None), keeping reduced axes as length 1 with `keepdims`."""
         return _reduce(ops.SUM, self, axis, keepdims)
 
     def mean(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
+        """The mean over `axis` (all axes when None), keeping reduced axes as length 1 with `keepdims`."""
         return _reduce(ops.MEAN, self, axis, keepdims)
 
     def max(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
@@ -212,6 +219,7 @@ class Tensor(Node):
 
     # ---- shape
     def reshape(self, *shape: Any) -> Tensor:
+        """The same elements in a new shape: `t.reshape(2, 3)` or `t.reshape((2, 3))`, -1 allowed once."""
         if len(shape) == 1 and not isinstance(shape[0], numbers.Integral):
             shape = tuple(shape[0])
         return _apply(ops.RESHAPE, (self,), {"shape": tuple(int(n) for n in shape)})
@@ -231,12 +239,14 @@ class Tensor(Node):
         return self.transpose()
 
     def swapaxes(self, a: int, b: int) -> Tensor:
+        """Axes a and b exchanged."""
         axes = list(range(self.ndim))
         a, b = _axis(self, a, "swapaxes"), _axis(self, b, "swapaxes")
         axes[a], axes[b] = axes[b], axes[a]
         return _apply(ops.TRANSPOSE, (self,), {"axes": tuple(axes)})
 
     def broadcast_to(self, shape: Sequence[int]) -> Tensor:
+        """Repeated along new or length-1 axes to `shape`, as NumPy broadcasts (gradients are summed back)."""
         return _apply(ops.BROADCAST_TO, (self,), {"shape": tuple(shape)})
 
     def __getitem__(self, index: Any) -> Tensor:

@@ -75,20 +75,25 @@ class Value(Node):
         return _unary(NEG, self)
 
     def exp(self) -> Value:
+        """`e**self` (one "exp" node; d/dx = exp(x))."""
         return _unary(EXP, self)
 
     def log(self) -> Value:
+        """The natural logarithm; raises ValueError for data <= 0 (d/dx = 1/x)."""
         if not self.data > 0:
             raise ValueError(f"log: input must be positive, got {self.data!r}")
         return _unary(LOG, self)
 
     def relu(self) -> Value:
+        """max(0, self) (d/dx = 1 where x > 0, else 0)."""
         return _unary(RELU, self)
 
     def sigmoid(self) -> Value:
+        """`1 / (1 + e**-self)`, computed stably (d/dx = s(1 - s))."""
         return _unary(SIGMOID, self)
 
     def tanh(self) -> Value:
+        """The hyperbolic tangent (d/dx = 1 - t²)."""
         return _unary(TANH, self)
 
     # ---- comparisons look at the data only (they are not differentiable)
@@ -108,6 +113,7 @@ class Value(Node):
         return self.data
 
     def item(self) -> float:
+        """The data, as a float."""
         return self.data
 
     __array_ufunc__ = None  # NumPy scalars defer to our reflected operators: np.float64(2) * v is a Value

@@ -239,7 +239,9 @@ class NeuronNetwork(Module):
         Neurons are evaluated layer by layer when the network is layered, in topological order
         otherwise. After backward(), z[j].grad is the neuron's delta, dL/dz_j.
         """
-        xs: list[Any] = list(x) if isinstance(x, (list, tuple, np.ndarray)) else [x]
+        if isinstance(x, np.ndarray):
+            x = x.ravel().tolist()  # also a 0-d or one-element array: one value per input neuron
+        xs: list[Any] = list(x) if isinstance(x, (list, tuple)) else [x]
         if len(xs) != len(self.inputs):
             raise ValueError(f"NeuronNetwork: {len(self.inputs)} input neuron(s) {self.inputs} but {len(xs)} value(s) given")
         a: dict[int, Value] = {}

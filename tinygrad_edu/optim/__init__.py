@@ -199,9 +199,9 @@ class SGD(Optimizer):
 class Adam(Optimizer):
     """Adam (Kingma and Ba, 2015) with L2 weight decay added to the gradient, as torch.optim.Adam.
 
-    At step t (from 1): g = g + weight_decay * p; m = beta1 * m + (1 - beta1) * g;
-    v = beta2 * v + (1 - beta2) * g**2; m_hat = m / (1 - beta1**t); v_hat = v / (1 - beta2**t);
-    p = p - lr * m_hat / (sqrt(v_hat) + eps). (m and v start at zero.)
+    At step t (from 1): `g = g + weight_decay * p`; `m = beta1 * m + (1 - beta1) * g`;
+    `v = beta2 * v + (1 - beta2) * g**2`; `m_hat = m / (1 - beta1**t)`; `v_hat = v / (1 - beta2**t)`;
+    `p = p - lr * m_hat / (sqrt(v_hat) + eps)`. (m and v start at zero.)
 
     >>> w = Value(1.0)
     >>> opt = tg.optim.Adam([w], lr=0.1)

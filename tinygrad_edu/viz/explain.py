@@ -198,7 +198,9 @@ class _Graph:
         an input itself: d(x*y)/dy = x, so for w4,6*a4 the local derivative reads "w4,6"."""
         text = formula(node, [slot])
         placeholder = {"x": 0, "y": 1}.get(text)
-        return self.names[node.inputs[placeholder]] if placeholder is not None else text
+        if placeholder is not None:
+            return self.names[node.inputs[placeholder]]
+        return f"({text})" if _has_top_level_operator(text) else text  # a product binds: dL/dt × (1 - t²)
 
     def chain_rule(self, node: Node) -> ChainRule | None:
         if node not in self.flow.grads:
@@ -209,12 +211,22 @@ class _Graph:
                 continue
             slots = [k for k, x in enumerate(c.inputs) if x is node]
             local = local_derivative(c, slots)
-            text = " + ".join(self._local_text(c, k) for k in slots)
+            text = " + ".join(self._local_text(c, k) for k in slots)  # x*x: both slots, one edge
             if len(slots) > 1:
                 text = f"({text})"
             terms.append(Term(self.names[c], self.gradient_name(c), text, self.flow.grads[c], local,
                               self.flow.edges[node, c]))
         return ChainRule(self.names[node], self.flow.grads[node], terms)
+
+
+def _has_top_level_operator(text: str) -> bool:
+    """Whether `text` needs parentheses as a factor: "1 - t²" does, "s(1 - s)" and "-1" do not."""
+    depth = 0
+    for k, c in enumerate(text):
+        depth += (c == "(") - (c == ")")
+        if depth == 0 and k > 0 and c in " +-/":
+            return True
+    return False
 
 
 def _by_layer(network: NeuronNetwork, nodes: list[Node], graph: _Graph) -> list[tuple[str, list[Node]]]:
