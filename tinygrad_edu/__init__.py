@@ -4,7 +4,17 @@ The public surface is exactly what is re-exported here.
 """
 
 from . import data, nn, optim, viz
-from .engine import GradientFlow, enable_grad, grad, gradient_flow, is_grad_enabled, no_grad, topological_order
+from .engine import (
+    AnomalyError,
+    GradientFlow,
+    detect_anomaly,
+    enable_grad,
+    grad,
+    gradient_flow,
+    is_grad_enabled,
+    no_grad,
+    topological_order,
+)
 from .gradcheck import (
     GradcheckError,
     GradcheckReport,
@@ -32,6 +42,7 @@ from .viz import (
 )
 
 __all__ = [
+    "AnomalyError",
     "Drawing",
     "GradcheckError",
     "GradcheckReport",
@@ -50,6 +61,7 @@ __all__ = [
     "concatenate",
     "cross_entropy",
     "data",
+    "detect_anomaly",
     "draw_graph",
     "draw_network",
     "enable_grad",

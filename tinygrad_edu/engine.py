@@ -11,6 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import linecache
+import math
+import os
+import sys
 import threading
 import weakref
 from collections.abc import Iterable, Iterator, Sequence
@@ -24,8 +28,16 @@ from .ops import Op, Recorder, sum_to_shape
 # --------------------------------------------------------------------------- grad mode
 
 
+CHECKING = 2  # the value of _grad_mode.enabled in anomaly mode: record, and check every op for NaN/Inf
+
+
 class _GradModeState(threading.local):
-    enabled = True  # each thread starts with recording on
+    recording = True  # each thread starts with recording on ...
+    anomaly = False  # ... and anomaly detection off
+    enabled = 1  # what the front ends read on every op: 0 records nothing, 1 records, CHECKING also checks
+
+    def refresh(self) -> None:
+        self.enabled = (CHECKING if self.anomaly else 1) if self.recording else 0
 
 
 _grad_mode = _GradModeState()
@@ -33,35 +45,114 @@ _grad_mode = _GradModeState()
 
 def is_grad_enabled() -> bool:
     """Whether new operations are recorded in this thread."""
-    return _grad_mode.enabled
+    return _grad_mode.recording
 
 
 class GradMode(contextlib.ContextDecorator):
-    """Turns recording on or off inside a `with` block or a decorated function (see no_grad)."""
+    """Sets one switch of this thread's grad mode inside a `with` block or a decorated function:
+    "recording" (no_grad, enable_grad) or "anomaly" (detect_anomaly)."""
 
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
+    def __init__(self, switch: str, on: bool) -> None:
+        self.switch, self.on = switch, on
         self.previous: list[bool] = []
 
     def __enter__(self) -> None:
-        self.previous.append(_grad_mode.enabled)
-        _grad_mode.enabled = self.enabled
+        self.previous.append(getattr(_grad_mode, self.switch))
+        setattr(_grad_mode, self.switch, self.on)
+        _grad_mode.refresh()
 
     def __exit__(self, *exc: object) -> None:
-        _grad_mode.enabled = self.previous.pop()
+        setattr(_grad_mode, self.switch, self.previous.pop())
+        _grad_mode.refresh()
 
     def _recreate_cm(self) -> GradMode:  # as a decorator: a fresh one per call, so threads share nothing
-        return type(self)(self.enabled)
+        return type(self)(self.switch, self.on)
 
 
 def no_grad() -> GradMode:
     """Record nothing inside: `with tg.no_grad(): y = model(x)` (also a decorator). Per thread."""
-    return GradMode(False)
+    return GradMode("recording", False)
 
 
 def enable_grad() -> GradMode:
     """Record again inside a `no_grad` block (also a decorator). Per thread."""
-    return GradMode(True)
+    return GradMode("recording", True)
+
+
+# --------------------------------------------------------------------------- anomaly mode
+
+
+class AnomalyError(RuntimeError):
+    """In anomaly mode, an op whose forward or backward made NaN or Inf from finite inputs."""
+
+
+def detect_anomaly() -> GradMode:
+    """Check every recorded op inside, forward and backward, for NaN and Inf (also a decorator).
+
+    The first op whose result is not finite raises AnomalyError naming the op, its input shapes and
+    the line of your code that created the node; backward checks every gradient an edge carries.
+    Slower (every array is scanned, every node remembers where it was made): for debugging. Per thread.
+
+    >>> with detect_anomaly():
+    ...     y = Value(800.0).exp()
+    Traceback (most recent call last):
+    tinygrad_edu.engine.AnomalyError: forward of 'exp' made inf from finite input(s) of shape () (value 800) at ...
+    """
+    return GradMode("anomaly", True)
+
+
+_created_at: weakref.WeakKeyDictionary[Node, str] = weakref.WeakKeyDictionary()  # nodes made in anomaly mode
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def _user_frame() -> str:
+    """The innermost line of the caller's code outside this package: where a node is being made."""
+    frame = sys._getframe(1)
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR + os.sep):
+        frame = frame.f_back  # type: ignore[assignment]
+    if frame is None:
+        return "(inside tinygrad_edu)"
+    line = linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip()
+    where = f"{frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}"
+    return f"{where}: {line}" if line else where
+
+
+def _describe_data(data: Any) -> str:
+    if isinstance(data, np.ndarray) and data.size > 1:
+        return f"shape {data.shape}"
+    return f"shape {np.shape(data)} (value {float(np.asarray(data).reshape(())):g})"
+
+
+def _not_finite(data: Any) -> bool:
+    if type(data) is float:
+        return not math.isfinite(data)
+    return not bool(np.isfinite(data).all())
+
+
+def check_forward(node: Node) -> None:
+    """In anomaly mode, after a recorded op: remember where the node was made; raise if the op made
+    NaN or Inf from finite inputs."""
+    site = _user_frame()
+    _created_at[node] = site
+    if _not_finite(node.data) and not any(_not_finite(i.data) for i in node.inputs):
+        assert node.op is not None
+        what = "nan" if np.isnan(node.data).any() else ("-inf" if np.min(node.data) == -math.inf else "inf")
+        shapes = " and ".join(_describe_data(i.data) for i in node.inputs)
+        raise AnomalyError(f"forward of '{node.op.name}' made {what} from finite input(s) of {shapes} at {site}")
+
+
+def _check_backward(node: Node, inp: Node, g: Any, gk: Any) -> None:
+    """In anomaly mode, after an edge's rule: raise if it made NaN or Inf from a finite gradient."""
+    g, gk = (v.data if isinstance(v, Node) else v for v in (g, gk))  # graph nodes with create_graph
+    if _not_finite(gk) and not _not_finite(g):
+        assert node.op is not None
+        k = next(i for i, x in enumerate(node.inputs) if x is inp)
+        shapes = " and ".join(_describe_data(i.data) for i in node.inputs)
+        site = _created_at.get(node, "an unknown place (the node was made outside detect_anomaly())")
+        raise AnomalyError(
+            f"backward of '{node.op.name}' made a non-finite gradient for its input {k} (inputs of {shapes}; "
+            f"upstream gradient finite); the node was created at {site}"
+        )
 
 
 class _LastBackward(threading.local):
@@ -78,6 +169,53 @@ def last_backward_output() -> Node | None:
     return ref() if ref is not None else None
 
 
+# --------------------------------------------------------------------------- in-place changes
+
+# The clock of in-place changes: every tracked change of a leaf (an optimizer step, t[...] = v, t += v)
+# moves it on and stamps the leaf; every node made by an op is stamped with the time it saved its
+# inputs. Backward refuses a node whose input was changed after that: its rule would read new values.
+epoch = [0]  # a list, so that value.py and tensor.py read the one counter
+RELEASED = -1
+
+
+def mark_modified(node: Node, where: str) -> None:
+    """Record an in-place change of a leaf; refuse one of a node made by an op (its graph needs it)."""
+    if node.op is not None:
+        raise RuntimeError(
+            f"{where}: cannot change a {type(node).__name__} made by '{node.op.name}' in place: the graph "
+            "that made it may need its value; change a copy (x.detach() makes one without the graph)"
+        )
+    epoch[0] += 1
+    node._epoch = epoch[0]
+    if isinstance(node.data, np.ndarray):  # views of this memory (t[1:], t.T) change with it
+        memory = _memory_of(node.data)
+        key = id(memory)  # the entry goes when the memory does: nothing accumulates over a long run
+        _changed_memory[key] = (weakref.ref(memory, lambda _: _changed_memory.pop(key, None)), epoch[0])
+
+
+# id of an array that owns memory -> (a weak reference to it, the epoch it was last changed in place)
+_changed_memory: dict[int, tuple[weakref.ref[np.ndarray], int]] = {}
+
+
+def _memory_of(array: np.ndarray) -> np.ndarray:
+    while isinstance(array.base, np.ndarray):
+        array = array.base
+    return array
+
+
+def _changed_since(x: Node, made: int) -> bool:
+    """Whether x's value was changed in place after epoch `made`: x itself, or the memory it views."""
+    if x._epoch > made and x.op is None:
+        return True
+    data = x.data
+    if isinstance(data, np.ndarray) and _changed_memory:
+        memory = _memory_of(data)
+        entry = _changed_memory.get(id(memory))
+        if entry is not None and entry[0]() is memory and entry[1] > made:
+            return True
+    return False
+
+
 # --------------------------------------------------------------------------- the node
 
 
@@ -89,7 +227,7 @@ class Node(Recorder):
     computed from one while grad mode is on.
     """
 
-    __slots__ = ("data", "grad", "op", "inputs", "params", "label", "requires_grad", "_released", "__weakref__")
+    __slots__ = ("data", "grad", "op", "inputs", "params", "label", "requires_grad", "_epoch", "__weakref__")
 
     shaped: ClassVar[bool] = False  # True where data has a shape that broadcasting may change
     retains_grad: bool = False  # whether backward() stores .grad on this node when it is not a leaf
@@ -101,7 +239,9 @@ class Node(Recorder):
     params: dict[str, Any] | None
     label: str | None
     requires_grad: bool
-    _released: bool
+    # A node made by an op: the epoch it was made in (when it saved its inputs), or RELEASED after a
+    # backward used it up. A leaf: the epoch of its latest in-place change (0: never changed).
+    _epoch: int
 
     def __init__(self, data: Any, grad: Any, label: str | None, requires_grad: bool) -> None:
         """A leaf: made by no op, from no inputs."""
@@ -112,7 +252,7 @@ class Node(Recorder):
         self.params = None
         self.label = label
         self.requires_grad = bool(requires_grad)
-        self._released = False
+        self._epoch = 0
 
     @classmethod
     def constant(cls, data: Any) -> Node:
@@ -206,6 +346,34 @@ def _cyclic_gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+def _check_saved_values(order: list[Node], inspecting: bool) -> None:
+    """Refuse a backward whose rules would read values that are gone or changed: a graph used up by
+    an earlier backward, or an input changed in place after the node saved it."""
+    now = epoch[0]
+    for node in order:
+        op = node.op
+        if op is None:
+            continue
+        made = node._epoch
+        if made == RELEASED and not inspecting:  # (inspection only reads: the values are still there)
+            raise RuntimeError(
+                f"backward through the graph a second time (at a '{op.name}' node): its saved values "
+                "were released by the first backward; pass retain_graph=True to that first call"
+            )
+        if now > made >= 0:  # something changed in place since this node was made: was it an input it reads?
+            inputs = node.inputs
+            for k in range(len(inputs)) if op.reads is None else op.reads:
+                if k < len(inputs) and _changed_since(inputs[k], made):
+                    x = inputs[k]
+                    name = f" {x.label!r}" if x.label else ""
+                    raise RuntimeError(
+                        f"backward: input {k} of a '{op.name}' node ({type(x).__name__}{name} of shape "
+                        f"{np.shape(x.data)}) was changed in place after the node saved it (an optimizer step, "
+                        "t[...] = v, or t += v); its backward rule would read the new value. Compute the "
+                        "forward again after changing it, or change it after backward"
+                    )
+
+
 def _is_fresh(g: Any) -> bool:
     """Whether gradient g may become a .grad as it is: not a view of another array (floats and
     graph nodes are never modified in place, so they always may)."""
@@ -233,13 +401,7 @@ def _run_backward(
     each edge carries back is summed into `edges[input, node]`, and the graph is not used up.
     """
     order = topological_order(roots)
-    if edges is None:  # refuse before changing anything: a refused backward leaves every .grad as it was
-        for node in order:
-            if node._released and node.op is not None:
-                raise RuntimeError(
-                    f"backward through the graph a second time (at a '{node.op.name}' node): its saved values "
-                    "were released by the first backward; pass retain_graph=True to that first call"
-                )
+    _check_saved_values(order, inspecting=edges is not None)  # before anything changes
     grads: dict[Node, Any] = {}
     # ids of gradient arrays something else may hold: the caller's seeds, and what a rule passed
     # through unchanged (add gives g to both inputs). Copied before they become a .grad, so that no
@@ -251,8 +413,9 @@ def _run_backward(
         grads[root] = grads[root] + seed if root in grads else seed
 
     get = grads.get
+    checking = _grad_mode.anomaly
     # rules record graph nodes only with create_graph; otherwise they see raw data and record nothing
-    with GradMode(True) if create_graph else contextlib.nullcontext():
+    with GradMode("recording", True) if create_graph else contextlib.nullcontext():
         for node in reversed(order):
             g = grads.pop(node, None)
             if g is None:  # nothing flows here (e.g. the node only feeds a non-differentiable path)
@@ -269,7 +432,7 @@ def _run_backward(
             if op is None:
                 continue
             if not retain_graph:  # (gradient_flow inspects with retain_graph=True: it uses nothing up)
-                node._released = True
+                node._epoch = RELEASED
 
             # the rules' arguments: (g, out, *inputs), as graph nodes for create_graph, else raw data
             inputs = node.inputs
@@ -296,6 +459,8 @@ def _run_backward(
                     data = inp.data
                     if op.broadcasting and (gk.shape != data.shape or gk.dtype is not data.dtype):
                         gk = _fit_to_input(gk, inp)
+                if checking:
+                    _check_backward(node, inp, g, gk)
                 if edges is not None:  # an input used twice (x*x) has one edge carrying both slots
                     link = (inp, node)
                     edges[link] = gk if link not in edges else edges[link] + gk

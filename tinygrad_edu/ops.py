@@ -42,6 +42,7 @@ class Op:
     domain: tuple[str, ...]  # where tests may sample each input (see DOMAINS)
     scalar_forward: Callable[..., float] | None = None  # float forward; None: not available on Value
     broadcasting: bool = False  # inputs are broadcast and type-promoted: the engine sums gradients back
+    reads: tuple[int, ...] | None = None  # the inputs whose values the rules read (None: all of them)
 
     def __repr__(self) -> str:
         return f"Op({self.name!r})"
@@ -162,6 +163,7 @@ ADD = define(Op(
           lambda g, out, x, y: g),
     derivatives=("1", "1"), domain=("real", "real"),
     scalar_forward=lambda x, y: x + y, broadcasting=True,
+    reads=(),
 ))
 
 SUB = define(Op(
@@ -170,6 +172,7 @@ SUB = define(Op(
           lambda g, out, x, y: -g),
     derivatives=("1", "-1"), domain=("real", "real"),
     scalar_forward=lambda x, y: x - y, broadcasting=True,
+    reads=(),
 ))
 
 MUL = define(Op(
@@ -186,6 +189,7 @@ DIV = define(Op(
           lambda g, out, x, y: -g * out / y),
     derivatives=("1/y", "-x/y²"), domain=("real", "nonzero"),
     scalar_forward=_scalar_div, broadcasting=True,
+    reads=(1,),
 ))
 
 def _power(x: Any, y: Any) -> Any:
@@ -208,6 +212,7 @@ NEG = define(Op(
     vjps=(lambda g, out, x: -g,),
     derivatives=("-1",), domain=("real",),
     scalar_forward=lambda x: -x,
+    reads=(),
 ))
 
 EXP: Op = define(Op(
@@ -215,6 +220,7 @@ EXP: Op = define(Op(
     vjps=(lambda g, out, x: g * out,),
     derivatives=("exp(x)",), domain=("real",),
     scalar_forward=math.exp,
+    reads=(),
 ))
 
 LOG: Op = define(Op(
@@ -222,6 +228,7 @@ LOG: Op = define(Op(
     vjps=(lambda g, out, x: g / x,),
     derivatives=("1/x",), domain=("positive",),
     scalar_forward=_scalar_log,
+    reads=(0,),
 ))
 
 RELU = define(Op(
@@ -229,6 +236,7 @@ RELU = define(Op(
     vjps=(lambda g, out, x: g * (out > 0),),  # comparisons give raw booleans, even on graph nodes
     derivatives=("1 if x > 0 else 0",), domain=("smooth",),
     scalar_forward=lambda x: x if x > 0 else 0.0,
+    reads=(),
 ))
 
 SIGMOID = define(Op(
@@ -236,6 +244,7 @@ SIGMOID = define(Op(
     vjps=(lambda g, out, x: g * out * (1 - out),),  # from the saved output: stable at both tails
     derivatives=("s(1 - s)",), domain=("real",),
     scalar_forward=_scalar_sigmoid,
+    reads=(),
 ))
 
 TANH = define(Op(
@@ -243,6 +252,7 @@ TANH = define(Op(
     vjps=(lambda g, out, x: g * (1 - out * out),),
     derivatives=("1 - t²",), domain=("real",),
     scalar_forward=math.tanh,
+    reads=(),
 ))
 
 
@@ -312,6 +322,7 @@ SUM = define(Op(
     "sum", "Σ", lambda x, axis=None, keepdims=False: x.sum(axis=axis, keepdims=keepdims),
     vjps=(lambda g, out, x, axis=None, keepdims=False: _spread(g, x, axis),),
     derivatives=("1",), domain=("real",),
+    reads=(),
 ))
 
 def _mean(x: np.ndarray, axis: tuple[int, ...] | None = None, keepdims: bool = False) -> Any:
@@ -325,6 +336,7 @@ MEAN = define(Op(
     "mean", "mean", _mean,
     vjps=(lambda g, out, x, axis=None, keepdims=False: _spread(g / (x.size // max(out.size, 1)), x, axis),),
     derivatives=("1/n",), domain=("real",),
+    reads=(),
 ))
 
 
@@ -348,12 +360,14 @@ RESHAPE = define(Op(
     "reshape", "reshape", lambda x, shape: np.reshape(x, shape),
     vjps=(lambda g, out, x, shape: g.reshape(x.shape),),
     derivatives=("reshape back",), domain=("real",),
+    reads=(),
 ))
 
 TRANSPOSE = define(Op(
     "transpose", "ᵀ", lambda x, axes: np.transpose(x, axes),
     vjps=(lambda g, out, x, axes: g.transpose(tuple(np.argsort(axes))),),
     derivatives=("transpose back",), domain=("real",),
+    reads=(),
 ))
 
 def _broadcast_to(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -366,12 +380,14 @@ BROADCAST_TO: Op = define(Op(
     "broadcast_to", "broadcast", _broadcast_to,
     vjps=(lambda g, out, x, shape: sum_to_shape(g, x.shape),),
     derivatives=("sum back",), domain=("real",),
+    reads=(),
 ))
 
 GETITEM: Op = define(Op(
     "getitem", "[]", lambda x, index: x[index],
     vjps=(lambda g, out, x, index: call(SCATTER_ADD, g, index=index, shape=x.shape),),
     derivatives=("1 where selected",), domain=("real",),
+    reads=(),
 ))
 
 
@@ -388,6 +404,7 @@ SCATTER_ADD: Op = define(Op(  # the adjoint of getitem: zeros of `shape` with g 
     "scatter_add", "scatter", _scatter_add,
     vjps=(lambda g, out, x, index, shape: call(GETITEM, g, index=index),),
     derivatives=("gather",), domain=("real",),
+    reads=(),
 ))
 
 
@@ -404,12 +421,14 @@ CONCATENATE = define(Op(
     "concatenate", "concat", lambda *xs, axis: np.concatenate(xs, axis=axis),
     vjps=ForEachInput(_concatenate_grad),
     derivatives=("1 on its slice",), domain=("real",), broadcasting=True,  # may promote dtypes
+    reads=(),
 ))
 
 STACK = define(Op(
     "stack", "stack", lambda *xs, axis: np.stack(xs, axis=axis),
     vjps=ForEachInput(lambda k, g, out, *xs, axis: g[_slice_along(axis, k)]),
     derivatives=("1 on its slice",), domain=("real",), broadcasting=True,
+    reads=(),
 ))
 
 
@@ -432,12 +451,14 @@ LOG_SOFTMAX = define(Op(
     "log_softmax", "log_softmax", _log_softmax,
     vjps=(lambda g, out, x, axis: g - call(EXP, out) * g.sum(axis=axis, keepdims=True),),
     derivatives=("δ - softmax",), domain=("real",),
+    reads=(),
 ))
 
 SOFTMAX = define(Op(
     "softmax", "softmax", _softmax,
     vjps=(lambda g, out, x, axis: out * (g - (g * out).sum(axis=axis, keepdims=True)),),
     derivatives=("s(δ - s)",), domain=("real",),
+    reads=(),
 ))
 
 

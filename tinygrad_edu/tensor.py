@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from . import ops
-from .engine import Node, _grad_mode
+from .engine import CHECKING, Node, _grad_mode, check_forward, epoch, mark_modified
 from .ops import Op
 
 Shape = tuple[int, ...]
@@ -204,6 +204,47 @@ class Tensor(Node):
     def __ge__(self, other: Any) -> np.ndarray:
         return self.data >= _raw(other)
 
+    # ---- in-place changes: tracked, so that a graph that saved this tensor refuses a later backward
+    def __setitem__(self, index: Any, value: Any) -> None:
+        """t[index] = value, in place (a leaf only; while recording, only one that needs no gradient)."""
+        self._check_in_place("t[...] = v")
+        try:
+            self.data[index] = value.data if isinstance(value, Tensor) else value
+        except (ValueError, IndexError, TypeError) as e:
+            raise type(e)(f"setitem on a tensor of shape {self.shape}: {e}") from None
+
+    def __iadd__(self, other: Any) -> Tensor:
+        return self._in_place(ops.ADD, other, "+=")
+
+    def __isub__(self, other: Any) -> Tensor:
+        return self._in_place(ops.SUB, other, "-=")
+
+    def __imul__(self, other: Any) -> Tensor:
+        return self._in_place(ops.MUL, other, "*=")
+
+    def __itruediv__(self, other: Any) -> Tensor:
+        return self._in_place(ops.DIV, other, "/=")
+
+    def _in_place(self, op: Op, other: Any, symbol: str) -> Tensor:
+        """t op= other: a tensor made by an op gets a new tensor (its graph keeps the old value);
+        a leaf is changed in place, which the engine records."""
+        if self.op is not None:
+            return _binary(op, self, other)
+        self._check_in_place(f"t {symbol} v")
+        try:
+            op.forward(self.data, _raw(other), out=self.data, casting="same_kind")
+        except (ValueError, TypeError) as e:
+            raise type(e)(f"{symbol} on a tensor of shape {self.shape} and {np.shape(_raw(other))}: {e}") from None
+        return self
+
+    def _check_in_place(self, what: str) -> None:
+        if self.requires_grad and _grad_mode.recording:
+            raise RuntimeError(
+                f"{what}: this leaf requires grad, so changing it in place while recording would hide the "
+                "change from the graph; do it inside `with tg.no_grad():` (as optimizers do)"
+            )
+        mark_modified(self, what)
+
     # ---- reductions
     def sum(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
         """The sum over `axis` (all axes when None), keeping reduced axes as length 1 with `keepdims`."""
@@ -281,7 +322,8 @@ _UFUNC_OPS = {
 def _leaf(data: np.ndarray) -> Tensor:
     t = Tensor.__new__(Tensor)
     t.data, t.grad, t.op, t.inputs, t.params, t.label = data, None, None, (), None, None
-    t.requires_grad = t._released = t.retains_grad = False
+    t.requires_grad = t.retains_grad = False
+    t._epoch = 0
     return t
 
 
@@ -305,9 +347,12 @@ def _apply(op: Op, inputs: tuple[Tensor, ...], params: dict[str, Any] | None = N
     if type(data) is not np.ndarray:
         data = np.asarray(data)  # NumPy returns scalars for full reductions
     t = Tensor.__new__(Tensor)
-    t.data, t.grad, t.label, t._released, t.retains_grad = data, None, None, False, False
-    if recorded and _grad_mode.enabled:
+    t.data, t.grad, t.label, t._epoch, t.retains_grad = data, None, None, epoch[0], False
+    mode = _grad_mode.enabled
+    if recorded and mode:
         t.op, t.inputs, t.params, t.requires_grad = op, inputs, params, True
+        if mode == CHECKING:
+            check_forward(t)  # anomaly mode: where it was made, and whether it made NaN or Inf
     else:  # a constant: nothing to differentiate, nothing to keep alive
         t.op, t.inputs, t.params, t.requires_grad = None, (), None, False
     return t
@@ -332,7 +377,7 @@ def _binary(op: Op, x: Tensor, other: Any, reflected: bool = False) -> Tensor:
             raise _forward_error(op, list(args), e) from None
         return _leaf(data if type(data) is np.ndarray else np.asarray(data))
     else:  # an array operand is copied only where a recorded graph keeps it for the backward pass
-        y = _as_tensor(other, x, op, copy=x.requires_grad and _grad_mode.enabled)
+        y = _as_tensor(other, x, op, copy=x.requires_grad and _grad_mode.recording)
     return _apply(op, (y, x) if reflected else (x, y))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .engine import Node, _grad_mode
+from .engine import Node, _grad_mode, check_forward, epoch
 from .ops import ADD, DIV, EXP, LOG, MUL, NEG, POW, RELU, SIGMOID, SUB, TANH, Op, scalar_eval
 
 
@@ -146,7 +146,7 @@ def _as_value(x: Any, op: Op) -> Value:
 def _new(data: float, op: Op | None, inputs: tuple[Value, ...]) -> Value:
     """A Value made by an op (or a constant when op is None), without __init__'s checks."""
     v = Value.__new__(Value)
-    v.data, v.grad, v.op, v.inputs, v.params, v.label, v._released = data, 0.0, op, inputs, None, None, False
+    v.data, v.grad, v.op, v.inputs, v.params, v.label, v._epoch = data, 0.0, op, inputs, None, None, epoch[0]
     v.requires_grad = op is not None
     return v
 
@@ -156,8 +156,9 @@ def _binary(op: Op, x: Value, y: Value) -> Value:
         data = op.scalar_forward(x.data, y.data)  # type: ignore[misc]
     except ArithmeticError:  # 1/0, overflow: NumPy's inf/nan instead
         data = scalar_eval(op, x.data, y.data)
-    if (x.requires_grad or y.requires_grad) and _grad_mode.enabled:
-        return _new(data, op, (x, y))
+    mode = _grad_mode.enabled
+    if (x.requires_grad or y.requires_grad) and mode:
+        return _new(data, op, (x, y)) if mode == 1 else _checked(_new(data, op, (x, y)))  # 1: no checks
     return _new(data, None, ())  # a constant: nothing to differentiate, nothing to keep alive
 
 
@@ -166,9 +167,15 @@ def _unary(op: Op, x: Value) -> Value:
         data = op.scalar_forward(x.data)  # type: ignore[misc]
     except ArithmeticError:
         data = scalar_eval(op, x.data)
-    if x.requires_grad and _grad_mode.enabled:
-        return _new(data, op, (x,))
+    mode = _grad_mode.enabled
+    if x.requires_grad and mode:
+        return _new(data, op, (x,)) if mode == 1 else _checked(_new(data, op, (x,)))
     return _new(data, None, ())
+
+
+def _checked(v: Value) -> Value:
+    check_forward(v)  # anomaly mode: where it was made, and whether it made NaN or Inf
+    return v
 
 
 def _apply(op: Op, inputs: tuple[Value, ...]) -> Value:

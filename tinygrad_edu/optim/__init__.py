@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import Node
+from ..engine import Node, mark_modified
 
 __all__ = ["Adam", "Optimizer", "SGD", "lr_scheduler"]
 
@@ -250,7 +250,9 @@ class Adam(Optimizer):
 
 
 def _subtract(p: Node, delta: Any) -> None:
-    """p.data -= delta: in place for a Tensor (its dtype kept), a new float for a Value."""
+    """p.data -= delta: in place for a Tensor (its dtype kept), a new float for a Value; recorded as an
+    in-place change, so a retained graph that saved p refuses a later backward."""
+    mark_modified(p, "optimizer step")
     if p.shaped:
         np.subtract(p.data, delta, out=p.data, casting="same_kind")
     else:
