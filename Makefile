@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test docs bench clean
+.PHONY: demo test docs fuzz bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "tinygrad_edu needs Python 3.11 or newer; set PYTHON=python3.11 (or newer)")'
@@ -21,6 +21,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest tinygrad_edu tests README.md docs
 	$(PY) -m mypy
+
+# The fuzzer's big profile (make test runs the small one), with its counts at the end
+fuzz: $(STAMP)
+	TG_FUZZ=big TG_FUZZ_REPORT=1 $(PY) -m pytest tests/test_fuzz.py -q -s
 
 # The documentation site, built into site/ (open site/index.html)
 docs: $(STAMP)

@@ -282,7 +282,13 @@ def _seed_gradient(out: Node, gradient: Any, where: str) -> Any:
             "(give a leaf requires_grad=True, and do not compute it under no_grad())"
         )
     if not out.shaped:
-        return 1.0 if gradient is None else float(gradient.data if isinstance(gradient, Node) else gradient)
+        if gradient is None:
+            return 1.0
+        g = gradient.data if isinstance(gradient, Node) else gradient
+        if np.ndim(g) != 0:
+            raise TypeError(f"{where}: the output is a Value, so its gradient is one number, not an array of shape "
+                            f"{np.shape(g)}")
+        return float(np.asarray(g).reshape(()))
     if gradient is None:
         if out.data.size != 1:
             raise RuntimeError(
@@ -374,6 +380,10 @@ def _check_saved_values(order: list[Node], inspecting: bool) -> None:
                     )
 
 
+def _as_array(g: Any) -> Any:
+    return g if isinstance(g, Node) else np.asarray(g)
+
+
 def _is_fresh(g: Any) -> bool:
     """Whether gradient g may become a .grad as it is: not a view of another array (floats and
     graph nodes are never modified in place, so they always may)."""
@@ -423,10 +433,13 @@ def _run_backward(
             op = node.op
             if targets is None:
                 if op is None or node.retains_grad:  # into .grad: backward accumulates, never overwrites
-                    if node.grad is None:
-                        node.grad = g if id(g) not in shared and _is_fresh(g) else g.copy()
+                    if node.grad is None:  # (graph nodes are never changed in place: no copy needed)
+                        total = g if id(g) not in shared and _is_fresh(g) or isinstance(g, Node) else g.copy()
                     else:
-                        node.grad = node.grad + g
+                        total = node.grad + g
+                    if type(total) is not float and node.shaped and type(total) is not np.ndarray:
+                        total = _as_array(total)  # a sum of 0-d arrays is a NumPy scalar: keep an array
+                    node.grad = total
             elif node in targets:
                 targets[node] = g
             if op is None:
@@ -456,6 +469,8 @@ def _run_backward(
                 if shaped:
                     if gk is g:
                         shared.add(id(g))
+                    elif type(gk) is not np.ndarray and not isinstance(gk, Node):
+                        gk = np.asarray(gk)  # arithmetic on 0-d arrays gives NumPy scalars: keep arrays
                     data = inp.data
                     if op.broadcasting and (gk.shape != data.shape or gk.dtype is not data.dtype):
                         gk = _fit_to_input(gk, inp)
@@ -538,7 +553,8 @@ def grad(
     targets: dict[Node, Any] = dict.fromkeys(inputs)
     with _cyclic_gc_paused():
         _run_backward(outputs, seeds, create_graph if retain_graph is None else retain_graph, create_graph, targets)
-    results = tuple(targets[x] for x in inputs)
+    results = tuple(_as_array(r) if x.shaped and r is not None and type(r) is not np.ndarray else r
+                    for x, r in ((x, targets[x]) for x in inputs))
     for i, (x, r) in enumerate(zip(inputs, results)):
         if r is None and not allow_unused:
             raise RuntimeError(

@@ -199,10 +199,29 @@ def _power(x: Any, y: Any) -> Any:
     return np.power(x, y)
 
 
+def _one_where(x: Any, mask: Any) -> Any:
+    """x with 1 where mask is true: a base that keeps 0 * inf out of pow's rules (mask is a constant)."""
+    if type(x) is float:
+        return 1.0 if mask else x
+    return x + mask
+
+
+def _pow_grad_base(g: Any, out: Any, x: Any, y: Any) -> Any:
+    # y·x^(y-1), except where y == 0: x**0 is the constant 1, even at x == 0 (where 0 * inf would give nan)
+    both_zero = (np.asarray(getattr(x, "data", x)) == 0) & (np.asarray(getattr(y, "data", y)) == 0)
+    return g * y * call(POW, _one_where(x, both_zero) if both_zero.any() else x, y - 1)
+
+
+def _pow_grad_exponent(g: Any, out: Any, x: Any, y: Any) -> Any:
+    # x^y·log(x), except where x == 0 < y: there 0**y is 0 nearby, so d/dy is 0, not 0 * -inf
+    # (at 0**y with y <= 0 it jumps: no derivative, and the rule's inf or nan says so)
+    flat = (np.asarray(getattr(x, "data", x)) == 0) & (np.asarray(getattr(y, "data", y)) > 0)
+    return g * out * call(LOG, _one_where(x, flat) if flat.any() else x)
+
+
 POW: Op = define(Op(
     "pow", "**", _power,
-    vjps=(lambda g, out, x, y: g * y * call(POW, x, y - 1),
-          lambda g, out, x, y: g * out * call(LOG, x)),
+    vjps=(_pow_grad_base, _pow_grad_exponent),
     derivatives=("y·x^(y-1)", "x^y·log(x)"), domain=("positive", "real"),
     scalar_forward=_scalar_pow, broadcasting=True,
 ))
@@ -343,7 +362,7 @@ MEAN = define(Op(
 def _max_grad(g: Any, out: Any, x: Any, axis: tuple[int, ...] | None = None, keepdims: bool = False) -> Any:
     kept = _kept_shape(x.shape, axis)
     winners = x >= out.reshape(kept)  # raw booleans; ties share the gradient equally
-    share = winners / winners.sum(axis=axis, keepdims=True)
+    share = (winners / winners.sum(axis=axis, keepdims=True)).astype(x.dtype)  # float32 stays float32
     return _spread(g, x, axis) * share
 
 
@@ -371,6 +390,8 @@ TRANSPOSE = define(Op(
 ))
 
 def _broadcast_to(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    if x.ndim > len(shape):  # assignment below would drop leading axes of length 1; broadcasting never does
+        raise ValueError(f"cannot broadcast shape {x.shape} to {tuple(shape)}, which has fewer axes")
     out = np.empty(shape, dtype=x.dtype)  # a writable array; np.broadcast_to's view is slower to make
     out[...] = x
     return out
@@ -436,6 +457,8 @@ STACK = define(Op(
 
 
 def _log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
+    if x.dtype.kind != "f":  # integers: the result is not (NumPy's float default, as np.exp gives)
+        x = x.astype(np.float64)
     shifted = x - x.max(axis=axis, keepdims=True)  # largest exponent is 0: no overflow
     shifted -= np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
     return shifted

@@ -360,7 +360,12 @@ def _apply(op: Op, inputs: tuple[Tensor, ...], params: dict[str, Any] | None = N
 
 def _forward_error(op: Op, arrays: list[Any], e: Exception) -> Exception:
     shapes = " and ".join(str(np.shape(a)) for a in arrays)
-    return type(e)(f"{op.name} on shape{'s' if len(arrays) > 1 else ''} {shapes}: {e}")
+    message = f"{op.name} on shape{'s' if len(arrays) > 1 else ''} {shapes}: {e}"
+    try:
+        return type(e)(message)
+    except TypeError:  # NumPy's own subclasses take other arguments: use the built-in type they extend
+        base = next(b for b in type(e).__mro__ if b in (ValueError, IndexError, TypeError))
+        return base(message)
 
 
 def _binary(op: Op, x: Tensor, other: Any, reflected: bool = False) -> Tensor:
@@ -435,6 +440,9 @@ def _axis(t: Tensor, axis: Any, op: str) -> int:
 
 def _reduce(op: Op, t: Tensor, axis: Any, keepdims: bool) -> Tensor:
     if axis is not None:
+        if not (isinstance(axis, numbers.Integral) or
+                (isinstance(axis, (tuple, list)) and all(isinstance(a, numbers.Integral) for a in axis))):
+            raise TypeError(f"{op.name}: axis must be an int or a tuple of ints, got {axis!r} for shape {t.shape}")
         axes = (axis,) if isinstance(axis, numbers.Integral) else tuple(axis)
         axis = tuple(sorted({_axis(t, a, op.name) for a in axes}))
         if len(axis) != len(axes):
