@@ -357,27 +357,28 @@ def _check_saved_values(order: list[Node], inspecting: bool) -> None:
     an earlier backward, or an input changed in place after the node saved it."""
     now = epoch[0]
     for node in order:
-        op = node.op
-        if op is None:
-            continue
         made = node._epoch
-        if made == RELEASED and not inspecting:  # (inspection only reads: the values are still there)
+        if made >= now or node.op is None:  # made after the latest in-place change (RELEASED is below 0)
+            continue
+        op = node.op
+        if made == RELEASED:
+            if inspecting:  # (inspection only reads: the values are still there)
+                continue
             raise RuntimeError(
                 f"backward through the graph a second time (at a '{op.name}' node): its saved values "
                 "were released by the first backward; pass retain_graph=True to that first call"
             )
-        if now > made >= 0:  # something changed in place since this node was made: was it an input it reads?
-            inputs = node.inputs
-            for k in range(len(inputs)) if op.reads is None else op.reads:
-                if k < len(inputs) and _changed_since(inputs[k], made):
-                    x = inputs[k]
-                    name = f" {x.label!r}" if x.label else ""
-                    raise RuntimeError(
-                        f"backward: input {k} of a '{op.name}' node ({type(x).__name__}{name} of shape "
-                        f"{np.shape(x.data)}) was changed in place after the node saved it (an optimizer step, "
-                        "t[...] = v, or t += v); its backward rule would read the new value. Compute the "
-                        "forward again after changing it, or change it after backward"
-                    )
+        inputs = node.inputs  # something changed in place since this node was made: an input it reads?
+        for k in range(len(inputs)) if op.reads is None else op.reads:
+            if k < len(inputs) and _changed_since(inputs[k], made):
+                x = inputs[k]
+                name = f" {x.label!r}" if x.label else ""
+                raise RuntimeError(
+                    f"backward: input {k} of a '{op.name}' node ({type(x).__name__}{name} of shape "
+                    f"{np.shape(x.data)}) was changed in place after the node saved it (an optimizer step, "
+                    "t[...] = v, or t += v); its backward rule would read the new value. Compute the "
+                    "forward again after changing it, or change it after backward"
+                )
 
 
 def _as_array(g: Any) -> Any:
@@ -469,8 +470,6 @@ def _run_backward(
                 if shaped:
                     if gk is g:
                         shared.add(id(g))
-                    elif type(gk) is not np.ndarray and not isinstance(gk, Node):
-                        gk = np.asarray(gk)  # arithmetic on 0-d arrays gives NumPy scalars: keep arrays
                     data = inp.data
                     if op.broadcasting and (gk.shape != data.shape or gk.dtype is not data.dtype):
                         gk = _fit_to_input(gk, inp)

@@ -20,7 +20,7 @@ from ..nn.module import Module
 from ..nn.network import NeuronNetwork
 from ..ops import ADD
 from .dot import number, summary
-from .graph import _leaf_names, every_node, formula, local_derivative
+from .graph import _leaf_names, _slots, every_node, formula, local_derivative
 
 
 @dataclass
@@ -117,8 +117,9 @@ def trace_backward(output: Node, *, network: NeuronNetwork | None = None,
     graph = _Graph(output, names)
     order = [n for n in reversed(graph.nodes) if n in graph.flow.grads]
     leaves = [n for n in order if n.op is None]
-    inner = [n for n in order if n.op is not None and not graph.passes_through(n)]
-    graph.passed_through = sum(1 for n in order if n.op is not None and graph.passes_through(n))
+    made = [n for n in order if n.op is not None]
+    inner = [n for n in made if not graph.passes_through(n)]
+    hidden = len(made) - len(inner)
     if network is not None:  # the weights in edge-list order, as the post lists them
         position = {id(w): k for k, (_, w) in enumerate(network.w.items())}
         leaves.sort(key=lambda n: position.get(id(n), len(position)))
@@ -135,8 +136,8 @@ def trace_backward(output: Node, *, network: NeuronNetwork | None = None,
     for title, nodes in sections:
         rules = [r.text(precision) for n in nodes if (r := graph.chain_rule(n))]
         blocks.append(title + "\n" + "\n".join("  " + r for r in rules))
-    if graph.passed_through:
-        blocks.append(f"({graph.passed_through} partial sums not shown: an add passes its gradient on unchanged, "
+    if hidden:
+        blocks.append(f"({hidden} partial sums not shown: an add passes its gradient on unchanged, "
                       "so each equals the gradient of the sum it feeds)")
     return "\n\n".join(blocks)
 
@@ -158,7 +159,6 @@ class _Graph:
             for inp in dict.fromkeys(n.inputs):  # an input used twice is one edge
                 self.consumers[inp].append(n)
         leaf_names = _leaf_names(names)
-        self.passed_through = 0
         self.names: dict[Node, str] = {}
         for k, n in enumerate(self.nodes):
             self.names[n] = leaf_names.get(id(n)) or n.label or self._expression(n) or f"{n.op.name if n.op else 'leaf'}#{k}"
@@ -209,7 +209,7 @@ class _Graph:
         for c in self.consumers[node]:
             if (node, c) not in self.flow.edges:
                 continue
-            slots = [k for k, x in enumerate(c.inputs) if x is node]
+            slots = _slots(c, node)
             local = local_derivative(c, slots)
             text = " + ".join(self._local_text(c, k) for k in slots)  # x*x: both slots, one edge
             if len(slots) > 1:
