@@ -158,8 +158,10 @@ def test_second_backward_raises_unless_retained() -> None:
     x = Tensor([1.0, 2.0], requires_grad=True)
     y = (x * x).sum()
     y.backward()
-    with pytest.raises(RuntimeError, match="second time.*retain_graph=True"):
+    with pytest.raises(RuntimeError, match=r"^backward: cannot go .* second time.*retain_graph=True"):
         y.backward()
+    with pytest.raises(RuntimeError, match=r"^grad: cannot go .* second time"):  # named by the call made
+        tg.grad(y, [x])
     z = (x * x).sum()
     z.backward(retain_graph=True)
     z.backward()

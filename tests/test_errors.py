@@ -127,3 +127,11 @@ def test_cross_entropy_checks_shapes_and_labels() -> None:
         tg.cross_entropy(logits, [0, 1, 4])
     with pytest.raises(ValueError, match="labels must be integers"):
         tg.cross_entropy(logits, [0.0, 1.0, 2.0])
+
+
+def test_truth_value_of_a_tensor_names_its_shape() -> None:
+    with pytest.raises(ValueError, match=r"bool: the truth value of a Tensor of shape \(2, 3\) is ambiguous"):
+        bool(Tensor(np.ones((2, 3))))
+    with pytest.raises(ValueError, match=r"shape \(0,\)"):  # no elements: no truth value either
+        bool(Tensor(np.ones(0)))
+    assert bool(Tensor([2.0])) and not bool(Tensor(0.0))

@@ -78,7 +78,7 @@ WATCHDOG_S = 20.0  # a call still running after this is interrupted (SIGALRM) an
 # Library bugs the fuzzer found, each excused by a narrow exclusion (so `make test` passes until the bug
 # is fixed; then delete the exclusion). Each predicate's docstring has a minimal reproduction; the
 # report's "known-bug exclusions hit" line counts how often each one was needed.
-#   create_graph-mixed-dtype-astype-crash  bug_create_graph_astype
+#   (none open: create_graph-mixed-dtype-astype-crash was fixed; see tests/test_fuzz_findings.py)
 KNOWN_BUGS_ENABLED = os.environ.get("TG_FUZZ_STRICT") != "1"  # TG_FUZZ_STRICT=1: no exclusions at all
 
 # --------------------------------------------------------------------------- strategies
@@ -252,16 +252,6 @@ def jumping_pow(graph: Sequence[Expr]) -> bool:
     return False
 
 
-def bug_create_graph_astype(rule: str, e: BaseException, ctx: dict[str, Any]) -> str | None:
-    """create_graph=True through an op that promoted float32 with float64 raises AttributeError:
-    x = Tensor([1.0], requires_grad=True); w = Tensor(np.array([2.0], np.float32), requires_grad=True);
-    tg.grad((x * w).sum(), [w], create_graph=True) -> 'Tensor' object has no attribute 'astype'
-    (engine._fit_to_input casts the gradient with g.astype, but with create_graph g is a Tensor)."""
-    if ctx.get("create") and type(e) is AttributeError and "no attribute 'astype'" in str(e):
-        return "create_graph-mixed-dtype-astype-crash"
-    return None
-
-
 # --------------------------------------------------------------------------- the machine
 
 
@@ -427,7 +417,7 @@ class FuzzMachine(RuleBasedStateMachine):
         gradient: Any = float(cotangent) if e.is_value else cotangent.astype(np.asarray(e.native).dtype)
         ok, results = self.call(f"{rule}: vjp", ["grad"], None, lambda: tg.grad(
             e.obj, [c.obj for c in inputs], grad_outputs=gradient, retain_graph=True, create_graph=create),
-            known=[bug_create_graph_astype], ctx={"create": create})
+            ctx={"create": create})
         if not ok:
             return
         truths = self.truth([e], [seed_of(e, gradient)], inputs)
@@ -947,7 +937,6 @@ class FuzzMachine(RuleBasedStateMachine):
             expect = EITHER  # after a known bug stopped a pass halfway
         ok, _ = self.call("backward", ["backward"], expect,
                           lambda: out.obj.backward(gradient, retain_graph=retain, create_graph=create),
-                          known=[bug_create_graph_astype],
                           ctx=ctx)
         if not ok:
             if self.excused and expect is None:  # a known bug stopped the pass halfway: .grad and
@@ -1034,7 +1023,7 @@ class FuzzMachine(RuleBasedStateMachine):
             "grad", ["grad", "backward"], expect,
             lambda: tg.grad(output, inputs, grad_outputs=grad_outputs, retain_graph=retain, create_graph=create,
                             allow_unused=allow_unused),
-            known=[bug_create_graph_astype], ctx=dict(ctx, create=create),
+            ctx=dict(ctx, create=create),
         )
         if not (create if retain is None else retain):  # the pass, where it ran, used the graph up
             for n in graph:

@@ -17,6 +17,15 @@ def test_create_graph_through_an_op_that_passes_the_gradient_on() -> None:
     assert isinstance(x.grad, Tensor) and x.grad.data.tolist() == [1.0, 1.0]
 
 
+def test_create_graph_through_an_op_that_promoted_float32() -> None:
+    x = Tensor([1.0], requires_grad=True)  # float64 times float32: the gradient of w is cast back to float32
+    w = Tensor(np.array([2.0], np.float32), requires_grad=True)
+    (gw,) = tg.grad((x * w).sum(), [w], create_graph=True)  # used to raise AttributeError ('astype')
+    assert isinstance(gw, Tensor) and gw.dtype == np.float32 and gw.data.tolist() == [1.0]
+    (gx,) = tg.grad(gw.sum(), [x])  # d/dx of dL/dw = x: 1
+    assert gx.tolist() == [1.0]
+
+
 def test_broadcast_to_fewer_axes_is_refused_as_numpy_does() -> None:
     x = Tensor(np.ones((1, 2, 3)), requires_grad=True)
     with pytest.raises(ValueError, match=r"broadcast_to on shape \(1, 2, 3\): cannot broadcast .* fewer axes"):

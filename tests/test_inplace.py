@@ -116,3 +116,53 @@ def test_gradient_flow_refuses_changed_values_too() -> None:
     x[1] = 0.0
     with pytest.raises(RuntimeError, match="changed in place"):
         tg.gradient_flow(loss)
+
+
+# ---- writes the library cannot see (straight into .data): caught in anomaly mode by fingerprints
+
+
+def test_anomaly_mode_catches_a_write_into_data() -> None:
+    with tg.detect_anomaly():
+        w = Tensor(np.ones((2, 2)), requires_grad=True, label="w")
+        y = (w * 3.0).sum()
+        w.data[0, 0] = 5.0  # NumPy's own write: no in-place operator of ours saw it
+        with pytest.raises(RuntimeError, match=r"backward: input 0 of a 'mul' node \(Tensor 'w' of shape \(2, 2\)\) "
+                                               r"was changed .* does not see .*created at .*test_inplace.py"):
+            y.backward()
+        assert w.grad is None  # refused before anything changed
+        np.copyto(w.data, 2.0)  # any NumPy write counts, however it is made
+        z = (w * w).sum()
+        z.backward(retain_graph=True)  # unchanged since the node was made: fine
+        assert_close(w.grad, 2 * w.data, "after recomputing")
+        w.data[...] = 0.0
+        with pytest.raises(RuntimeError, match="^grad: input 0 of a 'mul' node"):
+            tg.grad(z, [w])
+
+
+def test_anomaly_mode_catches_rebinding_a_values_data() -> None:
+    with tg.detect_anomaly():
+        v = Value(2.0, label="v")
+        z = v * v
+        v.data -= 0.1  # micrograd's update, before a backward through the old graph
+        with pytest.raises(RuntimeError, match=r"input 0 of a 'mul' node \(Value 'v' of shape \(\)\) was changed"):
+            z.backward()
+        assert v.grad == 0.0
+
+
+def test_anomaly_mode_lets_writes_that_no_rule_reads_through() -> None:
+    with tg.detect_anomaly():
+        x = Tensor([1.0, 2.0], requires_grad=True)
+        y = (x + 1.0).sum()  # add's rule reads no input value
+        x.data[...] = 7.0
+        y.backward()
+        assert x.grad.tolist() == [1.0, 1.0]
+
+
+def test_a_tracked_change_in_anomaly_mode_gets_the_tracked_message() -> None:
+    with tg.detect_anomaly():
+        w = Tensor([1.0, 2.0], requires_grad=True)
+        y = (w * w).sum()
+        with tg.no_grad():
+            w -= 1.0
+        with pytest.raises(RuntimeError, match=r"changed in place after the node saved it \(an optimizer step"):
+            y.backward()

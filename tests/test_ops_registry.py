@@ -101,6 +101,9 @@ def _shape_case(op: ops.Op, draw: Draw, rng: np.random.Generator) -> Case:
     if op.name == "transpose":
         axes = tuple(draw(st.permutations(range(len(shape)))))
         return Case([x], lambda t: t.transpose(axes), lambda a: np.transpose(a, axes))
+    if op.name == "astype":  # float64 to float64 here (finite differences need the precision);
+        # precision changes are checked against the closed form in test_astype_changes_precision_both_ways
+        return Case([x], lambda t: t.astype(np.float64), lambda a: a.astype(np.float64))
     if op.name == "broadcast_to":
         small = tuple(draw(st.sampled_from([1, n])) for n in shape)
         target = (2,) + shape
@@ -179,7 +182,7 @@ CASES: dict[str, Callable[[ops.Op, Draw, np.random.Generator], Case]] = {
     **{name: _elementwise_case for name in ELEMENTWISE},
     "matmul": _matmul_case,
     "sum": _reduction_case, "mean": _reduction_case, "max": _reduction_case,
-    "reshape": _shape_case, "transpose": _shape_case, "broadcast_to": _shape_case,
+    "reshape": _shape_case, "transpose": _shape_case, "broadcast_to": _shape_case, "astype": _shape_case,
     "getitem": _indexing_case, "scatter_add": _indexing_case,
     "concatenate": _join_case, "stack": _join_case,
     "log_softmax": _softmax_case, "softmax": _softmax_case,
@@ -311,6 +314,31 @@ def test_float32_is_kept_in_data_and_gradients(name: str) -> None:
     assert out.dtype == np.float32, f"{name} promoted float32 to {out.dtype}"
     out.sum().backward()
     assert x.grad.dtype == np.float32
+
+
+@pytest.mark.parametrize("source, target", [(np.float32, np.float64), (np.float64, np.float32)])
+def test_astype_changes_precision_both_ways(source: Any, target: Any) -> None:
+    """d(cast x)/dx = 1: the gradient is the upstream gradient, in the input's dtype; second order
+    through a cast works (create_graph records the cast back)."""
+    rng = np.random.default_rng(5)
+    x = Tensor(rng.uniform(-2, 2, (2, 3)).astype(source), requires_grad=True)
+    cotangent = rng.normal(size=(2, 3))
+    y = x.astype(target)
+    assert y.dtype == target and np.array_equal(y.data, x.data.astype(target))
+    y.backward(cotangent)
+    assert x.grad.dtype == source
+    assert np.array_equal(x.grad, cotangent.astype(target).astype(source))
+    (g,) = tg.grad((x.astype(target) ** 3).sum(), [x], create_graph=True)  # 3 x², as a graph node
+    assert isinstance(g, Tensor) and g.dtype == source
+    (h,) = tg.grad(g.sum(), [x])  # 6 x
+    assert_close(h, 6 * x.data.astype(np.float64), "second order through astype", atol=1e-4, rtol=1e-4)
+
+
+def test_astype_to_integers_refuses_a_tensor_that_requires_grad() -> None:
+    x = Tensor([1.5, 2.5], requires_grad=True)
+    with pytest.raises(TypeError, match=r"astype: cannot cast a float64 tensor of shape \(2,\) that requires grad to int64"):
+        x.astype(np.int64)
+    assert np.array_equal(x.detach().astype(np.int64).data, [1, 2])
 
 
 def test_python_numbers_do_not_promote_but_float64_arrays_do() -> None:

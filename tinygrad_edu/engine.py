@@ -17,12 +17,13 @@ import os
 import sys
 import threading
 import weakref
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
-from .ops import Op, Recorder, sum_to_shape
+from .ops import ASTYPE, Op, Recorder, call, sum_to_shape
 
 
 # --------------------------------------------------------------------------- grad mode
@@ -102,6 +103,9 @@ def detect_anomaly() -> GradMode:
 
 
 _created_at: weakref.WeakKeyDictionary[Node, str] = weakref.WeakKeyDictionary()  # nodes made in anomaly mode
+# nodes made in anomaly mode -> (input k, fingerprint of its data) for every input the node's rules read:
+# catches writes the library cannot see (t.data[...] = v, v.data = x) before a backward reads them
+_fingerprints: weakref.WeakKeyDictionary[Node, tuple[tuple[int, Any], ...]] = weakref.WeakKeyDictionary()
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -123,6 +127,14 @@ def _describe_data(data: Any) -> str:
     return f"shape {np.shape(data)} (value {float(np.asarray(data).reshape(())):g})"
 
 
+def _fingerprint(data: Any) -> Any:
+    """What a value was when a node saved it: the float itself, or an array's shape, dtype and CRC-32."""
+    if type(data) is float:
+        return data.hex()  # (nan == nan as text)
+    array = np.ascontiguousarray(data)
+    return array.shape, array.dtype.str, zlib.crc32(memoryview(array.reshape(-1).view(np.uint8)))
+
+
 def _not_finite(data: Any) -> bool:
     if type(data) is float:
         return not math.isfinite(data)
@@ -130,10 +142,14 @@ def _not_finite(data: Any) -> bool:
 
 
 def check_forward(node: Node) -> None:
-    """In anomaly mode, after a recorded op: remember where the node was made; raise if the op made
-    NaN or Inf from finite inputs."""
+    """In anomaly mode, after a recorded op: remember where the node was made and a fingerprint of
+    each input its rules read; raise if the op made NaN or Inf from finite inputs."""
     site = _user_frame()
     _created_at[node] = site
+    assert node.op is not None
+    inputs = node.inputs
+    reads = range(len(inputs)) if node.op.reads is None else node.op.reads
+    _fingerprints[node] = tuple((k, _fingerprint(inputs[k].data)) for k in reads if k < len(inputs))
     if _not_finite(node.data) and not any(_not_finite(i.data) for i in node.inputs):
         assert node.op is not None
         what = "nan" if np.isnan(node.data).any() else ("-inf" if np.min(node.data) == -math.inf else "inf")
@@ -352,7 +368,7 @@ def _cyclic_gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _check_saved_values(order: list[Node], inspecting: bool) -> None:
+def _check_saved_values(order: list[Node], inspecting: bool, where: str) -> None:
     """Refuse a backward whose rules would read values that are gone or changed: a graph used up by
     an earlier backward, or an input changed in place after the node saved it."""
     now = epoch[0]
@@ -365,7 +381,7 @@ def _check_saved_values(order: list[Node], inspecting: bool) -> None:
             if inspecting:  # (inspection only reads: the values are still there)
                 continue
             raise RuntimeError(
-                f"backward through the graph a second time (at a '{op.name}' node): its saved values "
+                f"{where}: cannot go through the graph a second time (at a '{op.name}' node): its saved values "
                 "were released by the first backward; pass retain_graph=True to that first call"
             )
         inputs = node.inputs  # something changed in place since this node was made: an input it reads?
@@ -374,10 +390,32 @@ def _check_saved_values(order: list[Node], inspecting: bool) -> None:
                 x = inputs[k]
                 name = f" {x.label!r}" if x.label else ""
                 raise RuntimeError(
-                    f"backward: input {k} of a '{op.name}' node ({type(x).__name__}{name} of shape "
+                    f"{where}: input {k} of a '{op.name}' node ({type(x).__name__}{name} of shape "
                     f"{np.shape(x.data)}) was changed in place after the node saved it (an optimizer step, "
                     "t[...] = v, or t += v); its backward rule would read the new value. Compute the "
                     "forward again after changing it, or change it after backward"
+                )
+    if _fingerprints:  # nodes made in anomaly mode: are the inputs they saved still what they were?
+        _check_fingerprints(order, where)
+
+
+def _check_fingerprints(order: list[Node], where: str) -> None:
+    for node in order:
+        saved = _fingerprints.get(node)
+        if saved is None or node._epoch == RELEASED:
+            continue
+        for k, fingerprint in saved:
+            x = node.inputs[k]
+            if _fingerprint(x.data) != fingerprint:
+                assert node.op is not None
+                name = f" {x.label!r}" if x.label else ""
+                raise RuntimeError(
+                    f"{where}: input {k} of a '{node.op.name}' node ({type(x).__name__}{name} of shape "
+                    f"{np.shape(x.data)}) was changed after the node saved it, by a write the library does "
+                    "not see (into .data: t.data[...] = v, NumPy writing into t.data, v.data = x); its backward "
+                    "rule would read the new value. Change it after backward, or compute the forward again after "
+                    "changing it (t[...] = v, t -= v and optimizer steps are tracked even outside anomaly mode). "
+                    f"The node was created at {_created_at.get(node)}"
                 )
 
 
@@ -404,6 +442,7 @@ def _run_backward(
     create_graph: bool,
     targets: dict[Node, Any] | None,
     edges: dict[tuple[Node, Node], Any] | None = None,
+    where: str = "backward",
 ) -> None:
     """Propagate gradients from `roots` (seeded with `seeds`) to every node they depend on.
 
@@ -412,7 +451,7 @@ def _run_backward(
     each edge carries back is summed into `edges[input, node]`, and the graph is not used up.
     """
     order = topological_order(roots)
-    _check_saved_values(order, inspecting=edges is not None)  # before anything changes
+    _check_saved_values(order, edges is not None, where)  # before anything changes
     grads: dict[Node, Any] = {}
     # ids of gradient arrays something else may hold: the caller's seeds, and what a rule passed
     # through unchanged (add gives g to both inputs). Copied before they become a .grad, so that no
@@ -515,7 +554,7 @@ def _fit_to_input(g: Any, inp: Node) -> Any:
     if g.shape != data.shape:
         g = sum_to_shape(g, data.shape)
     if g.dtype is not data.dtype and g.dtype != data.dtype:
-        g = g.astype(data.dtype)
+        g = call(ASTYPE, g, dtype=data.dtype)  # recorded when g is a graph node (create_graph)
     return g
 
 
@@ -551,7 +590,8 @@ def grad(
     seeds = [_seed_gradient(out, g, "grad") for out, g in zip(outputs, grad_outputs)]
     targets: dict[Node, Any] = dict.fromkeys(inputs)
     with _cyclic_gc_paused():
-        _run_backward(outputs, seeds, create_graph if retain_graph is None else retain_graph, create_graph, targets)
+        _run_backward(outputs, seeds, create_graph if retain_graph is None else retain_graph, create_graph, targets,
+                      where="grad")
     results = tuple(_as_array(r) if x.shaped and r is not None and type(r) is not np.ndarray else r
                     for x, r in ((x, targets[x]) for x in inputs))
     for i, (x, r) in enumerate(zip(inputs, results)):

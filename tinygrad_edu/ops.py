@@ -389,6 +389,14 @@ TRANSPOSE = define(Op(
     reads=(),
 ))
 
+ASTYPE: Op = define(Op(  # a change of float precision: the gradient goes back in the input's dtype
+    "astype", "cast", lambda x, dtype: x.astype(dtype),
+    vjps=(lambda g, out, x, dtype: call(ASTYPE, g, dtype=x.dtype),),
+    derivatives=("1",), domain=("real",),
+    reads=(),  # the rule reads the input's dtype, never its values
+))
+
+
 def _broadcast_to(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     if x.ndim > len(shape):  # assignment below would drop leading axes of length 1; broadcasting never does
         raise ValueError(f"cannot broadcast shape {x.shape} to {tuple(shape)}, which has fewer axes")

@@ -104,7 +104,12 @@ class Tensor(Node):
         return float(self.item())
 
     def __bool__(self) -> bool:
-        return bool(self.data)  # NumPy's rule: only one-element tensors have a truth value
+        if self.data.size != 1:  # NumPy's rule: only one-element tensors have a truth value
+            raise ValueError(
+                f"bool: the truth value of a Tensor of shape {self.shape} is ambiguous (only a one-element "
+                "Tensor has one); use (t > 0).any() or .all() on the comparison's array"
+            )
+        return bool(self.data)
 
     def __repr__(self) -> str:
         body = np.array2string(self.data, separator=", ", prefix="Tensor(", threshold=20, edgeitems=2)
@@ -285,6 +290,17 @@ class Tensor(Node):
         a, b = _axis(self, a, "swapaxes"), _axis(self, b, "swapaxes")
         axes[a], axes[b] = axes[b], axes[a]
         return _apply(ops.TRANSPOSE, (self,), {"axes": tuple(axes)})
+
+    def astype(self, dtype: Any) -> Tensor:
+        """The same values in another float dtype (one "astype" node; the gradient comes back in this
+        tensor's dtype). A cast to integers or booleans is for data only: detach first."""
+        dtype = np.dtype(dtype)
+        if dtype.kind != "f" and self.requires_grad and _grad_mode.recording:
+            raise TypeError(
+                f"astype: cannot cast a {self.dtype} tensor of shape {self.shape} that requires grad to {dtype}: "
+                "only float tensors carry gradients; use .detach().astype(...) for the data"
+            )
+        return _apply(ops.ASTYPE, (self,), {"dtype": dtype})
 
     def broadcast_to(self, shape: Sequence[int]) -> Tensor:
         """Repeated along new or length-1 axes to `shape`, as NumPy broadcasts (gradients are summed back)."""

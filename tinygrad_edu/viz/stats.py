@@ -25,7 +25,8 @@ an add or sub
 that add or sub    0 (it is the MAC's accumulate)      0 (it passes the gradient through)
 reshape, transpose,
 broadcast_to,      0 (data movement)                   0
-getitem, scatter_add,
+astype, getitem,
+scatter_add,
 concatenate, stack
 sum, mean, max,    1 flop per input element            1 flop per input element
 softmax, log_softmax,
@@ -62,7 +63,8 @@ from .graph import every_node
 __all__ = ["GraphStats", "graph_stats"]
 
 # ops that only move data: no arithmetic, forward or backward
-MOVEMENT_OPS = frozenset({"reshape", "transpose", "broadcast_to", "getitem", "scatter_add", "concatenate", "stack"})
+MOVEMENT_OPS = frozenset({"reshape", "transpose", "broadcast_to", "astype", "getitem", "scatter_add", "concatenate",
+                          "stack"})
 # ops whose work is proportional to their input, not their (smaller) output
 REDUCING_OPS = frozenset({"sum", "mean", "max", "softmax", "log_softmax", "cross_entropy"})
 VALUE_BYTES = 8  # a Value's data is a Python float: its float64 payload (object overhead not counted)
