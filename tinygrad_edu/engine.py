@@ -151,7 +151,6 @@ def check_forward(node: Node) -> None:
     reads = range(len(inputs)) if node.op.reads is None else node.op.reads
     _fingerprints[node] = tuple((k, _fingerprint(inputs[k].data)) for k in reads if k < len(inputs))
     if _not_finite(node.data) and not any(_not_finite(i.data) for i in node.inputs):
-        assert node.op is not None
         what = "nan" if np.isnan(node.data).any() else ("-inf" if np.min(node.data) == -math.inf else "inf")
         shapes = " and ".join(_describe_data(i.data) for i in node.inputs)
         raise AnomalyError(f"forward of '{node.op.name}' made {what} from finite input(s) of {shapes} at {site}")
@@ -544,7 +543,7 @@ def gradient_flow(output: Node, gradient: Any = None) -> GradientFlow:
     grads: dict[Node, Any] = dict.fromkeys(order)
     edges: dict[tuple[Node, Node], Any] = {}
     with _cyclic_gc_paused():
-        _run_backward([output], [seed], True, False, grads, edges)
+        _run_backward([output], [seed], True, False, grads, edges, where="gradient_flow")
     return GradientFlow({n: g for n, g in grads.items() if g is not None}, edges)
 
 
