@@ -224,10 +224,11 @@ class Node(Recorder):
 
     `op` and `inputs` say how it was made (None and () for a leaf), `params` holds the op's metadata
     (axis, shape, index). `requires_grad` is true for leaves that want a gradient and for every node
-    computed from one while grad mode is on.
+    computed from one while grad mode is on. Each kind stores `inputs` and `params` its own way (a
+    Tensor in slots, a ScalarNode in two input slots) and sets them for a leaf.
     """
 
-    __slots__ = ("data", "grad", "op", "inputs", "params", "label", "requires_grad", "_epoch", "__weakref__")
+    __slots__ = ("data", "grad", "op", "label", "requires_grad", "_epoch", "__weakref__")
 
     shaped: ClassVar[bool] = False  # True where data has a shape that broadcasting may change
     retains_grad: bool = False  # whether backward() stores .grad on this node when it is not a leaf
@@ -248,8 +249,6 @@ class Node(Recorder):
         self.data = data
         self.grad = grad
         self.op = None
-        self.inputs = ()
-        self.params = None
         self.label = label
         self.requires_grad = bool(requires_grad)
         self._epoch = 0
@@ -271,6 +270,31 @@ class Node(Recorder):
         _last_backward.output = weakref.ref(self)
         with _cyclic_gc_paused():
             _run_backward([self], [seed], retain_graph, create_graph, targets=None)
+
+
+class ScalarNode(Node):
+    """A node holding one number (a Value): it has at most two inputs and its ops take no params.
+
+    The inputs are kept in two slots, _x and _y (None where absent), rather than in a tuple, so that a
+    node is one object for CPython's cycle collector to track, not two: in a scalar graph that
+    collector's work is a large share of the time spent building it. The engine reads the slots
+    directly; `inputs` gives them as the usual tuple.
+    """
+
+    __slots__ = ("_x", "_y")
+
+    _x: ScalarNode | None
+    _y: ScalarNode | None
+    params = None
+
+    def __init__(self, data: Any, grad: Any, label: str | None, requires_grad: bool) -> None:
+        super().__init__(data, grad, label, requires_grad)
+        self._x = self._y = None
+
+    @property
+    def inputs(self) -> tuple[ScalarNode, ...]:  # type: ignore[override]
+        x, y = self._x, self._y
+        return () if x is None else (x,) if y is None else (x, y)
 
 
 def _seed_gradient(out: Node, gradient: Any, where: str) -> Any:
@@ -318,6 +342,9 @@ def topological_order(roots: Node | Iterable[Node]) -> list[Node]:
         if not root.requires_grad or root in visited:
             continue
         visited.add(root)
+        if isinstance(root, ScalarNode):  # (the hot path for scalar graphs: their input slots read directly)
+            _scalar_order(root, visited, order)
+            continue
         stack = [(root, iter(root.inputs))]  # each node with the inputs it has yet to visit
         while stack:
             node, pending = stack[-1]
@@ -330,6 +357,25 @@ def topological_order(roots: Node | Iterable[Node]) -> list[Node]:
                 stack.pop()
                 order.append(node)
     return order
+
+
+def _scalar_order(root: ScalarNode, visited: set[Node], order: list[Node]) -> None:
+    """topological_order's depth-first search in a scalar graph, reading the input slots directly."""
+    stack = [root]  # a node stays on the stack until its inputs are placed
+    while stack:
+        node = stack[-1]
+        x = node._x
+        if x is not None:
+            if x.requires_grad and x not in visited:
+                visited.add(x)
+                stack.append(x)
+                continue
+            y = node._y
+            if y is not None and y.requires_grad and y not in visited:
+                visited.add(y)
+                stack.append(y)
+                continue
+        order.append(stack.pop())
 
 
 # --------------------------------------------------------------------------- backward
@@ -425,6 +471,7 @@ def _run_backward(
 
     get = grads.get
     checking = _grad_mode.anomaly
+    plain = not (create_graph or checking or edges is not None)
     # rules record graph nodes only with create_graph; otherwise they see raw data and record nothing
     with GradMode("recording", True) if create_graph else contextlib.nullcontext():
         for node in reversed(order):
@@ -447,6 +494,37 @@ def _run_backward(
                 continue
             if not retain_graph:  # (gradient_flow inspects with retain_graph=True: it uses nothing up)
                 node._epoch = RELEASED
+
+            if plain and isinstance(node, ScalarNode):  # the hot path for scalar graphs: direct calls,
+                x, y, out = node._x, node._y, node.data  # no argument tuples, no checks for arrays
+                assert x is not None  # (made by an op: it has an input)
+                if y is None:
+                    if x.requires_grad:
+                        rule = op.vjps[0]  # (indexed: vjps may be a ForEachInput)
+                        try:
+                            gx = rule(g, out, x.data)
+                        except ArithmeticError:
+                            gx = _numpy_rule(rule, (g, out, x.data), {})
+                        prev = get(x)
+                        grads[x] = gx if prev is None else prev + gx
+                    continue
+                xd, yd = x.data, y.data
+                rule_x, rule_y = op.vjps[0], op.vjps[1]
+                if x.requires_grad:
+                    try:
+                        gx = rule_x(g, out, xd, yd)
+                    except ArithmeticError:
+                        gx = _numpy_rule(rule_x, (g, out, xd, yd), {})
+                    prev = get(x)
+                    grads[x] = gx if prev is None else prev + gx
+                if y.requires_grad:
+                    try:
+                        gy = rule_y(g, out, xd, yd)
+                    except ArithmeticError:
+                        gy = _numpy_rule(rule_y, (g, out, xd, yd), {})
+                    prev = get(y)
+                    grads[y] = gy if prev is None else prev + gy
+                continue
 
             # the rules' arguments: (g, out, *inputs), as graph nodes for create_graph, else raw data
             inputs = node.inputs
