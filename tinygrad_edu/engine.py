@@ -286,6 +286,7 @@ class ScalarNode(Node):
     _x: ScalarNode | None
     _y: ScalarNode | None
     params = None
+    retains_grad = True  # every one keeps its gradient, as in micrograd (so drawings can show it)
 
     def __init__(self, data: Any, grad: Any, label: str | None, requires_grad: bool) -> None:
         super().__init__(data, grad, label, requires_grad)
@@ -459,6 +460,16 @@ def _run_backward(
     """
     order = topological_order(roots)
     _check_saved_values(order, inspecting=edges is not None)  # before anything changes
+    checking = _grad_mode.anomaly
+    # A plain backward of scalars sums each gradient straight into .grad, as micrograd does (every
+    # scalar node keeps its gradient): no dict, no per-edge work that a float does not need. What a
+    # .grad held before is set aside and added back at the end: each becomes (held) + (this backward's
+    # sum), the floats summing apart in `grads` gives (up to the sign of a zero: a sum starts at 0.0).
+    in_grad = (targets is None and not (create_graph or checking or edges is not None)
+               and all(isinstance(root, ScalarNode) for root in roots))
+    held = {n: n.grad for n in order if type(n.grad) is not float or n.grad} if in_grad else {}
+    for n in held:
+        n.grad = 0.0
     grads: dict[Node, Any] = {}
     # ids of gradient arrays something else may hold: the caller's seeds, and what a rule passed
     # through unchanged (add gives g to both inputs). Copied before they become a .grad, so that no
@@ -467,97 +478,100 @@ def _run_backward(
     for root, seed in zip(roots, seeds):
         if create_graph and not isinstance(seed, Node):
             seed = type(root).constant(seed)
-        grads[root] = grads[root] + seed if root in grads else seed
+        if in_grad:
+            root.grad += seed
+        else:
+            grads[root] = grads[root] + seed if root in grads else seed
 
     get = grads.get
-    checking = _grad_mode.anomaly
-    plain = not (create_graph or checking or edges is not None)
     # rules record graph nodes only with create_graph; otherwise they see raw data and record nothing
     with GradMode("recording", True) if create_graph else contextlib.nullcontext():
-        for node in reversed(order):
-            g = grads.pop(node, None)
-            if g is None:  # nothing flows here (e.g. the node only feeds a non-differentiable path)
-                continue
-            op = node.op
-            if targets is None:
-                if op is None or node.retains_grad:  # into .grad: backward accumulates, never overwrites
-                    if node.grad is None:  # (graph nodes are never changed in place: no copy needed)
-                        total = g if id(g) not in shared and _is_fresh(g) or isinstance(g, Node) else g.copy()
-                    else:
-                        total = node.grad + g
-                    if type(total) is not float and node.shaped and type(total) is not np.ndarray:
-                        total = _as_array(total)  # a sum of 0-d arrays is a NumPy scalar: keep an array
-                    node.grad = total
-            elif node in targets:
-                targets[node] = g
-            if op is None:
-                continue
-            if not retain_graph:  # (gradient_flow inspects with retain_graph=True: it uses nothing up)
-                node._epoch = RELEASED
-
-            if plain and isinstance(node, ScalarNode):  # the hot path for scalar graphs: direct calls,
-                x, y, out = node._x, node._y, node.data  # no argument tuples, no checks for arrays
-                assert x is not None  # (made by an op: it has an input)
-                if y is None:
+        try:
+            for node in reversed(order):
+                op = node.op
+                if in_grad and isinstance(node, ScalarNode):  # its .grad holds all that reached it
+                    if op is None:
+                        continue
+                    if not retain_graph:
+                        node._epoch = RELEASED
+                    g, out, x, y = node.grad, node.data, node._x, node._y
+                    assert x is not None  # (made by an op: it has an input)
+                    if y is None:
+                        if x.requires_grad:
+                            rule = op.vjps[0]  # (indexed: vjps may be a ForEachInput)
+                            try:
+                                x.grad += rule(g, out, x.data)
+                            except ArithmeticError:  # Python floats raise where NumPy gives inf/nan
+                                x.grad += _numpy_rule(rule, (g, out, x.data), {})
+                        continue
+                    xd, yd = x.data, y.data
+                    rule, rule_y = op.vjps[0], op.vjps[1]
                     if x.requires_grad:
-                        rule = op.vjps[0]  # (indexed: vjps may be a ForEachInput)
                         try:
-                            gx = rule(g, out, x.data)
+                            x.grad += rule(g, out, xd, yd)
                         except ArithmeticError:
-                            gx = _numpy_rule(rule, (g, out, x.data), {})
-                        prev = get(x)
-                        grads[x] = gx if prev is None else prev + gx
+                            x.grad += _numpy_rule(rule, (g, out, xd, yd), {})
+                    if y.requires_grad:
+                        try:
+                            y.grad += rule_y(g, out, xd, yd)
+                        except ArithmeticError:
+                            y.grad += _numpy_rule(rule_y, (g, out, xd, yd), {})
                     continue
-                xd, yd = x.data, y.data
-                rule_x, rule_y = op.vjps[0], op.vjps[1]
-                if x.requires_grad:
-                    try:
-                        gx = rule_x(g, out, xd, yd)
-                    except ArithmeticError:
-                        gx = _numpy_rule(rule_x, (g, out, xd, yd), {})
-                    prev = get(x)
-                    grads[x] = gx if prev is None else prev + gx
-                if y.requires_grad:
-                    try:
-                        gy = rule_y(g, out, xd, yd)
-                    except ArithmeticError:
-                        gy = _numpy_rule(rule_y, (g, out, xd, yd), {})
-                    prev = get(y)
-                    grads[y] = gy if prev is None else prev + gy
-                continue
 
-            # the rules' arguments: (g, out, *inputs), as graph nodes for create_graph, else raw data
-            inputs = node.inputs
-            if create_graph:
-                args = (g, node, *inputs)
-            elif len(inputs) == 2:
-                args = (g, node.data, inputs[0].data, inputs[1].data)
-            elif len(inputs) == 1:
-                args = (g, node.data, inputs[0].data)
-            else:
-                args = (g, node.data, *[inp.data for inp in inputs])
-            params = node.params
-            shaped = node.shaped  # inputs are of the node's kind: Values, or Tensors
-            for inp, rule in zip(inputs, op.vjps):
-                if not inp.requires_grad:
+                g = grads.pop(node, None)
+                if g is None:  # nothing flows here (e.g. the node only feeds a non-differentiable path)
                     continue
-                try:  # the edge's contribution: upstream gradient x local derivative
-                    gk = rule(*args, **params) if params else rule(*args)
-                except ArithmeticError:  # Python floats raise where NumPy gives inf/nan
-                    gk = _numpy_rule(rule, args, params or {})
-                if shaped:
-                    if gk is g:
-                        shared.add(id(g))
-                    data = inp.data
-                    if op.broadcasting and (gk.shape != data.shape or gk.dtype is not data.dtype):
-                        gk = _fit_to_input(gk, inp)
-                if checking:
-                    _check_backward(node, inp, g, gk)
-                if edges is not None:  # an input used twice (x*x) has one edge carrying both slots
-                    link = (inp, node)
-                    edges[link] = gk if link not in edges else edges[link] + gk
-                prev = get(inp)  # the chain rule's sum over all edges leaving inp
-                grads[inp] = gk if prev is None else prev + gk
+                if targets is None:
+                    if op is None or node.retains_grad:  # into .grad: backward accumulates, never overwrites
+                        if node.grad is None:  # (graph nodes are never changed in place: no copy needed)
+                            total = g if id(g) not in shared and _is_fresh(g) or isinstance(g, Node) else g.copy()
+                        else:
+                            total = node.grad + g
+                        if type(total) is not float and node.shaped and type(total) is not np.ndarray:
+                            total = _as_array(total)  # a sum of 0-d arrays is a NumPy scalar: keep an array
+                        node.grad = total
+                elif node in targets:
+                    targets[node] = g
+                if op is None:
+                    continue
+                if not retain_graph:  # (gradient_flow inspects with retain_graph=True: it uses nothing up)
+                    node._epoch = RELEASED
+
+                # the rules' arguments: (g, out, *inputs), as graph nodes for create_graph, else raw data
+                inputs = node.inputs
+                if create_graph:
+                    args = (g, node, *inputs)
+                elif len(inputs) == 2:
+                    args = (g, node.data, inputs[0].data, inputs[1].data)
+                elif len(inputs) == 1:
+                    args = (g, node.data, inputs[0].data)
+                else:
+                    args = (g, node.data, *[inp.data for inp in inputs])
+                params = node.params
+                shaped = node.shaped  # inputs are of the node's kind: Values, or Tensors
+                for inp, rule in zip(inputs, op.vjps):
+                    if not inp.requires_grad:
+                        continue
+                    try:  # the edge's contribution: upstream gradient x local derivative
+                        gk = rule(*args, **params) if params else rule(*args)
+                    except ArithmeticError:  # Python floats raise where NumPy gives inf/nan
+                        gk = _numpy_rule(rule, args, params or {})
+                    if shaped:
+                        if gk is g:
+                            shared.add(id(g))
+                        data = inp.data
+                        if op.broadcasting and (gk.shape != data.shape or gk.dtype is not data.dtype):
+                            gk = _fit_to_input(gk, inp)
+                    if checking:
+                        _check_backward(node, inp, g, gk)
+                    if edges is not None:  # an input used twice (x*x) has one edge carrying both slots
+                        link = (inp, node)
+                        edges[link] = gk if link not in edges else edges[link] + gk
+                    prev = get(inp)  # the chain rule's sum over all edges leaving inp
+                    grads[inp] = gk if prev is None else prev + gk
+        finally:  # (also after an error: no gradient held before is lost)
+            for n, old in held.items():
+                n.grad = n.grad if old is None else old + n.grad
 
 
 class GradientFlow(NamedTuple):

@@ -55,7 +55,6 @@ class Value(ScalarNode):
     """
 
     __slots__ = ()
-    retains_grad = True  # every Value keeps its gradient, as in micrograd, so drawings can show it
 
     def __init__(self, data: Any, label: str | None = None, requires_grad: bool = True) -> None:
         if isinstance(data, Node):
