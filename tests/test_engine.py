@@ -154,6 +154,22 @@ def test_gradients_accumulate_until_zeroed() -> None:
     assert v.grad == 8.0
 
 
+def test_value_backward_adds_to_the_gradients_nodes_already_hold() -> None:
+    # a plain scalar backward sums into .grad directly: what was there before must still be added
+    x = Value(2.0)
+    y = x * x
+    z = y + x
+    x.grad, y.grad = 0.5, None  # a leaf holding a gradient, a node holding none
+    z.backward(retain_graph=True)
+    assert (x.grad, y.grad, z.grad) == (0.5 + 5.0, 1.0, 1.0)
+    z.backward(gradient=2.0)  # intermediate nodes hold gradients now
+    assert (x.grad, y.grad, z.grad) == (0.5 + 5.0 + 10.0, 3.0, 3.0)
+    root = x * 3.0
+    root.grad = None  # the output itself holding none
+    root.backward()
+    assert (root.grad, x.grad) == (1.0, 0.5 + 5.0 + 10.0 + 3.0)
+
+
 def test_second_backward_raises_unless_retained() -> None:
     x = Tensor([1.0, 2.0], requires_grad=True)
     y = (x * x).sum()

@@ -239,10 +239,11 @@ class Node(Recorder):
 
     `op` and `inputs` say how it was made (None and () for a leaf), `params` holds the op's metadata
     (axis, shape, index). `requires_grad` is true for leaves that want a gradient and for every node
-    computed from one while grad mode is on.
+    computed from one while grad mode is on. Each kind stores `inputs` and `params` its own way (a
+    Tensor in slots, a ScalarNode in two input slots) and sets them for a leaf.
     """
 
-    __slots__ = ("data", "grad", "op", "inputs", "params", "label", "requires_grad", "_epoch", "__weakref__")
+    __slots__ = ("data", "grad", "op", "label", "requires_grad", "_epoch", "__weakref__")
 
     shaped: ClassVar[bool] = False  # True where data has a shape that broadcasting may change
     retains_grad: bool = False  # whether backward() stores .grad on this node when it is not a leaf
@@ -263,8 +264,6 @@ class Node(Recorder):
         self.data = data
         self.grad = grad
         self.op = None
-        self.inputs = ()
-        self.params = None
         self.label = label
         self.requires_grad = bool(requires_grad)
         self._epoch = 0
@@ -286,6 +285,32 @@ class Node(Recorder):
         _last_backward.output = weakref.ref(self)
         with _cyclic_gc_paused():
             _run_backward([self], [seed], retain_graph, create_graph, targets=None)
+
+
+class ScalarNode(Node):
+    """A node holding one number (a Value): it has at most two inputs and its ops take no params.
+
+    The inputs are kept in two slots, _x and _y (None where absent), rather than in a tuple, so that a
+    node is one object for CPython's cycle collector to track, not two: in a scalar graph that
+    collector's work is a large share of the time spent building it. The engine reads the slots
+    directly; `inputs` gives them as the usual tuple.
+    """
+
+    __slots__ = ("_x", "_y")
+
+    _x: ScalarNode | None
+    _y: ScalarNode | None
+    params = None
+    retains_grad = True  # every one keeps its gradient, as in micrograd (so drawings can show it)
+
+    def __init__(self, data: Any, grad: Any, label: str | None, requires_grad: bool) -> None:
+        super().__init__(data, grad, label, requires_grad)
+        self._x = self._y = None
+
+    @property
+    def inputs(self) -> tuple[ScalarNode, ...]:  # type: ignore[override]
+        x, y = self._x, self._y
+        return () if x is None else (x,) if y is None else (x, y)
 
 
 def _seed_gradient(out: Node, gradient: Any, where: str) -> Any:
@@ -333,6 +358,9 @@ def topological_order(roots: Node | Iterable[Node]) -> list[Node]:
         if not root.requires_grad or root in visited:
             continue
         visited.add(root)
+        if isinstance(root, ScalarNode):  # (the hot path for scalar graphs: their input slots read directly)
+            _scalar_order(root, visited, order)
+            continue
         stack = [(root, iter(root.inputs))]  # each node with the inputs it has yet to visit
         while stack:
             node, pending = stack[-1]
@@ -345,6 +373,25 @@ def topological_order(roots: Node | Iterable[Node]) -> list[Node]:
                 stack.pop()
                 order.append(node)
     return order
+
+
+def _scalar_order(root: ScalarNode, visited: set[Node], order: list[Node]) -> None:
+    """topological_order's depth-first search in a scalar graph, reading the input slots directly."""
+    stack = [root]  # a node stays on the stack until its inputs are placed
+    while stack:
+        node = stack[-1]
+        x = node._x
+        if x is not None:
+            if x.requires_grad and x not in visited:
+                visited.add(x)
+                stack.append(x)
+                continue
+            y = node._y
+            if y is not None and y.requires_grad and y not in visited:
+                visited.add(y)
+                stack.append(y)
+                continue
+        order.append(stack.pop())
 
 
 # --------------------------------------------------------------------------- backward
@@ -451,6 +498,16 @@ def _run_backward(
     """
     order = topological_order(roots)
     _check_saved_values(order, edges is not None, where)  # before anything changes
+    checking = _grad_mode.anomaly
+    # A plain backward of scalars sums each gradient straight into .grad, as micrograd does (every
+    # scalar node keeps its gradient): no dict, no per-edge work that a float does not need. What a
+    # .grad held before is set aside and added back at the end: each becomes (held) + (this backward's
+    # sum), the floats summing apart in `grads` gives (up to the sign of a zero: a sum starts at 0.0).
+    in_grad = (targets is None and not (create_graph or checking or edges is not None)
+               and all(isinstance(root, ScalarNode) for root in roots))
+    held = {n: n.grad for n in order if type(n.grad) is not float or n.grad} if in_grad else {}
+    for n in held:
+        n.grad = 0.0
     grads: dict[Node, Any] = {}
     # ids of gradient arrays something else may hold: the caller's seeds, and what a rule passed
     # through unchanged (add gives g to both inputs). Copied before they become a .grad, so that no
@@ -459,65 +516,100 @@ def _run_backward(
     for root, seed in zip(roots, seeds):
         if create_graph and not isinstance(seed, Node):
             seed = type(root).constant(seed)
-        grads[root] = grads[root] + seed if root in grads else seed
+        if in_grad:
+            root.grad += seed
+        else:
+            grads[root] = grads[root] + seed if root in grads else seed
 
     get = grads.get
-    checking = _grad_mode.anomaly
     # rules record graph nodes only with create_graph; otherwise they see raw data and record nothing
     with GradMode("recording", True) if create_graph else contextlib.nullcontext():
-        for node in reversed(order):
-            g = grads.pop(node, None)
-            if g is None:  # nothing flows here (e.g. the node only feeds a non-differentiable path)
-                continue
-            op = node.op
-            if targets is None:
-                if op is None or node.retains_grad:  # into .grad: backward accumulates, never overwrites
-                    if node.grad is None:  # (graph nodes are never changed in place: no copy needed)
-                        total = g if id(g) not in shared and _is_fresh(g) or isinstance(g, Node) else g.copy()
-                    else:
-                        total = node.grad + g
-                    if type(total) is not float and node.shaped and type(total) is not np.ndarray:
-                        total = _as_array(total)  # a sum of 0-d arrays is a NumPy scalar: keep an array
-                    node.grad = total
-            elif node in targets:
-                targets[node] = g
-            if op is None:
-                continue
-            if not retain_graph:  # (gradient_flow inspects with retain_graph=True: it uses nothing up)
-                node._epoch = RELEASED
-
-            # the rules' arguments: (g, out, *inputs), as graph nodes for create_graph, else raw data
-            inputs = node.inputs
-            if create_graph:
-                args = (g, node, *inputs)
-            elif len(inputs) == 2:
-                args = (g, node.data, inputs[0].data, inputs[1].data)
-            elif len(inputs) == 1:
-                args = (g, node.data, inputs[0].data)
-            else:
-                args = (g, node.data, *[inp.data for inp in inputs])
-            params = node.params
-            shaped = node.shaped  # inputs are of the node's kind: Values, or Tensors
-            for inp, rule in zip(inputs, op.vjps):
-                if not inp.requires_grad:
+        try:
+            for node in reversed(order):
+                op = node.op
+                if in_grad and isinstance(node, ScalarNode):  # its .grad holds all that reached it
+                    if op is None:
+                        continue
+                    if not retain_graph:
+                        node._epoch = RELEASED
+                    g, out, x, y = node.grad, node.data, node._x, node._y
+                    assert x is not None  # (made by an op: it has an input)
+                    if y is None:
+                        if x.requires_grad:
+                            rule = op.vjps[0]  # (indexed: vjps may be a ForEachInput)
+                            try:
+                                x.grad += rule(g, out, x.data)
+                            except ArithmeticError:  # Python floats raise where NumPy gives inf/nan
+                                x.grad += _numpy_rule(rule, (g, out, x.data), {})
+                        continue
+                    xd, yd = x.data, y.data
+                    rule, rule_y = op.vjps[0], op.vjps[1]
+                    if x.requires_grad:
+                        try:
+                            x.grad += rule(g, out, xd, yd)
+                        except ArithmeticError:
+                            x.grad += _numpy_rule(rule, (g, out, xd, yd), {})
+                    if y.requires_grad:
+                        try:
+                            y.grad += rule_y(g, out, xd, yd)
+                        except ArithmeticError:
+                            y.grad += _numpy_rule(rule_y, (g, out, xd, yd), {})
                     continue
-                try:  # the edge's contribution: upstream gradient x local derivative
-                    gk = rule(*args, **params) if params else rule(*args)
-                except ArithmeticError:  # Python floats raise where NumPy gives inf/nan
-                    gk = _numpy_rule(rule, args, params or {})
-                if shaped:
-                    if gk is g:
-                        shared.add(id(g))
-                    data = inp.data
-                    if op.broadcasting and (gk.shape != data.shape or gk.dtype is not data.dtype):
-                        gk = _fit_to_input(gk, inp)
-                if checking:
-                    _check_backward(node, inp, g, gk)
-                if edges is not None:  # an input used twice (x*x) has one edge carrying both slots
-                    link = (inp, node)
-                    edges[link] = gk if link not in edges else edges[link] + gk
-                prev = get(inp)  # the chain rule's sum over all edges leaving inp
-                grads[inp] = gk if prev is None else prev + gk
+
+                g = grads.pop(node, None)
+                if g is None:  # nothing flows here (e.g. the node only feeds a non-differentiable path)
+                    continue
+                if targets is None:
+                    if op is None or node.retains_grad:  # into .grad: backward accumulates, never overwrites
+                        if node.grad is None:  # (graph nodes are never changed in place: no copy needed)
+                            total = g if id(g) not in shared and _is_fresh(g) or isinstance(g, Node) else g.copy()
+                        else:
+                            total = node.grad + g
+                        if type(total) is not float and node.shaped and type(total) is not np.ndarray:
+                            total = _as_array(total)  # a sum of 0-d arrays is a NumPy scalar: keep an array
+                        node.grad = total
+                elif node in targets:
+                    targets[node] = g
+                if op is None:
+                    continue
+                if not retain_graph:  # (gradient_flow inspects with retain_graph=True: it uses nothing up)
+                    node._epoch = RELEASED
+
+                # the rules' arguments: (g, out, *inputs), as graph nodes for create_graph, else raw data
+                inputs = node.inputs
+                if create_graph:
+                    args = (g, node, *inputs)
+                elif len(inputs) == 2:
+                    args = (g, node.data, inputs[0].data, inputs[1].data)
+                elif len(inputs) == 1:
+                    args = (g, node.data, inputs[0].data)
+                else:
+                    args = (g, node.data, *[inp.data for inp in inputs])
+                params = node.params
+                shaped = node.shaped  # inputs are of the node's kind: Values, or Tensors
+                for inp, rule in zip(inputs, op.vjps):
+                    if not inp.requires_grad:
+                        continue
+                    try:  # the edge's contribution: upstream gradient x local derivative
+                        gk = rule(*args, **params) if params else rule(*args)
+                    except ArithmeticError:  # Python floats raise where NumPy gives inf/nan
+                        gk = _numpy_rule(rule, args, params or {})
+                    if shaped:
+                        if gk is g:
+                            shared.add(id(g))
+                        data = inp.data
+                        if op.broadcasting and (gk.shape != data.shape or gk.dtype is not data.dtype):
+                            gk = _fit_to_input(gk, inp)
+                    if checking:
+                        _check_backward(node, inp, g, gk)
+                    if edges is not None:  # an input used twice (x*x) has one edge carrying both slots
+                        link = (inp, node)
+                        edges[link] = gk if link not in edges else edges[link] + gk
+                    prev = get(inp)  # the chain rule's sum over all edges leaving inp
+                    grads[inp] = gk if prev is None else prev + gk
+        finally:  # (also after an error: no gradient held before is lost)
+            for n, old in held.items():
+                n.grad = n.grad if old is None else old + n.grad
 
 
 class GradientFlow(NamedTuple):

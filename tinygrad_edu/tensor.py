@@ -27,7 +27,7 @@ class Tensor(Node):
            [6., 8.]])
     """
 
-    __slots__ = ("retains_grad",)
+    __slots__ = ("inputs", "params", "retains_grad")
     shaped = True
 
     def __init__(
@@ -44,7 +44,7 @@ class Tensor(Node):
                 "(pass dtype=np.float64, or leave requires_grad=False)"
             )
         super().__init__(array, None, label, requires_grad)
-        self.retains_grad = False
+        self.inputs, self.params, self.retains_grad = (), None, False
 
     @classmethod
     def constant(cls, data: Any) -> Tensor:

@@ -2,13 +2,50 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
-from .engine import Node, _grad_mode, check_forward, epoch
+from .engine import CHECKING, Node, ScalarNode, _grad_mode, check_forward, epoch
 from .ops import ADD, DIV, EXP, LOG, MUL, NEG, POW, RELU, SIGMOID, SUB, TANH, Op, scalar_eval
 
 
-class Value(Node):
+@functools.cache
+def _binary_operator(op: Op, reflected: bool = False) -> Callable[[Value, Any], Value]:
+    """The method `self <op> other` (reflected: `other <op> self`): one node, computed by the op's own
+    scalar forward. The scalar engine's hottest path: this is where each op's forward is called and
+    its node is made, inlined (one Python call per op)."""
+    forward = op.scalar_forward
+    if forward is None:
+        raise TypeError(f"{op.name}: not available on Value (the op has no scalar forward)")
+
+    def operator(self: Value, other: Any) -> Value:
+        if type(other) is not Value:
+            other = _as_value(other, op)
+        x, y = (other, self) if reflected else (self, other)
+        try:
+            data = forward(x.data, y.data)
+        except ArithmeticError:  # 1/0, overflow: NumPy's inf/nan instead
+            data = scalar_eval(op, x.data, y.data)
+        if (x.requires_grad or y.requires_grad) and (mode := _grad_mode.enabled):
+            v = _bare(Value)  # _new's work, inlined (one statement per slot: no tuple to build)
+            v.data = data
+            v.grad = 0.0
+            v.op = op
+            v._x = x
+            v._y = y
+            v.label = None
+            v.requires_grad = True
+            v._epoch = epoch[0]
+            if mode == CHECKING:
+                check_forward(v)  # anomaly mode: where it was made, and whether it made NaN or Inf
+            return v
+        return _new(data, None, None)  # a constant: nothing to differentiate, nothing to keep alive
+
+    return operator
+
+
+class Value(ScalarNode):
     """A float scalar in a computation graph.
 
     >>> a, b = Value(2.0, label="a"), Value(-3.0, label="b")
@@ -18,7 +55,6 @@ class Value(Node):
     """
 
     __slots__ = ()
-    retains_grad = True  # every Value keeps its gradient, as in micrograd, so drawings can show it
 
     def __init__(self, data: Any, label: str | None = None, requires_grad: bool = True) -> None:
         if isinstance(data, Node):
@@ -41,35 +77,11 @@ class Value(Node):
         return f"Value(data={self.data:.6g}, grad={_short(self.grad)}{label})"
 
     # ---- arithmetic: every operator is one node
-    def __add__(self, other: Any) -> Value:
-        return _binary(ADD, self, other if type(other) is Value else _as_value(other, ADD))
-
-    def __radd__(self, other: Any) -> Value:
-        return _binary(ADD, other if type(other) is Value else _as_value(other, ADD), self)
-
-    def __sub__(self, other: Any) -> Value:
-        return _binary(SUB, self, other if type(other) is Value else _as_value(other, SUB))
-
-    def __rsub__(self, other: Any) -> Value:
-        return _binary(SUB, other if type(other) is Value else _as_value(other, SUB), self)
-
-    def __mul__(self, other: Any) -> Value:
-        return _binary(MUL, self, other if type(other) is Value else _as_value(other, MUL))
-
-    def __rmul__(self, other: Any) -> Value:
-        return _binary(MUL, other if type(other) is Value else _as_value(other, MUL), self)
-
-    def __truediv__(self, other: Any) -> Value:
-        return _binary(DIV, self, other if type(other) is Value else _as_value(other, DIV))
-
-    def __rtruediv__(self, other: Any) -> Value:
-        return _binary(DIV, other if type(other) is Value else _as_value(other, DIV), self)
-
-    def __pow__(self, exponent: Any) -> Value:
-        return _binary(POW, self, exponent if type(exponent) is Value else _as_value(exponent, POW))
-
-    def __rpow__(self, base: Any) -> Value:
-        return _binary(POW, base if type(base) is Value else _as_value(base, POW), self)
+    __add__, __radd__ = _binary_operator(ADD), _binary_operator(ADD, reflected=True)
+    __sub__, __rsub__ = _binary_operator(SUB), _binary_operator(SUB, reflected=True)
+    __mul__, __rmul__ = _binary_operator(MUL), _binary_operator(MUL, reflected=True)
+    __truediv__, __rtruediv__ = _binary_operator(DIV), _binary_operator(DIV, reflected=True)
+    __pow__, __rpow__ = _binary_operator(POW), _binary_operator(POW, reflected=True)
 
     def __neg__(self) -> Value:
         return _unary(NEG, self)
@@ -119,6 +131,9 @@ class Value(Node):
     __array_ufunc__ = None  # NumPy scalars defer to our reflected operators: np.float64(2) * v is a Value
 
 
+_bare = Value.__new__  # a Value without __init__'s checks
+
+
 def _short(x: Any) -> str:
     return f"{x:.6g}" if isinstance(x, float) else repr(x)
 
@@ -132,34 +147,29 @@ def _as_value(x: Any, op: Op) -> Value:
     if isinstance(x, Value):
         return x
     if isinstance(x, (int, float)):
-        return _new(float(x), None, ())
+        return _new(float(x), None, None)
     if isinstance(x, Node):
         raise TypeError(
             f"{op.name}: cannot combine a Value with a {type(x).__name__}; use Tensor for both, "
             "or turn a one-element Tensor into a number with .item()"
         )
     if hasattr(x, "__float__") and getattr(x, "ndim", 0) == 0:  # NumPy scalars, 0-d arrays
-        return _new(float(x), None, ())
+        return _new(float(x), None, None)
     raise TypeError(f"{op.name}: unsupported operand for Value: {type(x).__name__}")
 
 
-def _new(data: float, op: Op | None, inputs: tuple[Value, ...]) -> Value:
-    """A Value made by an op (or a constant when op is None), without __init__'s checks."""
-    v = Value.__new__(Value)
-    v.data, v.grad, v.op, v.inputs, v.params, v.label, v._epoch = data, 0.0, op, inputs, None, None, epoch[0]
+def _new(data: float, op: Op | None, x: Value | None) -> Value:
+    """A Value made by a unary op from x, or a constant when op is None."""
+    v = _bare(Value)
+    v.data = data
+    v.grad = 0.0
+    v.op = op
+    v._x = x
+    v._y = None
+    v.label = None
     v.requires_grad = op is not None
+    v._epoch = epoch[0]
     return v
-
-
-def _binary(op: Op, x: Value, y: Value) -> Value:
-    try:  # scalar_eval, inlined: this is the scalar engine's hottest path
-        data = op.scalar_forward(x.data, y.data)  # type: ignore[misc]
-    except ArithmeticError:  # 1/0, overflow: NumPy's inf/nan instead
-        data = scalar_eval(op, x.data, y.data)
-    mode = _grad_mode.enabled
-    if (x.requires_grad or y.requires_grad) and mode:
-        return _new(data, op, (x, y)) if mode == 1 else _checked(_new(data, op, (x, y)))  # 1: no checks
-    return _new(data, None, ())  # a constant: nothing to differentiate, nothing to keep alive
 
 
 def _unary(op: Op, x: Value) -> Value:
@@ -167,17 +177,14 @@ def _unary(op: Op, x: Value) -> Value:
         data = op.scalar_forward(x.data)  # type: ignore[misc]
     except ArithmeticError:
         data = scalar_eval(op, x.data)
-    mode = _grad_mode.enabled
-    if x.requires_grad and mode:
-        return _new(data, op, (x,)) if mode == 1 else _checked(_new(data, op, (x,)))
-    return _new(data, None, ())
-
-
-def _checked(v: Value) -> Value:
-    check_forward(v)  # anomaly mode: where it was made, and whether it made NaN or Inf
-    return v
+    if x.requires_grad and (mode := _grad_mode.enabled):
+        v = _new(data, op, x)
+        if mode == CHECKING:
+            check_forward(v)
+        return v
+    return _new(data, None, None)
 
 
 def _apply(op: Op, inputs: tuple[Value, ...]) -> Value:
     """Run op on the inputs' floats and record the result when any input requires grad."""
-    return _binary(op, *inputs) if len(inputs) == 2 else _unary(op, *inputs)
+    return _binary_operator(op)(*inputs) if len(inputs) == 2 else _unary(op, *inputs)
