@@ -36,8 +36,8 @@ class _GradModeState(threading.local):
     anomaly = False  # ... and anomaly detection off
     enabled = 1  # what the front ends read on every op: 0 records nothing, 1 records, CHECKING also checks
 
-    def refresh(self) -> None:
-        self.enabled = (CHECKING if self.anomaly else 1) if self.recording else 0
+    # (GradMode sets `enabled` from the two switches, inline: `with no_grad()` runs once per evaluation
+    # in a gradient check, where a method call more is measurable)
 
 
 _grad_mode = _GradModeState()
@@ -57,13 +57,15 @@ class GradMode(contextlib.ContextDecorator):
         self.previous: list[bool] = []
 
     def __enter__(self) -> None:
-        self.previous.append(getattr(_grad_mode, self.switch))
-        setattr(_grad_mode, self.switch, self.on)
-        _grad_mode.refresh()
+        mode = _grad_mode
+        self.previous.append(getattr(mode, self.switch))
+        setattr(mode, self.switch, self.on)
+        mode.enabled = (CHECKING if mode.anomaly else 1) if mode.recording else 0
 
-    def __exit__(self, *exc: object) -> None:
-        setattr(_grad_mode, self.switch, self.previous.pop())
-        _grad_mode.refresh()
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        mode = _grad_mode
+        setattr(mode, self.switch, self.previous.pop())
+        mode.enabled = (CHECKING if mode.anomaly else 1) if mode.recording else 0
 
     def _recreate_cm(self) -> GradMode:  # as a decorator: a fresh one per call, so threads share nothing
         return type(self)(self.switch, self.on)
