@@ -43,6 +43,9 @@ class Op:
     scalar_forward: Callable[..., float] | None = None  # float forward; None: not available on Value
     broadcasting: bool = False  # inputs are broadcast and type-promoted: the engine sums gradients back
     reads: tuple[int, ...] | None = None  # the inputs whose values the rules read (None: all of them)
+    # (*inputs) -> why the forward refused them, in words clearer than NumPy's (None: NumPy's words);
+    # asked only after a failure, so that the forward stays NumPy's own function
+    explain: Callable[..., str | None] | None = None
 
     def __repr__(self) -> str:
         return f"Op({self.name!r})"
@@ -110,12 +113,22 @@ def sum_to_shape(g: Any, shape: tuple[int, ...]) -> Any:
     if g.shape == shape:
         return g
     lead = g.ndim - len(shape)
-    if lead:  # axes broadcasting added in front
-        g = g.sum(axis=tuple(range(lead)))
+    if lead:  # axes broadcasting added in front (a bias: the batch axis)
+        g = _sum(g, tuple(range(lead)))
+        if g.shape == shape:
+            return g
     stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
     if stretched:  # axes of length 1 that broadcasting stretched
-        g = g.sum(axis=stretched, keepdims=True)
+        g = _sum(g, stretched, keepdims=True)
     return g
+
+
+def _sum(g: Any, axis: tuple[int, ...], keepdims: bool = False) -> Any:
+    """g summed over axis: an array by NumPy's reduction itself (ndarray.sum adds a Python layer), a
+    graph node by its own sum, so that it is recorded."""
+    if type(g) is np.ndarray:
+        return np.add.reduce(g, axis=axis, keepdims=keepdims)  # type: ignore[call-overload]
+    return g.sum(axis=axis, keepdims=keepdims)
 
 
 def _is_basic_index(index: tuple[Any, ...]) -> bool:
@@ -302,23 +315,21 @@ def _matmul_grad_y(g: Any, out: Any, x: Any, y: Any) -> Any:
     return x @ g
 
 
-def _matmul(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    try:
-        return np.matmul(x, y)
-    except ValueError:  # say what is wrong in our words (checked only on failure: this is a hot path)
-        if np.ndim(x) == 0 or np.ndim(y) == 0:
-            raise ValueError("matmul needs at least 1-D operands (use * for scalars)") from None
-        kx, ky = x.shape[-1], y.shape[0] if y.ndim == 1 else y.shape[-2]
-        if kx != ky:
-            raise ValueError(f"inner dimensions differ: {kx} (last axis of x) != {ky} (first matrix axis of y)") from None
-        raise
+def _matmul_error(x: Any, y: Any) -> str | None:
+    """Why np.matmul refused x and y, in our words."""
+    if np.ndim(x) == 0 or np.ndim(y) == 0:
+        return "matmul needs at least 1-D operands (use * for scalars)"
+    kx, ky = np.shape(x)[-1], np.shape(y)[0] if np.ndim(y) == 1 else np.shape(y)[-2]
+    if kx != ky:
+        return f"inner dimensions differ: {kx} (last axis of x) != {ky} (first matrix axis of y)"
+    return None
 
 
 MATMUL = define(Op(
-    "matmul", "@", _matmul,
+    "matmul", "@", np.matmul,
     vjps=(_matmul_grad_x, _matmul_grad_y),
     derivatives=("g @ yᵀ", "xᵀ @ g"), domain=("real", "real"),
-    broadcasting=True,
+    broadcasting=True, explain=_matmul_error,
 ))
 
 
@@ -473,8 +484,8 @@ def _log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
 
 
 def _softmax(x: np.ndarray, axis: int) -> np.ndarray:
-    e = np.exp(x - x.max(axis=axis, keepdims=True))
-    e /= e.sum(axis=axis, keepdims=True)
+    e = np.exp(x - np.maximum.reduce(x, axis=axis, keepdims=True))  # (x.max without its Python layer)
+    e /= np.add.reduce(e, axis=axis, keepdims=True)
     return e
 
 
@@ -494,9 +505,16 @@ SOFTMAX = define(Op(
 
 
 def _cross_entropy(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Mean over rows of -log softmax(logits)[row, label]: the loss of a classifier on a batch."""
-    picked = _log_softmax(logits, axis=-1)[np.arange(len(labels)), labels]
-    return -picked.sum() / len(labels)
+    """Mean over rows of -log softmax(logits)[row, label]: the loss of a classifier on a batch.
+
+    -log softmax(x)[label] = log(sum(exp(x))) - x[label], both taken from x shifted by its row's
+    maximum (no overflow); only the picked elements are subtracted, not the whole log-softmax.
+    """
+    if logits.dtype.kind != "f":  # integers: a float loss, as log_softmax gives
+        logits = logits.astype(np.float64)
+    shifted = logits - np.maximum.reduce(logits, axis=-1, keepdims=True)
+    log_total = np.log(np.add.reduce(np.exp(shifted), axis=-1))
+    return np.add.reduce(log_total - shifted[np.arange(len(labels)), labels]) / len(labels)
 
 
 def _one_hot(labels: np.ndarray, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
@@ -505,10 +523,19 @@ def _one_hot(labels: np.ndarray, shape: tuple[int, ...], dtype: Any) -> np.ndarr
     return z
 
 
+def _cross_entropy_grad(g: Any, out: Any, x: Any, labels: np.ndarray) -> Any:
+    n = len(labels)
+    if type(x) is np.ndarray:  # raw data: the same formula, worked out in place in one fresh array
+        d = _softmax(x, axis=-1)
+        d[np.arange(n), labels] -= 1
+        d *= g / n
+        return d
+    return (call(SOFTMAX, x, axis=-1) - _one_hot(labels, x.shape, x.dtype)) * (g / n)
+
+
 CROSS_ENTROPY = define(Op(  # one node for log_softmax, pick and mean: the classifier's usual loss
     "cross_entropy", "cross_entropy", _cross_entropy,
-    vjps=(lambda g, out, x, labels: (call(SOFTMAX, x, axis=-1) - _one_hot(labels, x.shape, x.dtype))
-          * (g / len(labels)),),
+    vjps=(_cross_entropy_grad,),
     derivatives=("(softmax - onehot) / N",), domain=("real",),
 ))
 

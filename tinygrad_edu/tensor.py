@@ -124,47 +124,47 @@ class Tensor(Node):
 
     # ---- elementwise arithmetic (NumPy broadcasting)
     def __add__(self, other: Any) -> Tensor:
-        return _binary(ops.ADD, self, other)
+        return _apply2(ops.ADD, self, other) if type(other) is Tensor else _binary(ops.ADD, self, other)
 
     def __radd__(self, other: Any) -> Tensor:
         return _binary(ops.ADD, self, other, reflected=True)
 
     def __sub__(self, other: Any) -> Tensor:
-        return _binary(ops.SUB, self, other)
+        return _apply2(ops.SUB, self, other) if type(other) is Tensor else _binary(ops.SUB, self, other)
 
     def __rsub__(self, other: Any) -> Tensor:
         return _binary(ops.SUB, self, other, reflected=True)
 
     def __mul__(self, other: Any) -> Tensor:
-        return _binary(ops.MUL, self, other)
+        return _apply2(ops.MUL, self, other) if type(other) is Tensor else _binary(ops.MUL, self, other)
 
     def __rmul__(self, other: Any) -> Tensor:
         return _binary(ops.MUL, self, other, reflected=True)
 
     def __truediv__(self, other: Any) -> Tensor:
-        return _binary(ops.DIV, self, other)
+        return _apply2(ops.DIV, self, other) if type(other) is Tensor else _binary(ops.DIV, self, other)
 
     def __rtruediv__(self, other: Any) -> Tensor:
         return _binary(ops.DIV, self, other, reflected=True)
 
     def __pow__(self, exponent: Any) -> Tensor:
-        return _binary(ops.POW, self, exponent)
+        return _apply2(ops.POW, self, exponent) if type(exponent) is Tensor else _binary(ops.POW, self, exponent)
 
     def __rpow__(self, base: Any) -> Tensor:
         return _binary(ops.POW, self, base, reflected=True)
 
     def __matmul__(self, other: Any) -> Tensor:
-        return _binary(ops.MATMUL, self, other)
+        return _apply2(ops.MATMUL, self, other) if type(other) is Tensor else _binary(ops.MATMUL, self, other)
 
     def __rmatmul__(self, other: Any) -> Tensor:
         return _binary(ops.MATMUL, self, other, reflected=True)
 
     def __neg__(self) -> Tensor:
-        return _apply(ops.NEG, (self,))
+        return _apply1(ops.NEG, self)
 
     def exp(self) -> Tensor:
         """`e**x` elementwise."""
-        return _apply(ops.EXP, (self,))
+        return _apply1(ops.EXP, self)
 
     def log(self) -> Tensor:
         """The natural logarithm, elementwise."""
@@ -174,27 +174,27 @@ class Tensor(Node):
                 f"log: input must be positive; {int(bad.sum())} of {self.size} elements of the "
                 f"shape-{self.shape} input are <= 0 (the smallest is {self.data.min()!r})"
             )
-        return _apply(ops.LOG, (self,))
+        return _apply1(ops.LOG, self)
 
     def relu(self) -> Tensor:
         """max(0, x) elementwise."""
-        return _apply(ops.RELU, (self,))
+        return _apply1(ops.RELU, self)
 
     def sigmoid(self) -> Tensor:
         """`1 / (1 + e**-x)` elementwise, computed stably."""
-        return _apply(ops.SIGMOID, (self,))
+        return _apply1(ops.SIGMOID, self)
 
     def tanh(self) -> Tensor:
         """The hyperbolic tangent, elementwise."""
-        return _apply(ops.TANH, (self,))
+        return _apply1(ops.TANH, self)
 
     def softmax(self, axis: int = -1) -> Tensor:
         """exp(x) / sum(exp(x)) along axis, computed without overflow."""
-        return _apply(ops.SOFTMAX, (self,), {"axis": _axis(self, axis, "softmax")})
+        return _apply1(ops.SOFTMAX, self, {"axis": _axis(self, axis, "softmax")})
 
     def log_softmax(self, axis: int = -1) -> Tensor:
         """x - log(sum(exp(x))) along axis, computed without overflow."""
-        return _apply(ops.LOG_SOFTMAX, (self,), {"axis": _axis(self, axis, "log_softmax")})
+        return _apply1(ops.LOG_SOFTMAX, self, {"axis": _axis(self, axis, "log_softmax")})
 
     # ---- comparisons look at the data only (they are not differentiable) and give booleans
     def __lt__(self, other: Any) -> np.ndarray:
@@ -268,7 +268,7 @@ class Tensor(Node):
         """The same elements in a new shape: `t.reshape(2, 3)` or `t.reshape((2, 3))`, -1 allowed once."""
         if len(shape) == 1 and not isinstance(shape[0], numbers.Integral):
             shape = tuple(shape[0])
-        return _apply(ops.RESHAPE, (self,), {"shape": tuple(int(n) for n in shape)})
+        return _apply1(ops.RESHAPE, self, {"shape": tuple(int(n) for n in shape)})
 
     def transpose(self, *axes: Any) -> Tensor:
         """Permute the axes (reverse them when none are given)."""
@@ -278,7 +278,7 @@ class Tensor(Node):
             axes = tuple(reversed(range(self.ndim)))
         if sorted(_axis(self, a, "transpose") for a in axes) != list(range(self.ndim)):
             raise ValueError(f"transpose: axes {axes} are not a permutation of the {self.ndim} axes of shape {self.shape}")
-        return _apply(ops.TRANSPOSE, (self,), {"axes": tuple(_axis(self, a, "transpose") for a in axes)})
+        return _apply1(ops.TRANSPOSE, self, {"axes": tuple(_axis(self, a, "transpose") for a in axes)})
 
     @property
     def T(self) -> Tensor:
@@ -289,7 +289,7 @@ class Tensor(Node):
         axes = list(range(self.ndim))
         a, b = _axis(self, a, "swapaxes"), _axis(self, b, "swapaxes")
         axes[a], axes[b] = axes[b], axes[a]
-        return _apply(ops.TRANSPOSE, (self,), {"axes": tuple(axes)})
+        return _apply1(ops.TRANSPOSE, self, {"axes": tuple(axes)})
 
     def astype(self, dtype: Any) -> Tensor:
         """The same values in another float dtype (one "astype" node; the gradient comes back in this
@@ -304,10 +304,10 @@ class Tensor(Node):
 
     def broadcast_to(self, shape: Sequence[int]) -> Tensor:
         """Repeated along new or length-1 axes to `shape`, as NumPy broadcasts (gradients are summed back)."""
-        return _apply(ops.BROADCAST_TO, (self,), {"shape": tuple(shape)})
+        return _apply1(ops.BROADCAST_TO, self, {"shape": tuple(shape)})
 
     def __getitem__(self, index: Any) -> Tensor:
-        return _apply(ops.GETITEM, (self,), {"index": _normalize_index(index)})
+        return _apply1(ops.GETITEM, self, {"index": _normalize_index(index)})
 
     # NumPy functions called on a Tensor: the differentiable ones are recorded, others refuse a graph
     def __array_ufunc__(self, ufunc: Any, method: str, *args: Any, **kwargs: Any) -> Any:
@@ -335,48 +335,88 @@ _UFUNC_OPS = {
 # --------------------------------------------------------------------------- recording
 
 
+_new = Tensor.__new__
+
+
 def _leaf(data: np.ndarray) -> Tensor:
-    t = Tensor.__new__(Tensor)
-    t.data, t.grad, t.op, t.inputs, t.params, t.label = data, None, None, (), None, None
+    t = _new(Tensor)  # (one attribute per statement: quicker than a tuple assignment)
+    t.data = data
+    t.grad = t.op = t.params = t.label = None
+    t.inputs = ()
     t.requires_grad = t.retains_grad = False
     t._epoch = 0
     return t
 
 
-def _apply(op: Op, inputs: tuple[Tensor, ...], params: dict[str, Any] | None = None) -> Tensor:
-    """Run op's forward on the inputs' arrays; record the result when any input requires grad."""
-    forward = op.forward
+# Every op runs through _apply2 (two inputs, no params: the operators), _apply1 (one input) or
+# _apply (any number). The first two are _apply written out for their case: they run on every op a
+# model makes, so they spend no time on tuples, lengths or keyword dicts they do not need.
+
+
+def _apply2(op: Op, x: Tensor, y: Tensor) -> Tensor:
+    """Run op's forward on two tensors' arrays; record the result when either requires grad."""
     try:
-        if len(inputs) == 2:
-            x, y = inputs
-            data = forward(x.data, y.data, **params) if params else forward(x.data, y.data)
-            recorded = x.requires_grad or y.requires_grad
-        elif len(inputs) == 1:
-            x = inputs[0]
-            data = forward(x.data, **params) if params else forward(x.data)
-            recorded = x.requires_grad
-        else:
-            data = forward(*[t.data for t in inputs], **(params or {}))
-            recorded = any(t.requires_grad for t in inputs)
+        data = op.forward(x.data, y.data)
     except (ValueError, IndexError, TypeError) as e:
-        raise _forward_error(op, [t.data for t in inputs], e) from None
-    if type(data) is not np.ndarray:
-        data = np.asarray(data)  # NumPy returns scalars for full reductions
-    t = Tensor.__new__(Tensor)
-    t.data, t.grad, t.label, t._epoch, t.retains_grad = data, None, None, epoch[0], False
-    mode = _grad_mode.enabled
-    if recorded and mode:
-        t.op, t.inputs, t.params, t.requires_grad = op, inputs, params, True
-        if mode == CHECKING:
+        raise _forward_error(op, [x.data, y.data], e) from None
+    t = _new(Tensor)
+    t.data = data if type(data) is np.ndarray else np.asarray(data)  # NumPy returns scalars for 0-d results
+    t.grad = t.label = t.params = None
+    t._epoch = epoch[0]
+    t.retains_grad = False
+    if (x.requires_grad or y.requires_grad) and _grad_mode.enabled:
+        t.op, t.inputs, t.requires_grad = op, (x, y), True
+        if _grad_mode.enabled == CHECKING:
             check_forward(t)  # anomaly mode: where it was made, and whether it made NaN or Inf
     else:  # a constant: nothing to differentiate, nothing to keep alive
+        t.op, t.inputs, t.requires_grad = None, (), False
+    return t
+
+
+def _apply1(op: Op, x: Tensor, params: dict[str, Any] | None = None) -> Tensor:
+    """Run op's forward on one tensor's array; record the result when it requires grad."""
+    try:
+        data = op.forward(x.data, **params) if params else op.forward(x.data)
+    except (ValueError, IndexError, TypeError) as e:
+        raise _forward_error(op, [x.data], e) from None
+    t = _new(Tensor)
+    t.data = data if type(data) is np.ndarray else np.asarray(data)
+    t.grad = t.label = None
+    t._epoch = epoch[0]
+    t.retains_grad = False
+    if x.requires_grad and _grad_mode.enabled:
+        t.op, t.inputs, t.params, t.requires_grad = op, (x,), params, True
+        if _grad_mode.enabled == CHECKING:
+            check_forward(t)
+    else:
         t.op, t.inputs, t.params, t.requires_grad = None, (), None, False
+    return t
+
+
+def _apply(op: Op, inputs: tuple[Tensor, ...], params: dict[str, Any] | None = None) -> Tensor:
+    """Run op's forward on the inputs' arrays; record the result when any input requires grad."""
+    if len(inputs) == 1:
+        return _apply1(op, inputs[0], params)
+    if len(inputs) == 2 and not params:
+        return _apply2(op, *inputs)
+    try:
+        data = op.forward(*[t.data for t in inputs], **(params or {}))
+    except (ValueError, IndexError, TypeError) as e:
+        raise _forward_error(op, [t.data for t in inputs], e) from None
+    t = _leaf(data if type(data) is np.ndarray else np.asarray(data))
+    t._epoch = epoch[0]
+    mode = _grad_mode.enabled
+    if mode and any(x.requires_grad for x in inputs):
+        t.op, t.inputs, t.params, t.requires_grad = op, inputs, params, True
+        if mode == CHECKING:
+            check_forward(t)
     return t
 
 
 def _forward_error(op: Op, arrays: list[Any], e: Exception) -> Exception:
     shapes = " and ".join(str(np.shape(a)) for a in arrays)
-    message = f"{op.name} on shape{'s' if len(arrays) > 1 else ''} {shapes}: {e}"
+    reason = op.explain(*arrays) if op.explain is not None and isinstance(e, ValueError) else None
+    message = f"{op.name} on shape{'s' if len(arrays) > 1 else ''} {shapes}: {reason or e}"
     try:
         return type(e)(message)
     except TypeError:  # NumPy's own subclasses take other arguments: use the built-in type they extend
@@ -399,7 +439,7 @@ def _binary(op: Op, x: Tensor, other: Any, reflected: bool = False) -> Tensor:
         return _leaf(data if type(data) is np.ndarray else np.asarray(data))
     else:  # an array operand is copied only where a recorded graph keeps it for the backward pass
         y = _as_tensor(other, x, op, copy=x.requires_grad and _grad_mode.recording)
-    return _apply(op, (y, x) if reflected else (x, y))
+    return _apply2(op, y, x) if reflected else _apply2(op, x, y)
 
 
 def _as_tensor(x: Any, like: Tensor, op: Op, copy: bool = True) -> Tensor:
@@ -463,7 +503,7 @@ def _reduce(op: Op, t: Tensor, axis: Any, keepdims: bool) -> Tensor:
         axis = tuple(sorted({_axis(t, a, op.name) for a in axes}))
         if len(axis) != len(axes):
             raise ValueError(f"{op.name}: repeated axis in {axes} for shape {t.shape}")
-    return _apply(op, (t,), {"axis": axis, "keepdims": bool(keepdims)})
+    return _apply1(op, t, {"axis": axis, "keepdims": bool(keepdims)})
 
 
 def _normalize_index(index: Any) -> tuple[Any, ...]:
@@ -507,13 +547,13 @@ def cross_entropy(logits: Tensor, labels: Any) -> Tensor:
     classes = logits.shape[1]
     if labels.dtype.kind not in "iu":
         raise ValueError(f"cross_entropy: labels must be integers in [0, {classes}), got dtype {labels.dtype}")
-    if labels.size and (labels.min() < 0 or labels.max() >= classes):
+    if labels.size and (np.minimum.reduce(labels) < 0 or np.maximum.reduce(labels) >= classes):  # (min, max minus their Python layer)
         outside = labels[(labels < 0) | (labels >= classes)]
         raise ValueError(
             f"cross_entropy: labels must be integers in [0, {classes}) for {classes} classes; "
             f"{outside.size} are not: {outside[:10].tolist()}"
         )
-    return _apply(ops.CROSS_ENTROPY, (logits,), {"labels": labels})
+    return _apply1(ops.CROSS_ENTROPY, logits, {"labels": labels})
 
 
 def _as_tensors(tensors: Sequence[Any], op: Op) -> tuple[Tensor, ...]:
