@@ -9,9 +9,13 @@ What it measures, all in one process, contenders interleaved, medians of repeate
      (a) micrograd 0.1.0 exactly as its demo runs it (its Value and MLP, zero_grad, backward, update),
          with the cyclic GC on;
      (b) tinygrad_edu.Value in a Neuron/Layer/MLP written here with micrograd's nn.py structure;
-     (c) the same step written by hand with Python floats (backward derived by hand).
-   Targets: micrograd / tinygrad_edu >= 15x; tinygrad_edu / floats <= 10x. (b) and (c) are checked
-   once to give the same loss and gradients (to 1e-9).
+     (c) the same step written by hand with Python floats (backward derived by hand);
+     (d) diagnostic, no target: the floor of the design. A minimal scalar engine written here in a
+         few lines (one slotted object per node with two input slots, only add, mul and relu, no
+         checks, no anomaly mode, no in-place tracking, no create_graph): what one Python object
+         per recorded op costs in CPython, whatever the engine around it does.
+   Targets: micrograd / tinygrad_edu >= 15x; tinygrad_edu / floats <= 10x. (b), (c) and (d) are
+   checked once to give the same loss and gradients (to 1e-9).
 2. Scaling: build + backward of a random DAG of adds and muls at 1e3 .. 1e6 nodes, in ns per node,
    GC on. Target: max/min of ns/node <= 1.5. (The same with the GC off is printed as a diagnostic.)
 3. A 1,000,000-node chain (x = x * 1.0000001; x = x + 0.0, alternating) backpropagates under the
@@ -251,6 +255,81 @@ def reset_floats(target: Layers, source: Layers) -> None:
         b[:] = b0
 
 
+# --------------------------------------------------------------------------- (d) the floor of the design
+
+
+class FloorValue:
+    """The least a scalar engine with one Python object per recorded op can do (diagnostic only)."""
+
+    __slots__ = ("data", "grad", "kind", "x", "y")  # kind: 0 add, 1 mul, 2 relu, None a leaf
+
+    def __init__(self, data: float, kind: int | None = None, x: Any = None, y: Any = None) -> None:
+        self.data, self.grad, self.kind, self.x, self.y = data, 0.0, kind, x, y
+
+    # the operators make their node inline (no __init__ call): the fewest Python calls per op
+    def __add__(self, other: Any) -> FloorValue:
+        if type(other) is not FloorValue:
+            other = FloorValue(float(other))
+        v = _bare_floor(FloorValue)
+        v.data, v.grad, v.kind, v.x, v.y = self.data + other.data, 0.0, 0, self, other
+        return v
+
+    def __mul__(self, other: Any) -> FloorValue:
+        if type(other) is not FloorValue:
+            other = FloorValue(float(other))
+        v = _bare_floor(FloorValue)
+        v.data, v.grad, v.kind, v.x, v.y = self.data * other.data, 0.0, 1, self, other
+        return v
+
+    __radd__, __rmul__ = __add__, __mul__
+
+    def relu(self) -> FloorValue:
+        v = _bare_floor(FloorValue)
+        v.data, v.grad, v.kind, v.x, v.y = self.data if self.data > 0 else 0.0, 0.0, 2, self, None
+        return v
+
+    def backward(self) -> None:
+        order: list[FloorValue] = []
+        seen: set[FloorValue] = set()
+        stack: list[tuple[FloorValue, bool]] = [(self, False)]
+        while stack:  # iterative post-order depth-first search
+            node, placed = stack.pop()
+            if placed:
+                order.append(node)
+            elif node not in seen:
+                seen.add(node)
+                stack.append((node, True))
+                stack.extend((child, False) for child in (node.x, node.y) if child is not None)
+        self.grad = 1.0
+        for node in reversed(order):
+            g, kind = node.grad, node.kind
+            if kind == 0:
+                node.x.grad += g
+                node.y.grad += g
+            elif kind == 1:
+                node.x.grad += g * node.y.data
+                node.y.grad += g * node.x.data
+            elif kind == 2 and node.data > 0:
+                node.x.grad += g
+
+
+_bare_floor = object.__new__
+
+
+class FloorNeuron(Neuron):
+    def __init__(self, w: list[float], b: float, nonlin: bool) -> None:
+        self.w, self.b, self.nonlin = [FloorValue(wi) for wi in w], FloorValue(b), nonlin
+
+
+class FloorMLP(MLP):
+    def __init__(self, layers: Layers) -> None:
+        self.layers = []
+        for i, (W, b) in enumerate(layers):
+            layer = Layer.__new__(Layer)
+            layer.neurons = [FloorNeuron(row, bj, nonlin=i != len(layers) - 1) for row, bj in zip(W, b)]
+            self.layers.append(layer)
+
+
 # --------------------------------------------------------------------------- part 1: the MLP step
 
 
@@ -264,6 +343,10 @@ def check_same_gradients(layers: Layers, X: list[list[float]], Y: list[float]) -
     loss.backward()
     gt = [p.grad for p in model.parameters()]
     result["tinygrad_edu_vs_floats"] = _compare(loss.data, loss_f, gt, gf)
+    floor = FloorMLP(layers)
+    loss_floor = demo_loss(floor, X, Y, FloorValue)
+    loss_floor.backward()
+    result["floor_vs_floats"] = _compare(loss_floor.data, loss_f, [p.grad for p in floor.parameters()], gf)
     if MgMLP is not None:
         mg = mg_model(layers)
         loss_m = demo_loss(mg, X, Y, MgValue)
@@ -295,13 +378,17 @@ def bench_mlp_step(repeats: int) -> dict[str, Any]:
     tg_model = MLP(init)
     tg_params = tg_model.parameters()
     float_layers = copy_layers(init)
+    floor_model = FloorMLP(init)
+    floor_params = floor_model.parameters()
     contenders = {
         "tinygrad_edu": lambda: train_step(tg_model, X, Y, tg_constant),
         "floats": lambda: floats_step(float_layers, X, Y),
+        "floor": lambda: train_step(floor_model, X, Y, FloorValue),
     }
     resets = {
         "tinygrad_edu": lambda: set_params(tg_params, init_flat),
         "floats": lambda: reset_floats(float_layers, init),
+        "floor": lambda: set_params(floor_params, init_flat),
     }
     if MgMLP is not None:
         mg = mg_model(init)
@@ -326,8 +413,12 @@ def bench_mlp_step(repeats: int) -> dict[str, Any]:
     targets.append(_bench.target("mlp_step: tinygrad_edu / floats", med["tinygrad_edu"] / med["floats"], "<=", 10))
     for t in targets:
         _bench.print_target(t)
+    floor = {"tinygrad_edu / floor": med["tinygrad_edu"] / med["floor"], "floor / floats": med["floor"] / med["floats"]}
+    if "micrograd" in med:
+        floor["micrograd / floor"] = med["micrograd"] / med["floor"]
+    print("  (diagnostic) the floor of one object per op: " + ", ".join(f"{k} {v:.2f}x" for k, v in floor.items()))
     return {"check": check, "graph_nodes": nodes, "seconds_per_step": med, "samples": samples,
-            "steps_per_sample": STEPS_PER_SAMPLE, "targets": targets}
+            "steps_per_sample": STEPS_PER_SAMPLE, "floor_diagnostic": floor, "targets": targets}
 
 
 # --------------------------------------------------------------------------- part 2: scaling
