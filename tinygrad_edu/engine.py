@@ -508,8 +508,9 @@ def _run_backward(
     checking = _grad_mode.anomaly
     # A plain backward of scalars sums each gradient straight into .grad, as micrograd does (every
     # scalar node keeps its gradient): no dict, no per-edge work that a float does not need. What a
-    # .grad held before is set aside and added back at the end: each becomes (held) + (this backward's
-    # sum), the floats summing apart in `grads` gives (up to the sign of a zero: a sum starts at 0.0).
+    # .grad held before is set aside and added back at the end, so each becomes (held) + (this
+    # backward's sum), the same floats the general path gives (up to the sign of a zero: a sum starts
+    # at 0.0).
     in_grad = (targets is None and not (create_graph or checking or edges is not None)
                and all(isinstance(root, ScalarNode) for root in roots))
     held = {n: n.grad for n in order if type(n.grad) is not float or n.grad} if in_grad else {}
