@@ -188,7 +188,9 @@ def test_saved_bytes_count_arrays_in_params() -> None:
     logits = Tensor(np.zeros((4, 3)), requires_grad=True)
     labels = np.array([0, 2, 1, 0], dtype=np.int64)
     s = graph_stats(tg.cross_entropy(logits, labels))
-    assert s.saved_bytes == 4 * 3 * 8 + 8 + 4 * 8  # logits, the 0-d loss, the labels the rule reads
+    # logits, the 0-d loss, the labels the rule reads, and what the forward saved for the rule:
+    # the exponentials of the shifted logits and their row sums
+    assert s.saved_bytes == 4 * 3 * 8 + 8 + 4 * 8 + 4 * 3 * 8 + 4 * 8
 
 
 def test_saved_bytes_of_the_mlp_by_hand() -> None:

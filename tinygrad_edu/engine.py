@@ -476,12 +476,6 @@ def _as_array(g: Any) -> Any:
     return g if isinstance(g, Node) else np.asarray(g)
 
 
-def _is_fresh(g: Any) -> bool:
-    """Whether gradient g may become a .grad as it is: not a view of another array (floats and
-    graph nodes are never modified in place, so they always may)."""
-    return not isinstance(g, np.ndarray) or g.base is None
-
-
 def _numpy_rule(rule: Any, args: tuple[Any, ...], params: dict[str, Any]) -> float:
     """Re-run a rule on float64 NumPy scalars: IEEE results (inf, nan) where Python floats raise."""
     with np.errstate(all="ignore"):
@@ -512,7 +506,7 @@ def _run_backward(
     # backward's sum), the same floats the general path gives (up to the sign of a zero: a sum starts
     # at 0.0).
     in_grad = (targets is None and not (create_graph or checking or edges is not None)
-               and all(isinstance(root, ScalarNode) for root in roots))
+               and isinstance(roots[0], ScalarNode) and all(isinstance(root, ScalarNode) for root in roots))
     held = {n: n.grad for n in order if type(n.grad) is not float or n.grad} if in_grad else {}
     for n in held:
         n.grad = 0.0
@@ -520,7 +514,7 @@ def _run_backward(
     # ids of gradient arrays something else may hold: the caller's seeds, and what a rule passed
     # through unchanged (add gives g to both inputs). Copied before they become a .grad, so that no
     # two .grad arrays share memory; any other array the engine made is fresh and taken as it is.
-    shared = {id(seed) for seed in seeds}
+    shared = set(map(id, seeds))
     for root, seed in zip(roots, seeds):
         if create_graph and not isinstance(seed, Node):
             seed = type(root).constant(seed)
@@ -530,94 +524,104 @@ def _run_backward(
             grads[root] = grads[root] + seed if root in grads else seed
 
     get = grads.get
+    per_edge_checks = checking or edges is not None
     # rules record graph nodes only with create_graph; otherwise they see raw data and record nothing
-    with GradMode("recording", True) if create_graph else contextlib.nullcontext():
-        try:
-            for node in reversed(order):
-                op = node.op
-                if in_grad and isinstance(node, ScalarNode):  # its .grad holds all that reached it
-                    if op is None:
-                        continue
-                    if not retain_graph:
-                        node._epoch = RELEASED
-                    g, out, x, y = node.grad, node.data, node._x, node._y
-                    assert x is not None  # (made by an op: it has an input)
-                    if y is None:
-                        if x.requires_grad:
-                            rule = op.vjps[0]  # (indexed: vjps may be a ForEachInput)
-                            try:
-                                x.grad += rule(g, out, x.data)
-                            except ArithmeticError:  # Python floats raise where NumPy gives inf/nan
-                                x.grad += _numpy_rule(rule, (g, out, x.data), {})
-                        continue
-                    xd, yd = x.data, y.data
-                    rule, rule_y = op.vjps[0], op.vjps[1]
-                    if x.requires_grad:
-                        try:
-                            x.grad += rule(g, out, xd, yd)
-                        except ArithmeticError:
-                            x.grad += _numpy_rule(rule, (g, out, xd, yd), {})
-                    if y.requires_grad:
-                        try:
-                            y.grad += rule_y(g, out, xd, yd)
-                        except ArithmeticError:
-                            y.grad += _numpy_rule(rule_y, (g, out, xd, yd), {})
-                    continue
-
-                g = grads.pop(node, None)
-                if g is None:  # nothing flows here (e.g. the node only feeds a non-differentiable path)
-                    continue
-                if targets is None:
-                    if op is None or node.retains_grad:  # into .grad: backward accumulates, never overwrites
-                        if node.grad is None:  # (graph nodes are never changed in place: no copy needed)
-                            total = g if id(g) not in shared and _is_fresh(g) or isinstance(g, Node) else g.copy()
-                        else:
-                            total = node.grad + g
-                        if type(total) is not float and node.shaped and type(total) is not np.ndarray:
-                            total = _as_array(total)  # a sum of 0-d arrays is a NumPy scalar: keep an array
-                        node.grad = total
-                elif node in targets:
-                    targets[node] = g
+    # (entered by hand, not in a `with`: a null context would cost on every backward)
+    recording = GradMode("recording", True) if create_graph else None
+    if recording is not None:
+        recording.__enter__()
+    try:
+        for node in reversed(order):
+            op = node.op
+            if in_grad and isinstance(node, ScalarNode):  # its .grad holds all that reached it
                 if op is None:
                     continue
-                if not retain_graph:  # (gradient_flow inspects with retain_graph=True: it uses nothing up)
+                if not retain_graph:
                     node._epoch = RELEASED
+                g, out, x, y = node.grad, node.data, node._x, node._y
+                assert x is not None  # (made by an op: it has an input)
+                if y is None:
+                    if x.requires_grad:
+                        rule = op.vjps[0]  # (indexed: vjps may be a ForEachInput)
+                        try:
+                            x.grad += rule(g, out, x.data)
+                        except ArithmeticError:  # Python floats raise where NumPy gives inf/nan
+                            x.grad += _numpy_rule(rule, (g, out, x.data), {})
+                    continue
+                xd, yd = x.data, y.data
+                rule, rule_y = op.vjps[0], op.vjps[1]
+                if x.requires_grad:
+                    try:
+                        x.grad += rule(g, out, xd, yd)
+                    except ArithmeticError:
+                        x.grad += _numpy_rule(rule, (g, out, xd, yd), {})
+                if y.requires_grad:
+                    try:
+                        y.grad += rule_y(g, out, xd, yd)
+                    except ArithmeticError:
+                        y.grad += _numpy_rule(rule_y, (g, out, xd, yd), {})
+                continue
 
-                # the rules' arguments: (g, out, *inputs), as graph nodes for create_graph, else raw data
-                inputs = node.inputs
-                if create_graph:
-                    args = (g, node, *inputs)
-                elif len(inputs) == 2:
-                    args = (g, node.data, inputs[0].data, inputs[1].data)
-                elif len(inputs) == 1:
-                    args = (g, node.data, inputs[0].data)
-                else:
-                    args = (g, node.data, *[inp.data for inp in inputs])
-                params = node.params
-                shaped = node.shaped  # inputs are of the node's kind: Values, or Tensors
-                for inp, rule in zip(inputs, op.vjps):
-                    if not inp.requires_grad:
-                        continue
-                    try:  # the edge's contribution: upstream gradient x local derivative
-                        gk = rule(*args, **params) if params else rule(*args)
-                    except ArithmeticError:  # Python floats raise where NumPy gives inf/nan
-                        gk = _numpy_rule(rule, args, params or {})
-                    if shaped:
-                        if gk is g:
-                            shared.add(id(g))
-                        data = inp.data
-                        if op.broadcasting and (gk.shape != data.shape or gk.dtype is not data.dtype):
-                            gk = _fit_to_input(gk, inp)
+            g = grads.pop(node, None)
+            if g is None:  # nothing flows here (e.g. the node only feeds a non-differentiable path)
+                continue
+            if targets is None:
+                if op is None or node.retains_grad:  # into .grad: backward accumulates, never overwrites
+                    if node.grad is not None:
+                        total = node.grad + g
+                    elif type(g) is np.ndarray:  # taken as it is when nothing else can hold it
+                        total = g if g.base is None and id(g) not in shared else g.copy()
+                    else:  # a float, or a graph node (never changed in place)
+                        total = g
+                    if type(total) is not np.ndarray and node.shaped and not isinstance(total, Node):
+                        total = np.asarray(total)  # a sum of 0-d arrays is a NumPy scalar: keep an array
+                    node.grad = total
+            elif node in targets:
+                targets[node] = g
+            if op is None:
+                continue
+            if not retain_graph:  # (gradient_flow inspects with retain_graph=True: it uses nothing up)
+                node._epoch = RELEASED
+
+            # the rules' arguments: (g, out, *inputs), as graph nodes for create_graph, else raw data
+            inputs = node.inputs
+            if create_graph:
+                args = (g, node, *inputs)
+            elif len(inputs) == 2:
+                args = (g, node.data, inputs[0].data, inputs[1].data)
+            elif len(inputs) == 1:
+                args = (g, node.data, inputs[0].data)
+            else:
+                args = (g, node.data, *[inp.data for inp in inputs])
+            params = node.params
+            shaped = node.shaped  # inputs are of the node's kind: Values, or Tensors
+            broadcasting = op.broadcasting
+            for inp, rule in zip(inputs, op.vjps):
+                if not inp.requires_grad:
+                    continue
+                try:  # the edge's contribution: upstream gradient x local derivative
+                    gk = rule(*args, **params) if params else rule(*args)
+                except ArithmeticError:  # Python floats raise where NumPy gives inf/nan
+                    gk = _numpy_rule(rule, args, params or {})
+                if shaped:
+                    if gk is g:
+                        shared.add(id(g))
+                    data = inp.data
+                    if broadcasting and (gk.shape != data.shape or gk.dtype is not data.dtype):
+                        gk = _fit_to_input(gk, inp)
+                if per_edge_checks:
                     if checking:
                         _check_backward(node, inp, g, gk)
                     if edges is not None:  # an input used twice (x*x) has one edge carrying both slots
                         link = (inp, node)
                         edges[link] = gk if link not in edges else edges[link] + gk
-                    prev = get(inp)  # the chain rule's sum over all edges leaving inp
-                    grads[inp] = gk if prev is None else prev + gk
-        finally:  # (also after an error: no gradient held before is lost)
-            for n, old in held.items():
-                n.grad = n.grad if old is None else old + n.grad
+                prev = get(inp)  # the chain rule's sum over all edges leaving inp
+                grads[inp] = gk if prev is None else prev + gk
+    finally:  # (also after an error: no gradient held before is lost)
+        if recording is not None:
+            recording.__exit__(None, None, None)
+        for n, old in held.items():
+            n.grad = n.grad if old is None else old + n.grad
 
 
 class GradientFlow(NamedTuple):

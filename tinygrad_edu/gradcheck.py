@@ -433,17 +433,18 @@ def _check_node_rule(node: Node, eps: float, atol: float, rtol: float, rng: np.r
     op = node.op
     assert op is not None
     params = node.params or {}
+    forward_params = {k: v for k, v in params.items() if k != "saved"}  # (what a saving forward kept is for rules)
     xs = [np.array(inp.data, dtype=np.float64) if inp.requires_grad else inp.data for inp in node.inputs]
     shapes = ", ".join(str(np.shape(x)) for x in xs)
     label = f" {node.label!r}" if node.label else ""
     where = f"a '{op.name}' node{label} with input shape(s) {shapes}"
     found = []
     with np.errstate(all="ignore"):
-        out = np.asarray(op.forward(*xs, **params), dtype=np.float64)
+        out = np.asarray(op.forward(*xs, **forward_params), dtype=np.float64)
         g = _unit(rng.standard_normal(out.shape))
 
         def projected(k: int, x: np.ndarray) -> float:
-            return float(np.sum(g * op.forward(*xs[:k], x, *xs[k + 1:], **params)))
+            return float(np.sum(g * op.forward(*xs[:k], x, *xs[k + 1:], **forward_params)))
 
         for k, inp in enumerate(node.inputs):
             if not inp.requires_grad:

@@ -46,6 +46,10 @@ class Op:
     # (*inputs) -> why the forward refused them, in words clearer than NumPy's (None: NumPy's words);
     # asked only after a failure, so that the forward stays NumPy's own function
     explain: Callable[..., str | None] | None = None
+    # (*inputs, **params) -> (output, saved): the forward of a node being recorded, also returning work
+    # its rules reuse instead of redoing (cross_entropy's exponentials). The node keeps it in its params,
+    # so the rules get it as `saved=`; they must also work without it (a caller that has only the inputs)
+    saving_forward: Callable[..., tuple[Any, Any]] | None = None
 
     def __repr__(self) -> str:
         return f"Op({self.name!r})"
@@ -504,8 +508,9 @@ SOFTMAX = define(Op(
 ))
 
 
-def _cross_entropy(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Mean over rows of -log softmax(logits)[row, label]: the loss of a classifier on a batch.
+def _cross_entropy_saving(logits: np.ndarray, labels: np.ndarray) -> tuple[Any, tuple[np.ndarray, np.ndarray]]:
+    """Mean over rows of -log softmax(logits)[row, label]: the loss of a classifier on a batch; and,
+    for its rule, the exponentials of the shifted logits and their row sums (softmax = exps / sums).
 
     -log softmax(x)[label] = log(sum(exp(x))) - x[label], both taken from x shifted by its row's
     maximum (no overflow); only the picked elements are subtracted, not the whole log-softmax.
@@ -513,8 +518,14 @@ def _cross_entropy(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
     if logits.dtype.kind != "f":  # integers: a float loss, as log_softmax gives
         logits = logits.astype(np.float64)
     shifted = logits - np.maximum.reduce(logits, axis=-1, keepdims=True)
-    log_total = np.log(np.add.reduce(np.exp(shifted), axis=-1))
-    return np.add.reduce(log_total - shifted[np.arange(len(labels)), labels]) / len(labels)
+    exps = np.exp(shifted)
+    sums = np.add.reduce(exps, axis=-1)
+    loss = np.add.reduce(np.log(sums) - shifted[np.arange(len(labels)), labels]) / len(labels)
+    return loss, (exps, sums)
+
+
+def _cross_entropy(logits: np.ndarray, labels: np.ndarray) -> Any:
+    return _cross_entropy_saving(logits, labels)[0]
 
 
 def _one_hot(labels: np.ndarray, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
@@ -523,10 +534,15 @@ def _one_hot(labels: np.ndarray, shape: tuple[int, ...], dtype: Any) -> np.ndarr
     return z
 
 
-def _cross_entropy_grad(g: Any, out: Any, x: Any, labels: np.ndarray) -> Any:
+def _cross_entropy_grad(g: Any, out: Any, x: Any, labels: np.ndarray,
+                        saved: tuple[np.ndarray, np.ndarray] | None = None) -> Any:
     n = len(labels)
     if type(x) is np.ndarray:  # raw data: the same formula, worked out in place in one fresh array
-        d = _softmax(x, axis=-1)
+        if saved is None:
+            d = _softmax(x, axis=-1)
+        else:  # the forward's exponentials: no second pass of max, exp and sum
+            exps, sums = saved
+            d = exps / sums[:, np.newaxis]
         d[np.arange(n), labels] -= 1
         d *= g / n
         return d
@@ -535,7 +551,7 @@ def _cross_entropy_grad(g: Any, out: Any, x: Any, labels: np.ndarray) -> Any:
 
 CROSS_ENTROPY = define(Op(  # one node for log_softmax, pick and mean: the classifier's usual loss
     "cross_entropy", "cross_entropy", _cross_entropy,
-    vjps=(_cross_entropy_grad,),
+    vjps=(_cross_entropy_grad,), saving_forward=_cross_entropy_saving,
     derivatives=("(softmax - onehot) / N",), domain=("real",),
 ))
 

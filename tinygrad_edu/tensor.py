@@ -376,7 +376,13 @@ def _apply2(op: Op, x: Tensor, y: Tensor) -> Tensor:
 def _apply1(op: Op, x: Tensor, params: dict[str, Any] | None = None) -> Tensor:
     """Run op's forward on one tensor's array; record the result when it requires grad."""
     try:
-        data = op.forward(x.data, **params) if params else op.forward(x.data)
+        if not params:
+            data = op.forward(x.data)
+        elif op.saving_forward is not None and x.requires_grad and _grad_mode.enabled:
+            data, saved = op.saving_forward(x.data, **params)
+            params = {**params, "saved": saved}  # the rules get it as saved=
+        else:
+            data = op.forward(x.data, **params)
     except (ValueError, IndexError, TypeError) as e:
         raise _forward_error(op, [x.data], e) from None
     t = _new(Tensor)
@@ -547,7 +553,8 @@ def cross_entropy(logits: Tensor, labels: Any) -> Tensor:
     classes = logits.shape[1]
     if labels.dtype.kind not in "iu":
         raise ValueError(f"cross_entropy: labels must be integers in [0, {classes}), got dtype {labels.dtype}")
-    if labels.size and (np.minimum.reduce(labels) < 0 or np.maximum.reduce(labels) >= classes):  # (min, max minus their Python layer)
+    # as unsigned integers negative labels are huge, so one max finds labels on both sides of the range
+    if labels.size and np.maximum.reduce(labels.astype(np.uint64)) >= classes:
         outside = labels[(labels < 0) | (labels >= classes)]
         raise ValueError(
             f"cross_entropy: labels must be integers in [0, {classes}) for {classes} classes; "
