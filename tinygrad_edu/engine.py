@@ -371,6 +371,9 @@ def topological_order(roots: Node | Iterable[Node]) -> list[Node]:
             for inp in pending:
                 if inp.requires_grad and inp not in visited:
                     visited.add(inp)
+                    if inp.op is None:  # a leaf has no inputs: placed at once, never stacked
+                        order.append(inp)
+                        continue
                     stack.append((inp, iter(inp.inputs)))
                     break
             else:  # all its inputs are placed: place it
@@ -388,13 +391,17 @@ def _scalar_order(root: ScalarNode, visited: set[Node], order: list[Node]) -> No
         if x is not None:
             if x.requires_grad and x not in visited:
                 visited.add(x)
-                stack.append(x)
-                continue
+                if x.op is not None:
+                    stack.append(x)
+                    continue
+                order.append(x)  # a leaf has no inputs: placed at once, never stacked
             y = node._y
             if y is not None and y.requires_grad and y not in visited:
                 visited.add(y)
-                stack.append(y)
-                continue
+                if y.op is not None:
+                    stack.append(y)
+                    continue
+                order.append(y)
         order.append(stack.pop())
 
 

@@ -225,8 +225,12 @@ def _one_where(x: Any, mask: Any) -> Any:
 
 def _pow_grad_base(g: Any, out: Any, x: Any, y: Any) -> Any:
     # y·x^(y-1), except where y == 0: x**0 is the constant 1, even at x == 0 (where 0 * inf would give nan)
-    both_zero = (np.asarray(getattr(x, "data", x)) == 0) & (np.asarray(getattr(y, "data", y)) == 0)
-    return g * y * call(POW, _one_where(x, both_zero) if both_zero.any() else x, y - 1)
+    zero_exponent = np.asarray(getattr(y, "data", y)) == 0
+    if zero_exponent.any():  # (x is looked at only then: the usual exponent, a constant like 2, never is 0)
+        both_zero = zero_exponent & (np.asarray(getattr(x, "data", x)) == 0)
+        if both_zero.any():
+            x = _one_where(x, both_zero)
+    return g * y * call(POW, x, y - 1)
 
 
 def _pow_grad_exponent(g: Any, out: Any, x: Any, y: Any) -> Any:
