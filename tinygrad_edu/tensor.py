@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import numbers
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -13,6 +14,46 @@ from .engine import CHECKING, Node, _grad_mode, check_forward, epoch, mark_modif
 from .ops import Op
 
 Shape = tuple[int, ...]
+
+
+@functools.cache
+def _binary_operator(op: Op) -> Callable[[Tensor, Any], Tensor]:
+    """The method `x <op> y`, and the one place an op of two tensors (and no params) is run and
+    recorded: its forward on the two arrays, and a node when either requires grad. An operand that
+    is not a Tensor goes through _binary, which comes back here. Made once per op from its record,
+    as Value's operators are: the Tensor engine's hottest path, so one Python call per op."""
+    forward = op.forward
+
+    def operator(x: Tensor, y: Any) -> Tensor:
+        if type(y) is not Tensor and not isinstance(y, Tensor):
+            return _binary(op, x, y)
+        try:
+            data = forward(x.data, y.data)
+        except (ValueError, IndexError, TypeError) as e:
+            raise _forward_error(op, [x.data, y.data], e) from None
+        t = _new(Tensor)
+        t.data = data if type(data) is np.ndarray else np.asarray(data)  # NumPy returns scalars for 0-d results
+        t.grad = t.label = t.params = None
+        t._epoch = epoch[0]
+        t.retains_grad = False
+        if (x.requires_grad or y.requires_grad) and (mode := _grad_mode.enabled):
+            t.op, t.inputs, t.requires_grad = op, (x, y), True
+            if mode == CHECKING:
+                check_forward(t)  # anomaly mode: where it was made, and whether it made NaN or Inf
+        else:  # a constant: nothing to differentiate, nothing to keep alive
+            t.op, t.inputs, t.requires_grad = None, (), False
+        return t
+
+    return operator
+
+
+def _reflected_operator(op: Op) -> Callable[[Tensor, Any], Tensor]:
+    """The method `y <op> x` for an operand y that is not a Tensor (a Tensor's own method came first)."""
+
+    def operator(x: Tensor, y: Any) -> Tensor:
+        return _binary(op, x, y, reflected=True)
+
+    return operator
 
 
 class Tensor(Node):
@@ -123,41 +164,12 @@ class Tensor(Node):
         return f"Tensor({body}{''.join(', ' + e for e in extra)})"
 
     # ---- elementwise arithmetic (NumPy broadcasting)
-    def __add__(self, other: Any) -> Tensor:
-        return _apply2(ops.ADD, self, other) if type(other) is Tensor else _binary(ops.ADD, self, other)
-
-    def __radd__(self, other: Any) -> Tensor:
-        return _binary(ops.ADD, self, other, reflected=True)
-
-    def __sub__(self, other: Any) -> Tensor:
-        return _apply2(ops.SUB, self, other) if type(other) is Tensor else _binary(ops.SUB, self, other)
-
-    def __rsub__(self, other: Any) -> Tensor:
-        return _binary(ops.SUB, self, other, reflected=True)
-
-    def __mul__(self, other: Any) -> Tensor:
-        return _apply2(ops.MUL, self, other) if type(other) is Tensor else _binary(ops.MUL, self, other)
-
-    def __rmul__(self, other: Any) -> Tensor:
-        return _binary(ops.MUL, self, other, reflected=True)
-
-    def __truediv__(self, other: Any) -> Tensor:
-        return _apply2(ops.DIV, self, other) if type(other) is Tensor else _binary(ops.DIV, self, other)
-
-    def __rtruediv__(self, other: Any) -> Tensor:
-        return _binary(ops.DIV, self, other, reflected=True)
-
-    def __pow__(self, exponent: Any) -> Tensor:
-        return _apply2(ops.POW, self, exponent) if type(exponent) is Tensor else _binary(ops.POW, self, exponent)
-
-    def __rpow__(self, base: Any) -> Tensor:
-        return _binary(ops.POW, self, base, reflected=True)
-
-    def __matmul__(self, other: Any) -> Tensor:
-        return _apply2(ops.MATMUL, self, other) if type(other) is Tensor else _binary(ops.MATMUL, self, other)
-
-    def __rmatmul__(self, other: Any) -> Tensor:
-        return _binary(ops.MATMUL, self, other, reflected=True)
+    __add__, __radd__ = _binary_operator(ops.ADD), _reflected_operator(ops.ADD)
+    __sub__, __rsub__ = _binary_operator(ops.SUB), _reflected_operator(ops.SUB)
+    __mul__, __rmul__ = _binary_operator(ops.MUL), _reflected_operator(ops.MUL)
+    __truediv__, __rtruediv__ = _binary_operator(ops.DIV), _reflected_operator(ops.DIV)
+    __pow__, __rpow__ = _binary_operator(ops.POW), _reflected_operator(ops.POW)
+    __matmul__, __rmatmul__ = _binary_operator(ops.MATMUL), _reflected_operator(ops.MATMUL)
 
     def __neg__(self) -> Tensor:
         return _apply1(ops.NEG, self)
@@ -348,29 +360,9 @@ def _leaf(data: np.ndarray) -> Tensor:
     return t
 
 
-# Every op runs through _apply2 (two inputs, no params: the operators), _apply1 (one input) or
-# _apply (any number). The first two are _apply written out for their case: they run on every op a
-# model makes, so they spend no time on tuples, lengths or keyword dicts they do not need.
-
-
-def _apply2(op: Op, x: Tensor, y: Tensor) -> Tensor:
-    """Run op's forward on two tensors' arrays; record the result when either requires grad."""
-    try:
-        data = op.forward(x.data, y.data)
-    except (ValueError, IndexError, TypeError) as e:
-        raise _forward_error(op, [x.data, y.data], e) from None
-    t = _new(Tensor)
-    t.data = data if type(data) is np.ndarray else np.asarray(data)  # NumPy returns scalars for 0-d results
-    t.grad = t.label = t.params = None
-    t._epoch = epoch[0]
-    t.retains_grad = False
-    if (x.requires_grad or y.requires_grad) and _grad_mode.enabled:
-        t.op, t.inputs, t.requires_grad = op, (x, y), True
-        if _grad_mode.enabled == CHECKING:
-            check_forward(t)  # anomaly mode: where it was made, and whether it made NaN or Inf
-    else:  # a constant: nothing to differentiate, nothing to keep alive
-        t.op, t.inputs, t.requires_grad = None, (), False
-    return t
+# Every op runs through _binary_operator (two inputs, no params: the operators), _apply1 (one input)
+# or _apply (any number). The first two are _apply written out for their case: they run on every op
+# a model makes, so they spend no time on tuples, lengths or keyword dicts they do not need.
 
 
 def _apply1(op: Op, x: Tensor, params: dict[str, Any] | None = None) -> Tensor:
@@ -404,7 +396,7 @@ def _apply(op: Op, inputs: tuple[Tensor, ...], params: dict[str, Any] | None = N
     if len(inputs) == 1:
         return _apply1(op, inputs[0], params)
     if len(inputs) == 2 and not params:
-        return _apply2(op, *inputs)
+        return _binary_operator(op)(*inputs)
     try:
         data = op.forward(*[t.data for t in inputs], **(params or {}))
     except (ValueError, IndexError, TypeError) as e:
@@ -445,7 +437,8 @@ def _binary(op: Op, x: Tensor, other: Any, reflected: bool = False) -> Tensor:
         return _leaf(data if type(data) is np.ndarray else np.asarray(data))
     else:  # an array operand is copied only where a recorded graph keeps it for the backward pass
         y = _as_tensor(other, x, op, copy=x.requires_grad and _grad_mode.recording)
-    return _apply2(op, y, x) if reflected else _apply2(op, x, y)
+    operator = _binary_operator(op)
+    return operator(y, x) if reflected else operator(x, y)
 
 
 def _as_tensor(x: Any, like: Tensor, op: Op, copy: bool = True) -> Tensor:
