@@ -231,6 +231,33 @@ def test_tensor_forward_and_gradient(name: str, data: st.DataObject) -> None:
         assert_close(t.grad, expected, f"{name}: gradient of input {i}")
 
 
+SAVING_OPS = sorted(op.name for op in REGISTRY.values() if op.saving_forward is not None)
+
+
+def test_the_ops_that_save_work_for_their_rules() -> None:
+    assert SAVING_OPS == ["cross_entropy"]  # a new one is also covered by the test below
+
+
+@pytest.mark.parametrize("name", SAVING_OPS)
+@SETTINGS
+@given(data=st.data())
+def test_a_saving_forward_changes_nothing_but_the_work(name: str, data: st.DataObject) -> None:
+    """The recorded node's output is the plain forward's, and its rule gives the same gradient with
+    the saved work as from the inputs alone (the path of every caller that has only the inputs)."""
+    case, rng = _draw_case(name, data)
+    out = case.call(*[Tensor(a, requires_grad=True) for a in case.inputs])
+    op = REGISTRY[name]
+    assert out.op is op and "saved" in out.params
+    plain = {k: v for k, v in out.params.items() if k != "saved"}
+    inputs = [i.data for i in out.inputs]
+    np.testing.assert_array_equal(out.data, op.forward(*inputs, **plain))
+    g = rng.normal(size=out.shape)
+    for k in range(len(inputs)):
+        rule = op.vjps[k]
+        assert_close(rule(g, out.data, *inputs, **out.params), rule(g, out.data, *inputs, **plain),
+                     f"{name}: rule {k} with and without the saved work", atol=1e-12)
+
+
 @pytest.mark.parametrize("name", ALL_OPS)
 @settings(SETTINGS, max_examples=12)
 @given(data=st.data())

@@ -9,8 +9,8 @@ any depth works) and counts, from the graph alone:
 * forward and backward work, as multiply-accumulates (MACs) plus "elementwise" flops, by the rules
   below; FLOPs = 2 x MACs + elementwise;
 * `saved_bytes`: the memory the backward pass reads, each array once: every op node's output and
-  inputs (constants included) and the arrays among its params (cross_entropy's labels, an index
-  array); a view counts as the array it views, a Value as 8 bytes.
+  inputs (constants included) and the arrays among its params (cross_entropy's labels and saved
+  exponentials, an index array); a view counts as the array it views, a Value as 8 bytes.
 
 Counting rules (per op node; "elements" means scalar elements, 1 for a Value):
 
