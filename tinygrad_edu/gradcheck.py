@@ -12,6 +12,7 @@ when the check fails or the function raises. `.grad` is never touched.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -489,8 +490,13 @@ def _validate(where: str, eps: float, atol: float, rtol: float) -> None:
 
 def _shape_and_dtype(data: Any) -> tuple[tuple[int, ...], str]:
     if isinstance(data, np.ndarray):
-        return data.shape, str(data.dtype)
-    return tuple(np.shape(data)), str(np.asarray(data).dtype)
+        return data.shape, _dtype_name(data.dtype)
+    return tuple(np.shape(data)), _dtype_name(np.asarray(data).dtype)
+
+
+@functools.cache
+def _dtype_name(dtype: np.dtype) -> str:
+    return str(dtype)  # (NumPy names a dtype in Python code: slow enough to show in a small model's check)
 
 
 def _as_args(inputs: Any) -> list[Any]:
