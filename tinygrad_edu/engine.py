@@ -513,7 +513,8 @@ def _run_backward(
     # backward's sum), the same floats the general path gives (up to the sign of a zero: a sum starts
     # at 0.0).
     in_grad = (targets is None and not (create_graph or checking or edges is not None)
-               and isinstance(roots[0], ScalarNode) and all(isinstance(root, ScalarNode) for root in roots))
+               and bool(roots) and isinstance(roots[0], ScalarNode)  # (the usual Tensor root: no loop)
+               and all(isinstance(root, ScalarNode) for root in roots))
     held = {n: n.grad for n in order if type(n.grad) is not float or n.grad} if in_grad else {}
     for n in held:
         n.grad = 0.0
