@@ -48,7 +48,8 @@ class Op:
     explain: Callable[..., str | None] | None = None
     # (*inputs, **params) -> (output, saved): the forward of a node being recorded, also returning work
     # its rules reuse instead of redoing (cross_entropy's exponentials). The node keeps it in its params,
-    # so the rules get it as `saved=`; they must also work without it (a caller that has only the inputs)
+    # so the rules get it as `saved=`; they must also work without it (a caller that has only the inputs).
+    # Honoured for ops of one input with params (tensor._apply1); the registry test asserts it is used
     saving_forward: Callable[..., tuple[Any, Any]] | None = None
 
     def __repr__(self) -> str:
