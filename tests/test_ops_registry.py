@@ -75,12 +75,32 @@ def _reduction_case(op: ops.Op, draw: Draw, rng: np.random.Generator) -> Case:
     axis = draw(st.none() | st.integers(-len(shape), len(shape) - 1)
                 | st.lists(st.integers(0, len(shape) - 1), min_size=1, unique=True).map(tuple))
     keepdims = draw(st.booleans())
-    method = {"sum": "sum", "mean": "mean", "max": "max"}[op.name]
+    references = {  # NumPy's own for the plain ones; closed forms where NumPy's function is our forward
+        "sum": np.sum, "mean": np.mean, "max": np.max, "min": np.min,
+        "prod": lambda x, axis, keepdims: (np.exp(np.sum(np.log(np.abs(x)), axis=axis, keepdims=keepdims))
+                                          * (-1.0) ** np.sum(x < 0, axis=axis, keepdims=keepdims)),
+        "logsumexp": lambda x, axis, keepdims: np.log(np.sum(np.exp(x), axis=axis, keepdims=keepdims)),
+    }
+    reference = references[op.name]
     return Case(
         [sample(rng, op.domain[0], shape)],
-        lambda x: getattr(x, method)(axis=axis, keepdims=keepdims),
-        lambda x: getattr(np, method)(x, axis=axis, keepdims=keepdims),
+        lambda x: getattr(x, op.name)(axis=axis, keepdims=keepdims),
+        lambda x: reference(x, axis=axis, keepdims=keepdims),
     )
+
+
+def _cumsum_case(op: ops.Op, draw: Draw, rng: np.random.Generator) -> Case:
+    shape = draw(array_shapes(min_dims=1, max_dims=3, max_side=4))
+    axis = draw(st.integers(-len(shape), len(shape) - 1))
+
+    def reference(x: np.ndarray) -> np.ndarray:  # a direct loop over the positions along the axis
+        moved = np.moveaxis(x, axis, -1)
+        out = np.zeros_like(moved)
+        for i in range(moved.shape[-1]):
+            out[..., i] = moved[..., : i + 1].sum(axis=-1)
+        return np.moveaxis(out, -1, axis)
+
+    return Case([sample(rng, "real", shape)], lambda t: t.cumsum(axis), reference)
 
 
 def _matmul_case(op: ops.Op, draw: Draw, rng: np.random.Generator) -> Case:
@@ -181,7 +201,8 @@ def _cross_entropy_case(op: ops.Op, draw: Draw, rng: np.random.Generator) -> Cas
 CASES: dict[str, Callable[[ops.Op, Draw, np.random.Generator], Case]] = {
     **{name: _elementwise_case for name in ELEMENTWISE},
     "matmul": _matmul_case,
-    "sum": _reduction_case, "mean": _reduction_case, "max": _reduction_case,
+    "sum": _reduction_case, "mean": _reduction_case, "max": _reduction_case, "min": _reduction_case,
+    "prod": _reduction_case, "logsumexp": _reduction_case, "cumsum": _cumsum_case,
     "reshape": _shape_case, "transpose": _shape_case, "broadcast_to": _shape_case, "astype": _shape_case,
     "getitem": _indexing_case, "scatter_add": _indexing_case,
     "concatenate": _join_case, "stack": _join_case,

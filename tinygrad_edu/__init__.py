@@ -26,7 +26,25 @@ from .gradcheck import (
 )
 from .ops import REGISTRY, Op
 from .saving import UnsafeFileError, load, save
-from .tensor import Tensor, concatenate, cross_entropy, ones, randn, stack, zeros
+from .tensor import (
+    Tensor,
+    arange,
+    concatenate,
+    cross_entropy,
+    eye,
+    full,
+    full_like,
+    linspace,
+    ones,
+    ones_like,
+    rand,
+    randint,
+    randn,
+    randn_like,
+    stack,
+    zeros,
+    zeros_like,
+)
 from .training import Restarts, best_of_restarts, fit
 from .value import Value
 from .viz import (
@@ -56,6 +74,7 @@ __all__ = [
     "Tensor",
     "UnsafeFileError",
     "Value",
+    "arange",
     "best_of_restarts",
     "check_module_grads",
     "concatenate",
@@ -66,20 +85,28 @@ __all__ = [
     "draw_network",
     "enable_grad",
     "explain",
+    "eye",
     "fit",
+    "full",
+    "full_like",
     "grad",
     "gradcheck",
     "gradgradcheck",
     "gradient_flow",
     "graph_stats",
     "is_grad_enabled",
+    "linspace",
     "load",
     "nn",
     "no_grad",
     "numerical_grad",
     "ones",
+    "ones_like",
     "optim",
+    "rand",
+    "randint",
     "randn",
+    "randn_like",
     "render",
     "save",
     "stack",
@@ -87,5 +114,6 @@ __all__ = [
     "trace_backward",
     "viz",
     "zeros",
+    "zeros_like",
 ]
 __version__ = "0.1.0"

@@ -379,17 +379,99 @@ MEAN = define(Op(
 ))
 
 
-def _max_grad(g: Any, out: Any, x: Any, axis: tuple[int, ...] | None = None, keepdims: bool = False) -> Any:
+def _raw(x: Any) -> Any:
+    """The data of a graph node, or x itself: for rules that look at values only to choose (a mask)."""
+    return x.data if isinstance(x, Recorder) else x  # type: ignore[attr-defined]  # (a Recorder is a Node)
+
+
+def _extremum_grad(g: Any, out: Any, x: Any, axis: tuple[int, ...] | None = None, keepdims: bool = False) -> Any:
     kept = _kept_shape(x.shape, axis)
-    winners = x >= out.reshape(kept)  # raw booleans; ties share the gradient equally
+    winners = _raw(x) == _raw(out).reshape(kept)  # a constant mask; ties share the gradient equally
     share = (winners / winners.sum(axis=axis, keepdims=True)).astype(x.dtype)  # float32 stays float32
     return _spread(g, x, axis) * share
 
 
 MAX = define(Op(
     "max", "max", lambda x, axis=None, keepdims=False: x.max(axis=axis, keepdims=keepdims),
-    vjps=(_max_grad,),
+    vjps=(_extremum_grad,),
     derivatives=("1 at the maximum (ties share)",), domain=("distinct",),
+))
+
+MIN = define(Op(
+    "min", "min", lambda x, axis=None, keepdims=False: x.min(axis=axis, keepdims=keepdims),
+    vjps=(_extremum_grad,),
+    derivatives=("1 at the minimum (ties share)",), domain=("distinct",),
+))
+
+
+def _moved_last(x: Any, axis: tuple[int, ...] | None) -> tuple[Any, tuple[int, ...], tuple[int, ...]]:
+    """x with the reduced axes moved to the end and flattened into one: (x', shape before flattening, perm)."""
+    axes = tuple(range(x.ndim)) if axis is None else axis
+    perm = tuple(i for i in range(x.ndim) if i not in axes) + axes
+    moved = x.transpose(perm)
+    kept = moved.shape[:x.ndim - len(axes)]
+    return moved.reshape(kept + (math.prod(moved.shape[len(kept):]),)), moved.shape, perm
+
+
+def _product_of_others(x: Any, axis: tuple[int, ...] | None) -> Any:
+    """For each element of x, the product of the other elements of its reduction: d prod / d x, also
+    where x holds zeros (where out / x would be 0/0)."""
+    flat, moved_shape, perm = _moved_last(x, axis)
+    n = flat.shape[-1]
+    if type(flat) is np.ndarray:  # products from the left and from the right, each excluding the element
+        ones = np.ones(flat.shape[:-1] + (1,), dtype=flat.dtype)
+        left = np.concatenate([ones, np.cumprod(flat[..., :-1], axis=-1)], axis=-1)
+        right = np.concatenate([np.cumprod(flat[..., :0:-1], axis=-1)[..., ::-1], ones], axis=-1)
+        others = left * right
+    else:  # a graph node: row i of an n x n grid is x with x_i replaced by 1 (differentiable again)
+        eye = np.eye(n, dtype=flat.dtype)
+        grid = flat.reshape(flat.shape[:-1] + (1, n)) * (1 - eye) + eye
+        others = call(PROD, grid, axis=(grid.ndim - 1,), keepdims=False)
+    return others.reshape(moved_shape).transpose(tuple(int(i) for i in np.argsort(perm)))
+
+
+def _prod_grad(g: Any, out: Any, x: Any, axis: tuple[int, ...] | None = None, keepdims: bool = False) -> Any:
+    if (_raw(x) == 0).any():
+        return _spread(g, x, axis) * _product_of_others(x, axis)
+    return _spread(g, x, axis) * _spread(out, x, axis) / x  # the product of the others, without zeros
+
+
+PROD: Op = define(Op(
+    "prod", "Π", lambda x, axis=None, keepdims=False: np.prod(x, axis=axis, keepdims=keepdims),
+    vjps=(_prod_grad,),
+    derivatives=("product of the others",), domain=("real",),
+))
+
+
+def _logsumexp(x: np.ndarray, axis: tuple[int, ...] | None = None, keepdims: bool = False) -> Any:
+    if x.dtype.kind != "f":
+        x = x.astype(np.float64)
+    shift = np.max(x, axis=axis, keepdims=True)
+    shift[~np.isfinite(shift)] = 0  # all -inf (or an inf): no shift, so the result is -inf (or inf, nan)
+    with np.errstate(divide="ignore"):  # log 0 = -inf where every element is -inf, as intended
+        out = np.log(np.sum(np.exp(x - shift), axis=axis, keepdims=True)) + shift
+    return out if keepdims else out.reshape(np.sum(x, axis=axis).shape)
+
+
+LOGSUMEXP = define(Op(  # one node, computed with the largest element shifted to 0: no overflow
+    "logsumexp", "logΣexp", _logsumexp,
+    vjps=(lambda g, out, x, axis=None, keepdims=False: _spread(g, x, axis) * call(EXP, x - _spread(out, x, axis)),),
+    derivatives=("softmax(x)",), domain=("real",),
+))
+
+
+def _cumsum(x: np.ndarray, axis: int, reverse: bool = False) -> np.ndarray:
+    if not reverse:
+        return np.cumsum(x, axis=axis)
+    flipped = _slice_along(axis, slice(None, None, -1))
+    return np.cumsum(x[flipped], axis=axis)[flipped]
+
+
+CUMSUM: Op = define(Op(  # reverse=True sums from the end: the adjoint of the forward sum, and vice versa
+    "cumsum", "cumsum", _cumsum,
+    vjps=(lambda g, out, x, axis, reverse=False: call(CUMSUM, g, axis=axis, reverse=not reverse),),
+    derivatives=("1 for every position at or after it",), domain=("real",),
+    reads=(),
 ))
 
 

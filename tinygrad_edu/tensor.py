@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 import numbers
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -14,6 +15,7 @@ from .engine import CHECKING, Node, _grad_mode, check_forward, epoch, mark_modif
 from .ops import Op
 
 Shape = tuple[int, ...]
+Axes = int | Sequence[int] | None  # a reduction's axes: one, several, or all of them (None)
 
 
 @functools.cache
@@ -262,18 +264,109 @@ class Tensor(Node):
             )
         mark_modified(self, what)
 
-    # ---- reductions
-    def sum(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
+    # ---- reductions: `axis`/`keepdims` as in NumPy, or `dim`/`keepdim` as in PyTorch
+    def sum(self, axis: Axes = None, keepdims: bool = False, *, dim: Axes = None, keepdim: bool | None = None) -> Tensor:
         """The sum over `axis` (all axes when None), keeping reduced axes as length 1 with `keepdims`."""
-        return _reduce(ops.SUM, self, axis, keepdims)
+        return _reduce(ops.SUM, self, *_torch_spelling(axis, keepdims, dim, keepdim))
 
-    def mean(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
+    def mean(self, axis: Axes = None, keepdims: bool = False, *, dim: Axes = None, keepdim: bool | None = None) -> Tensor:
         """The mean over `axis` (all axes when None), keeping reduced axes as length 1 with `keepdims`."""
-        return _reduce(ops.MEAN, self, axis, keepdims)
+        return _reduce(ops.MEAN, self, *_torch_spelling(axis, keepdims, dim, keepdim))
 
-    def max(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
-        """The largest element(s); where several tie, they share the gradient equally."""
-        return _reduce(ops.MAX, self, axis, keepdims)
+    def max(self, axis: Axes = None, keepdims: bool = False, *, dim: Axes = None, keepdim: bool | None = None) -> Tensor:
+        """The largest element(s); where several tie, they share the gradient equally.
+
+        Unlike PyTorch's `x.max(dim)`, this gives the values only; `x.argmax(dim)` gives the indices."""
+        return _reduce(ops.MAX, self, *_torch_spelling(axis, keepdims, dim, keepdim))
+
+    def min(self, axis: Axes = None, keepdims: bool = False, *, dim: Axes = None, keepdim: bool | None = None) -> Tensor:
+        """The smallest element(s); where several tie, they share the gradient equally (values only, as max)."""
+        return _reduce(ops.MIN, self, *_torch_spelling(axis, keepdims, dim, keepdim))
+
+    amax, amin = max, min  # PyTorch's names for the reductions that give values only
+
+    def prod(self, axis: Axes = None, keepdims: bool = False, *, dim: Axes = None, keepdim: bool | None = None) -> Tensor:
+        """The product over `axis`; its gradient is right also where elements are 0.
+
+        >>> Tensor([[1.0, 2.0], [3.0, 4.0]]).prod(axis=1)
+        Tensor([ 2., 12.])
+        """
+        return _reduce(ops.PROD, self, *_torch_spelling(axis, keepdims, dim, keepdim))
+
+    def logsumexp(self, dim: Axes = None, keepdim: bool = False, *, axis: Axes = None, keepdims: bool | None = None) -> Tensor:
+        """log(sum(exp(x))) over `dim`, computed without overflow (PyTorch's argument order).
+
+        >>> round(Tensor([1000.0, 1000.0]).logsumexp().item(), 4)
+        1000.6931
+        """
+        return _reduce(ops.LOGSUMEXP, self, *_torch_spelling(dim, keepdim, axis, keepdims))
+
+    def var(self, dim: Axes = None, *, correction: float = 1, keepdim: bool = False, unbiased: bool | None = None,
+            axis: Axes = None, keepdims: bool | None = None) -> Tensor:
+        """The variance over `dim`: sum((x - mean)²) / (N - correction), PyTorch's default correction=1
+        (unbiased); correction=0 (or unbiased=False) divides by N, as NumPy's default does.
+
+        >>> Tensor([1.0, 2.0, 3.0, 4.0]).var().item(), Tensor([1.0, 2.0, 3.0, 4.0]).var(correction=0).item()
+        (1.6666666666666667, 1.25)
+        """
+        axes, keep = _torch_spelling(dim, keepdim, axis, keepdims)
+        if unbiased is not None:
+            correction = 1 if unbiased else 0
+        reduced = _axes(self, axes, "var")
+        count = self.size if reduced is None else math.prod(self.shape[a] for a in reduced)
+        deviation = self - self.mean(reduced, keepdims=True)
+        return (deviation**2).sum(axes, keepdims=keep) / (count - correction)
+
+    def std(self, dim: Axes = None, *, correction: float = 1, keepdim: bool = False, unbiased: bool | None = None,
+            axis: Axes = None, keepdims: bool | None = None) -> Tensor:
+        """The standard deviation over `dim`: var(...) ** 0.5, with the same `correction`."""
+        return self.var(dim, correction=correction, keepdim=keepdim, unbiased=unbiased, axis=axis, keepdims=keepdims) ** 0.5
+
+    def norm(self, p: float | str = 2, dim: Axes = None, keepdim: bool = False) -> Tensor:
+        """The p-norm over `dim` (all elements when None): (sum |x|^p)^(1/p); p may be inf or "fro" (= 2).
+
+        At the zero vector the 2-norm has no derivative: its gradient there is nan.
+
+        >>> Tensor([3.0, -4.0]).norm().item(), Tensor([3.0, -4.0]).norm(1).item()
+        (5.0, 7.0)
+        """
+        axes, keep = _torch_spelling(dim, keepdim, None, None)
+        if p == "fro" or p == 2:
+            return (self**2).sum(axes, keepdims=keep) ** 0.5
+        if p == 1:
+            return abs(self).sum(axes, keepdims=keep)
+        if p == np.inf:
+            return abs(self).max(axes, keepdims=keep)
+        if isinstance(p, numbers.Real) and not isinstance(p, bool) and p > 0:
+            return (abs(self) ** p).sum(axes, keepdims=keep) ** (1 / p)
+        raise ValueError(f"norm: p must be a positive number, inf or 'fro', got {p!r}")
+
+    def cumsum(self, dim: int, *, axis: int | None = None) -> Tensor:
+        """Running sums along `dim`: out[..., i] = x[..., 0] + ... + x[..., i].
+
+        >>> Tensor([1.0, 2.0, 3.0]).cumsum(0)
+        Tensor([1., 3., 6.])
+        """
+        return _apply1(ops.CUMSUM, self, {"axis": _axis(self, dim if axis is None else axis, "cumsum")})
+
+    # ---- reductions that give indices or booleans: data only, nothing is recorded
+    def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        """Index of the largest element along `dim` (of the flattened tensor when None); the first on ties."""
+        return _index_reduction(np.argmax, self, dim, keepdim, "argmax")
+
+    def argmin(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        """Index of the smallest element along `dim` (of the flattened tensor when None); the first on ties."""
+        return _index_reduction(np.argmin, self, dim, keepdim, "argmin")
+
+    def all(self, dim: Axes = None, keepdim: bool = False) -> Tensor:
+        """Whether every element (along `dim`) is nonzero, as a boolean tensor."""
+        axes, keep = _torch_spelling(dim, keepdim, None, None)
+        return _leaf(np.asarray(np.all(self.data, axis=_axes(self, axes, "all"), keepdims=keep)))
+
+    def any(self, dim: Axes = None, keepdim: bool = False) -> Tensor:
+        """Whether some element (along `dim`) is nonzero, as a boolean tensor."""
+        axes, keep = _torch_spelling(dim, keepdim, None, None)
+        return _leaf(np.asarray(np.any(self.data, axis=_axes(self, axes, "any"), keepdims=keep)))
 
     # ---- shape
     def reshape(self, *shape: Any) -> Tensor:
@@ -494,15 +587,37 @@ def _axis(t: Tensor, axis: Any, op: str) -> int:
 
 
 def _reduce(op: Op, t: Tensor, axis: Any, keepdims: bool) -> Tensor:
-    if axis is not None:
-        if not (isinstance(axis, numbers.Integral) or
-                (isinstance(axis, (tuple, list)) and all(isinstance(a, numbers.Integral) for a in axis))):
-            raise TypeError(f"{op.name}: axis must be an int or a tuple of ints, got {axis!r} for shape {t.shape}")
-        axes = (axis,) if isinstance(axis, numbers.Integral) else tuple(axis)
-        axis = tuple(sorted({_axis(t, a, op.name) for a in axes}))
-        if len(axis) != len(axes):
-            raise ValueError(f"{op.name}: repeated axis in {axes} for shape {t.shape}")
-    return _apply1(op, t, {"axis": axis, "keepdims": bool(keepdims)})
+    return _apply1(op, t, {"axis": _axes(t, axis, op.name), "keepdims": bool(keepdims)})
+
+
+def _axes(t: Tensor, axis: Any, op: str) -> tuple[int, ...] | None:
+    """A reduction's axis argument as a sorted tuple of axes in range (None: all of them)."""
+    if axis is None:
+        return None
+    if not (isinstance(axis, numbers.Integral) or
+            (isinstance(axis, (tuple, list)) and all(isinstance(a, numbers.Integral) for a in axis))):
+        raise TypeError(f"{op}: axis must be an int or a tuple of ints, got {axis!r} for shape {t.shape}")
+    axes = (axis,) if isinstance(axis, numbers.Integral) else tuple(axis)
+    normalized = tuple(sorted({_axis(t, a, op) for a in axes}))
+    if len(normalized) != len(axes):
+        raise ValueError(f"{op}: repeated axis in {axes} for shape {t.shape}")
+    return normalized
+
+
+def _torch_spelling(axis: Axes, keepdims: bool | None, dim: Axes, keepdim: bool | None) -> tuple[Axes, bool]:
+    """A reduction's (axes, keep) from either spelling: NumPy's axis/keepdims or PyTorch's dim/keepdim."""
+    if axis is not None and dim is not None:
+        raise TypeError(f"got both axis={axis!r} and dim={dim!r}; they are the same argument (give one)")
+    return (dim if axis is None else axis), bool(keepdim if keepdims is None else keepdims or bool(keepdim))
+
+
+def _index_reduction(find: Callable[..., Any], t: Tensor, dim: int | None, keepdim: bool, name: str) -> Tensor:
+    if t.size == 0:
+        raise RuntimeError(f"{name}: the input of shape {t.shape} is empty; there is no element to pick")
+    if dim is None:
+        index = np.asarray(find(t.data))
+        return _leaf(index.reshape((1,) * t.ndim) if keepdim else index)
+    return _leaf(np.asarray(find(t.data, axis=_axis(t, dim, name), keepdims=keepdim)))
 
 
 def _normalize_index(index: Any) -> tuple[Any, ...]:
@@ -594,3 +709,95 @@ def randn(
     """
     generator = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     return Tensor(generator.standard_normal(_shape(shape)).astype(dtype), requires_grad=requires_grad)
+
+
+def rand(
+    *shape: Any,
+    rng: np.random.Generator | int | None = None,
+    dtype: Any = np.float64,
+    requires_grad: bool = False,
+) -> Tensor:
+    """Uniform samples from [0, 1); `rng` is a NumPy Generator or a seed."""
+    generator = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    return Tensor(generator.random(_shape(shape)).astype(dtype), requires_grad=requires_grad)
+
+
+def randint(*args: int, size: Any, rng: np.random.Generator | int | None = None, dtype: Any = np.int64) -> Tensor:
+    """Integers drawn uniformly from [low, high): randint(high, size=...) or randint(low, high, size=...).
+
+    >>> randint(3, 5, size=(4,), rng=0).data.tolist()
+    [3, 4, 4, 3]
+    """
+    if len(args) not in (1, 2):
+        raise TypeError(f"randint: expected (high) or (low, high) and size=, got {len(args)} positional arguments")
+    low, high = (0, args[0]) if len(args) == 1 else args
+    if not low < high:
+        raise ValueError(f"randint: low must be below high, got low={low} and high={high}")
+    generator = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    return Tensor(generator.integers(low, high, size=_shape((size,) if isinstance(size, numbers.Integral) else (tuple(size),)),
+                                     dtype=dtype))
+
+
+def arange(start: float, end: float | None = None, step: float = 1, *, dtype: Any = None,
+           requires_grad: bool = False) -> Tensor:
+    """Evenly spaced numbers in [start, end): integers when all three are integers, else floats.
+
+    >>> arange(4).data.tolist(), arange(0, 1, 0.25).data.tolist()
+    ([0, 1, 2, 3], [0.0, 0.25, 0.5, 0.75])
+    """
+    if end is None:
+        start, end = 0, start
+    if step == 0:
+        raise ValueError("arange: step must be nonzero")
+    whole = all(isinstance(v, numbers.Integral) for v in (start, end, step))
+    kind = dtype if dtype is not None else (np.int64 if whole else np.float64)
+    return Tensor(np.arange(start, end, step, dtype=kind), requires_grad=requires_grad)
+
+
+def linspace(start: float, end: float, steps: int, *, dtype: Any = np.float64, requires_grad: bool = False) -> Tensor:
+    """`steps` evenly spaced numbers from start to end, both included.
+
+    >>> linspace(0, 1, 5).data.tolist()
+    [0.0, 0.25, 0.5, 0.75, 1.0]
+    """
+    if int(steps) < 0:
+        raise ValueError(f"linspace: steps must be at least 0, got {steps}")
+    return Tensor(np.linspace(start, end, int(steps), dtype=dtype), requires_grad=requires_grad)
+
+
+def eye(n: int, m: int | None = None, *, dtype: Any = np.float64, requires_grad: bool = False) -> Tensor:
+    """The n x m identity matrix (n x n when m is None)."""
+    return Tensor(np.eye(n, m, dtype=dtype), requires_grad=requires_grad)
+
+
+def full(size: Any, fill_value: Any, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A tensor of `size` filled with `fill_value` (dtype from the value as PyTorch infers it: bool,
+    int64, or float64).
+
+    >>> full((2, 2), 7).data.tolist()
+    [[7, 7], [7, 7]]
+    """
+    if dtype is None:
+        dtype = np.bool_ if isinstance(fill_value, bool) else np.int64 if isinstance(fill_value, numbers.Integral) else np.float64
+    shape = _shape((size,) if isinstance(size, numbers.Integral) else (tuple(size),))
+    return Tensor(np.full(shape, fill_value, dtype=dtype), requires_grad=requires_grad)
+
+
+def zeros_like(t: Tensor, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """Zeros of t's shape and dtype (or `dtype`)."""
+    return Tensor(np.zeros(t.shape, dtype=dtype or t.dtype), requires_grad=requires_grad)
+
+
+def ones_like(t: Tensor, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """Ones of t's shape and dtype (or `dtype`)."""
+    return Tensor(np.ones(t.shape, dtype=dtype or t.dtype), requires_grad=requires_grad)
+
+
+def full_like(t: Tensor, fill_value: Any, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """`fill_value` in t's shape and dtype (or `dtype`)."""
+    return Tensor(np.full(t.shape, fill_value, dtype=dtype or t.dtype), requires_grad=requires_grad)
+
+
+def randn_like(t: Tensor, *, rng: np.random.Generator | int | None = None, requires_grad: bool = False) -> Tensor:
+    """Standard normal samples of t's shape and float dtype."""
+    return randn(t.shape, rng=rng, dtype=t.dtype if t.dtype.kind == "f" else np.float64, requires_grad=requires_grad)
