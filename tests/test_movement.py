@@ -92,6 +92,16 @@ def test_constant_pad_pads_from_the_last_dim_backwards(widths: tuple[int, ...]) 
     check(lambda t: F.pad(t, widths, value=-1.5), x, second=True)
 
 
+def test_a_pad_of_minus_inf_is_no_anomaly() -> None:
+    """The fill value is an input of the pad node (a constant), so anomaly mode sees the -inf coming."""
+    x = leaf(2, 3)
+    with tg.detect_anomaly():
+        out = F.pad(x, (1, 1), value=-np.inf)
+        out.max(axis=1).sum().backward()
+    np.testing.assert_array_equal(out.data[:, [0, -1]], -np.inf)
+    assert np.all(np.isfinite(x.grad))
+
+
 def test_negative_constant_padding_crops() -> None:
     x = leaf(3, 4)
     out = F.pad(x, (-1, 2, 1, -2))

@@ -193,14 +193,14 @@ def _where_case(op: ops.Op, draw: Draw, rng: np.random.Generator) -> Case:
 def _pad_case(op: ops.Op, draw: Draw, rng: np.random.Generator) -> Case:
     shape = draw(array_shapes(min_dims=1, max_dims=3, max_side=3))
     widths = [draw(st.integers(0, 2)) for _ in range(2 * draw(st.integers(1, len(shape))))]  # last dim first
-    value = float(rng.uniform(-2, 2))
 
-    def reference(x: np.ndarray) -> np.ndarray:
+    def reference(x: np.ndarray, value: np.ndarray) -> np.ndarray:
         pairs = [(0, 0)] * (x.ndim - len(widths) // 2) + [(widths[2 * k], widths[2 * k + 1])
                                                            for k in reversed(range(len(widths) // 2))]
         return np.pad(x, pairs, constant_values=value)
 
-    return Case([sample(rng, "real", shape)], lambda t: tg.nn.functional.pad(t, widths, value=value), reference)
+    return Case([sample(rng, "real", shape), sample(rng, "real", ())],
+                lambda t, value: tg.nn.functional.pad(t, widths, value=value), reference)
 
 
 def _scatter_case(op: ops.Op, draw: Draw, rng: np.random.Generator) -> Case:

@@ -582,17 +582,23 @@ def _inside(widths: tuple[tuple[int, int], ...], shape: tuple[int, ...]) -> tupl
     return tuple(slice(before, before + n) for (before, _), n in zip(widths, shape))
 
 
-def _pad(x: np.ndarray, widths: tuple[tuple[int, int], ...], value: float) -> np.ndarray:
+def _pad(x: np.ndarray, value: Any, widths: tuple[tuple[int, int], ...]) -> np.ndarray:
     out = np.full([n + a + b for n, (a, b) in zip(x.shape, widths)], value, dtype=x.dtype)
     out[_inside(widths, x.shape)] = x
     return out
 
 
-PAD = define(Op(  # constant padding: widths[d] = (before, after) elements of `value` on axis d
+def _pad_grad_value(g: Any, out: Any, x: Any, value: Any, widths: tuple[tuple[int, int], ...]) -> Any:
+    every = tuple(range(g.ndim))
+    return _sum(g, every) - _sum(g[_inside(widths, x.shape)], every)  # what fell on the padding
+
+
+PAD = define(Op(  # constant padding: widths[d] = (before, after) copies of the 0-d `value` on axis d
     "pad", "pad", _pad,
-    vjps=(lambda g, out, x, widths, value: g[_inside(widths, x.shape)],),  # its adjoint: a slice
-    derivatives=("1 inside, 0 on the padding",), domain=("real",),
-    reads=(),
+    vjps=(lambda g, out, x, value, widths: g[_inside(widths, x.shape)],  # its adjoint: a slice
+          _pad_grad_value),
+    derivatives=("1 inside, 0 on the padding", "1 on the padding"), domain=("real", "real"),
+    reads=(),  # (the value is an input, not a param, so that anomaly mode sees a pad of -inf coming)
 ))
 
 

@@ -892,11 +892,12 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     return concatenate(ts, axis=_dim(ts[0], dim, "cat"))
 
 
-def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float | None = None) -> Tensor:
+def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float | Tensor | None = None) -> Tensor:
     """torch's F.pad: `pad` gives (before, after) pairs from the LAST dim backwards: (left, right)
     pads the last dim, (left, right, top, bottom) the last two. mode "constant" fills with `value`
-    (default 0; negative widths crop); "reflect" mirrors without repeating the edge, "replicate"
-    repeats the edge, "circular" wraps around.
+    (default 0; a number, or a 0-d Tensor that gets the padding's gradient; negative widths crop);
+    "reflect" mirrors without repeating the edge, "replicate" repeats the edge, "circular" wraps
+    around (these three: a gather of edge, mirrored or wrapped indices, on any number of dims).
 
     >>> pad(Tensor([[1.0, 2.0]]), (1, 0, 0, 1))
     Tensor([[0., 1., 2.],
@@ -920,8 +921,10 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
                 raise RuntimeError(f"pad: the padding {widths} crops more than the shape {x.shape} holds")
             x = x[tuple(slice(max(-a, 0), n - max(-b, 0)) for n, (a, b) in zip(x.shape, pairs))]
             pairs = [(max(a, 0), max(b, 0)) for a, b in pairs]
-        fill = 0.0 if value is None else float(value)
-        return _apply1(ops.PAD, x, {"widths": tuple(pairs), "value": fill})
+        fill = _as_tensor(0.0 if value is None else value, x, ops.PAD)
+        if fill.ndim != 0:
+            raise ValueError(f"pad: value must be a number, got shape {fill.shape}")
+        return _apply(ops.PAD, (x, fill), {"widths": tuple(pairs)})
     if mode not in _PAD_MODES:
         raise ValueError(f"pad: mode must be one of {['constant', *_PAD_MODES]}, got {mode!r}")
     if value is not None:
