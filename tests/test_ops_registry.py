@@ -198,6 +198,50 @@ def _cross_entropy_case(op: ops.Op, draw: Draw, rng: np.random.Generator) -> Cas
     return Case([sample(rng, "real", (n, c))], lambda t: tg.cross_entropy(t, labels), reference)
 
 
+def _where_case(op: ops.Op, draw: Draw, rng: np.random.Generator) -> Case:
+    shapes = draw(mutually_broadcastable_shapes(num_shapes=3, min_dims=0, max_dims=3, max_side=3)).input_shapes
+    cond = rng.random(shapes[0]) > 0.5
+
+    def reference(x: np.ndarray, y: np.ndarray) -> np.ndarray:  # element by element
+        out_shape = np.broadcast_shapes(*shapes)
+        c, a, b = (np.broadcast_to(v, out_shape) for v in (cond, x, y))
+        return np.array([a[i] if c[i] else b[i] for i in np.ndindex(out_shape)]).reshape(out_shape)
+
+    return Case([sample(rng, "real", s) for s in shapes[1:]], lambda x, y: tg.where(cond, x, y), reference)
+
+
+def _pad_case(op: ops.Op, draw: Draw, rng: np.random.Generator) -> Case:
+    shape = draw(array_shapes(min_dims=1, max_dims=3, max_side=3))
+    widths = [draw(st.integers(0, 2)) for _ in range(2 * draw(st.integers(1, len(shape))))]  # last dim first
+
+    def reference(x: np.ndarray, value: np.ndarray) -> np.ndarray:
+        pairs = [(0, 0)] * (x.ndim - len(widths) // 2) + [(widths[2 * k], widths[2 * k + 1])
+                                                           for k in reversed(range(len(widths) // 2))]
+        return np.pad(x, pairs, constant_values=value)
+
+    return Case([sample(rng, "real", shape), sample(rng, "real", ())],
+                lambda t, value: tg.nn.functional.pad(t, widths, value=value), reference)
+
+
+def _scatter_case(op: ops.Op, draw: Draw, rng: np.random.Generator) -> Case:
+    shape = draw(array_shapes(min_dims=1, max_dims=3, max_side=3))
+    dim = draw(st.integers(0, len(shape) - 1))
+    index_shape = tuple(draw(st.integers(1, shape[d] if d != dim else 4)) for d in range(len(shape)))
+    index = rng.integers(0, shape[dim], index_shape)  # repeats likely: the last write wins
+    src_shape = tuple(n + draw(st.integers(0, 1)) for n in index_shape)
+
+    def reference(x: np.ndarray, src: np.ndarray) -> np.ndarray:
+        out = x.copy()
+        for pos in np.ndindex(index_shape):  # in index's order, so a later write replaces an earlier one
+            target = list(pos)
+            target[dim] = index[pos]
+            out[tuple(target)] = src[pos]
+        return out
+
+    return Case([sample(rng, "real", shape), sample(rng, "real", src_shape)],
+                lambda x, src: x.scatter(dim, index, src), reference)
+
+
 CASES: dict[str, Callable[[ops.Op, Draw, np.random.Generator], Case]] = {
     **{name: _elementwise_case for name in ELEMENTWISE},
     "matmul": _matmul_case,
@@ -208,6 +252,7 @@ CASES: dict[str, Callable[[ops.Op, Draw, np.random.Generator], Case]] = {
     "concatenate": _join_case, "stack": _join_case,
     "log_softmax": _softmax_case, "softmax": _softmax_case,
     "cross_entropy": _cross_entropy_case,
+    "where": _where_case, "pad": _pad_case, "scatter": _scatter_case,
 }
 
 ALL_OPS = sorted(REGISTRY)

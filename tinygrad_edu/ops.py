@@ -642,4 +642,67 @@ CROSS_ENTROPY = define(Op(  # one node for log_softmax, pick and mean: the class
     derivatives=("(softmax - onehot) / N",), domain=("real",),
 ))
 
+
+# --------------------------------------------------------------------------- movement and indexing
+# where, constant pad and scatter are primitives: one node each in a drawing, and rules that are
+# selections (no 0 * inf from the branch not taken). The other movement ops (flip, roll, repeat,
+# gather, reflect pad...) are composites of reshape, broadcast_to and getitem.
+
+
+WHERE: Op = define(Op(  # x where cond, else y; cond is a constant boolean mask kept in the params
+    "where", "where", lambda x, y, cond: np.where(cond, x, y),
+    vjps=(lambda g, out, x, y, cond: call(WHERE, g, 0.0, cond=cond),  # a selection, never g * mask
+          lambda g, out, x, y, cond: call(WHERE, 0.0, g, cond=cond)),
+    derivatives=("1 where cond, else 0", "0 where cond, else 1"), domain=("real", "real"),
+    broadcasting=True,  # x, y and cond broadcast together; the engine sums each gradient back
+    reads=(),
+))
+
+
+def _inside(widths: tuple[tuple[int, int], ...], shape: tuple[int, ...]) -> tuple[slice, ...]:
+    """The slices of a padded array that hold the original (unpadded) array of `shape`."""
+    return tuple(slice(before, before + n) for (before, _), n in zip(widths, shape))
+
+
+def _pad(x: np.ndarray, value: Any, widths: tuple[tuple[int, int], ...]) -> np.ndarray:
+    out = np.full([n + a + b for n, (a, b) in zip(x.shape, widths)], value, dtype=x.dtype)
+    out[_inside(widths, x.shape)] = x
+    return out
+
+
+def _pad_grad_value(g: Any, out: Any, x: Any, value: Any, widths: tuple[tuple[int, int], ...]) -> Any:
+    every = tuple(range(g.ndim))
+    return _sum(g, every) - _sum(g[_inside(widths, x.shape)], every)  # what fell on the padding
+
+
+PAD = define(Op(  # constant padding: widths[d] = (before, after) copies of the 0-d `value` on axis d
+    "pad", "pad", _pad,
+    vjps=(lambda g, out, x, value, widths: g[_inside(widths, x.shape)],  # its adjoint: a slice
+          _pad_grad_value),
+    derivatives=("1 inside, 0 on the padding", "1 on the padding"), domain=("real", "real"),
+    reads=(),  # (the value is an input, not a param, so that anomaly mode sees a pad of -inf coming)
+))
+
+
+def _scatter(x: np.ndarray, src: np.ndarray, target: tuple[np.ndarray, ...], source: tuple[np.ndarray, ...]) -> np.ndarray:
+    out = x.copy()
+    out[target] = src[source]  # (each target at most once: the caller keeps one writer per element)
+    return out
+
+
+def _hit(shape: tuple[int, ...], target: tuple[np.ndarray, ...]) -> np.ndarray:
+    mask = np.zeros(shape, dtype=bool)
+    mask[target] = True
+    return mask
+
+
+SCATTER: Op = define(Op(  # x with the elements at `target` replaced by src's at `source` (flat index arrays)
+    "scatter", "scatter", _scatter,
+    vjps=(lambda g, out, x, src, target, source: call(WHERE, 0.0, g, cond=_hit(x.shape, target)),
+          lambda g, out, x, src, target, source: call(SCATTER_ADD, g[target], index=source, shape=src.shape)),
+    derivatives=("0 where overwritten, else 1", "1 where written"), domain=("real", "real"),
+    reads=(),
+))
+
+
 SCALAR_OPS = tuple(op for op in REGISTRY.values() if op.scalar_forward is not None)

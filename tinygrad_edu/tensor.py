@@ -414,6 +414,330 @@ class Tensor(Node):
     def __getitem__(self, index: Any) -> Tensor:
         return _apply1(ops.GETITEM, self, {"index": _normalize_index(index)})
 
+    # ---- movement and indexing, with PyTorch's names and conventions (dims count from the end when
+    # negative; a bad dim is an IndexError). Composites of reshape, transpose, broadcast_to and
+    # getitem, except where and scatter, which are ops of their own.
+    def view(self, *shape: Any) -> Tensor:
+        """The same elements in a new shape (a reshape here: every Tensor is contiguous)."""
+        shape = _sizes(shape)
+        known = math.prod(n for n in shape if n != -1)
+        free = shape.count(-1)
+        if free > 1 or (self.size != known if free == 0 else known == 0 or self.size % known != 0):
+            raise RuntimeError(f"view: shape {shape} is invalid for a tensor of shape {self.shape} ({self.size} elements)")
+        return self.reshape(shape)
+
+    def view_as(self, other: Tensor) -> Tensor:
+        """self.view(other.shape)."""
+        return self.view(other.shape)
+
+    def reshape_as(self, other: Tensor) -> Tensor:
+        """self.reshape(other.shape)."""
+        return self.reshape(other.shape)
+
+    def contiguous(self) -> Tensor:
+        """self: a Tensor's array is always one block of memory as far as the graph is concerned."""
+        return self
+
+    def squeeze(self, dim: int | Sequence[int] | None = None) -> Tensor:
+        """Dims of size 1 removed: all of them, or those among `dim` (others are left alone, as in torch).
+
+        >>> Tensor(np.zeros((2, 1, 3, 1))).squeeze(1).shape
+        (2, 3, 1)
+        """
+        dims = range(self.ndim) if dim is None else _dims(self, dim, "squeeze")
+        return self.reshape(tuple(n for d, n in enumerate(self.shape) if not (d in dims and n == 1)))
+
+    def unsqueeze(self, dim: int) -> Tensor:
+        """A new dim of size 1 inserted at `dim` (in [-ndim - 1, ndim]).
+
+        >>> Tensor(np.zeros((2, 3))).unsqueeze(-1).shape
+        (2, 3, 1)
+        """
+        d = _dim(self, dim, "unsqueeze", extra=1)
+        return self.reshape(self.shape[:d] + (1,) + self.shape[d:])
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        """Dims start_dim..end_dim (inclusive) merged into one.
+
+        >>> Tensor(np.zeros((2, 3, 4))).flatten(1).shape
+        (2, 12)
+        """
+        if self.ndim == 0:
+            return self.reshape(1)
+        start, end = _dim(self, start_dim, "flatten"), _dim(self, end_dim, "flatten")
+        if start > end:
+            raise RuntimeError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for shape {self.shape}")
+        shape = self.shape
+        return self.reshape(shape[:start] + (math.prod(shape[start:end + 1]),) + shape[end + 1:])
+
+    def permute(self, *dims: Any) -> Tensor:
+        """The dims in a new order: out's dim i is self's dim dims[i].
+
+        >>> Tensor(np.zeros((2, 3, 4))).permute(2, 0, 1).shape
+        (4, 2, 3)
+        """
+        dims = _sizes(dims)
+        if len(dims) != self.ndim:
+            raise RuntimeError(f"permute: {len(dims)} dims {dims} given for a tensor of shape {self.shape} "
+                               f"({self.ndim} dims)")
+        return _apply1(ops.TRANSPOSE, self, {"axes": _dims(self, dims, "permute")})
+
+    def expand(self, *sizes: Any) -> Tensor:
+        """Dims of size 1 repeated (without copying in torch) to `sizes`; -1 keeps a size, and new
+        leading dims may be added. The gradient sums back over the repeats.
+
+        >>> Tensor(np.zeros((3, 1))).expand(2, -1, 4).shape
+        (2, 3, 4)
+        """
+        sizes = _sizes(sizes)
+        lead = len(sizes) - self.ndim
+        if lead < 0:
+            raise RuntimeError(f"expand: {len(sizes)} sizes {sizes} are fewer than the dims of shape {self.shape}")
+        target = list(sizes)
+        for d, n in enumerate(sizes):
+            have = self.shape[d - lead] if d >= lead else None
+            if n == -1 and have is not None:
+                target[d] = have
+            elif n < 0 or (have is not None and have != 1 and have != n):
+                raise RuntimeError(f"expand: cannot expand shape {self.shape} to {sizes}: size {n} at dim {d} "
+                                   + (f"does not match {have}" if have is not None else "is negative")
+                                   + " (only dims of size 1 can grow)")
+        return self.broadcast_to(tuple(target))
+
+    def expand_as(self, other: Tensor) -> Tensor:
+        """self.expand(other.shape)."""
+        return self.expand(other.shape)
+
+    def repeat(self, *sizes: Any) -> Tensor:
+        """The whole tensor repeated sizes[d] times along dim d, like np.tile (not np.repeat): extra
+        leading sizes add dims.
+
+        >>> Tensor([1.0, 2.0]).repeat(2, 2)
+        Tensor([[1., 2., 1., 2.],
+                [1., 2., 1., 2.]])
+        """
+        sizes = _sizes(sizes)
+        if len(sizes) < self.ndim:
+            raise RuntimeError(f"repeat: {len(sizes)} sizes {sizes} are fewer than the dims of shape {self.shape}")
+        if any(r < 0 for r in sizes):
+            raise ValueError(f"repeat: sizes must not be negative, got {sizes}")
+        shape = (1,) * (len(sizes) - self.ndim) + self.shape
+        pairs = tuple(p for n in shape for p in (1, n))  # (1, n0, 1, n1, ...): a length-1 dim before each
+        tiled = tuple(p for r, n in zip(sizes, shape) for p in (r, n))
+        return self.reshape(pairs).broadcast_to(tiled).reshape(tuple(r * n for r, n in zip(sizes, shape)))
+
+    def tile(self, *dims: Any) -> Tensor:
+        """self.repeat(dims), with dims padded with leading 1s to self's number of dims."""
+        dims = _sizes(dims)
+        return self.repeat((1,) * (self.ndim - len(dims)) + dims)
+
+    def repeat_interleave(self, repeats: Any, dim: int | None = None) -> Tensor:
+        """Each element repeated `repeats` times along dim (like np.repeat; flattened first when dim
+        is None); repeats is an int or one count per element.
+
+        >>> Tensor([1.0, 2.0]).repeat_interleave(2)
+        Tensor([1., 1., 2., 2.])
+        """
+        x = self.reshape(-1) if dim is None else self
+        d = 0 if dim is None else _dim(self, dim, "repeat_interleave")
+        counts = np.asarray(_raw(repeats))
+        if counts.dtype.kind not in "iu":
+            raise TypeError(f"repeat_interleave: repeats must be integers, got dtype {counts.dtype}")
+        if (counts < 0).any():
+            raise ValueError(f"repeat_interleave: repeats must not be negative, got {counts.tolist()}")
+        n = x.shape[d]
+        if counts.size == 1:
+            r = int(counts.reshape(()))
+            shape = x.shape[:d + 1] + (r,) + x.shape[d + 1:]
+            return x.unsqueeze(d + 1).broadcast_to(shape).reshape(x.shape[:d] + (n * r,) + x.shape[d + 1:])
+        if counts.ndim != 1 or counts.size != n:
+            raise RuntimeError(f"repeat_interleave: {counts.size} repeats for dim {d} of size {n} (shape {x.shape})")
+        return x[_along(d, np.repeat(np.arange(n), counts))]
+
+    def flip(self, *dims: Any) -> Tensor:
+        """The order of the elements reversed along each of `dims`.
+
+        >>> Tensor([[1.0, 2.0], [3.0, 4.0]]).flip(1)
+        Tensor([[2., 1.],
+                [4., 3.]])
+        """
+        flipped = _dims(self, _sizes(dims), "flip")
+        return self[tuple(slice(None, None, -1) if d in flipped else slice(None) for d in range(self.ndim))]
+
+    def roll(self, shifts: int | Sequence[int], dims: int | Sequence[int] | None = None) -> Tensor:
+        """Elements shifted by `shifts` along `dims`, those pushed off the end coming back at the start
+        (the flattened tensor when dims is None).
+
+        >>> Tensor([1.0, 2.0, 3.0]).roll(1)
+        Tensor([3., 1., 2.])
+        """
+        shift = _ints(shifts)
+        if dims is None:
+            if len(shift) != 1:
+                raise RuntimeError(f"roll: {len(shift)} shifts {shift} need as many dims, got dims=None")
+            return self.reshape(-1).roll(shift, 0).reshape(self.shape)
+        dim = _ints(dims)
+        if len(shift) != len(dim):
+            raise RuntimeError(f"roll: {len(shift)} shifts {shift} and {len(dim)} dims {dim} must pair up")
+        x = self
+        for s, d in zip(shift, dim):
+            d = _dim(self, d, "roll")
+            n = self.shape[d]
+            x = x[_along(d, (np.arange(n) - s) % n)] if n else x
+        return x
+
+    def split(self, split_size_or_sections: int | Sequence[int], dim: int = 0) -> tuple[Tensor, ...]:
+        """Consecutive pieces along dim: of split_size elements each (the last may be smaller), or of
+        the given sizes (which must add up to the dim's size).
+
+        >>> [t.shape for t in Tensor(np.zeros((5, 2))).split(2)]
+        [(2, 2), (2, 2), (1, 2)]
+        """
+        d = _dim(self, dim, "split")
+        n = self.shape[d]
+        if isinstance(split_size_or_sections, numbers.Integral):
+            size = int(split_size_or_sections)
+            if size <= 0 and n > 0:
+                raise ValueError(f"split: split_size must be positive, got {size} for dim {d} of size {n}")
+            sizes = [min(size, n - start) for start in range(0, n, size)] if n else [0]
+        else:
+            sizes = list(_ints(split_size_or_sections))
+            if any(s < 0 for s in sizes):
+                raise ValueError(f"split: sizes must not be negative, got {sizes}")
+            if sum(sizes) != n:
+                raise RuntimeError(f"split: sizes {sizes} add up to {sum(sizes)}, not to the size {n} of dim {d} "
+                                   f"of shape {self.shape}")
+        starts = np.cumsum([0] + sizes)
+        return tuple(self[_along(d, slice(int(a), int(b)))] for a, b in zip(starts[:-1], starts[1:]))
+
+    def chunk(self, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+        """About equal pieces along dim, each of ceil(size / chunks) elements (so maybe fewer than
+        `chunks` pieces, as in torch).
+
+        >>> [t.shape for t in Tensor(np.zeros(6)).chunk(4)]
+        [(2,), (2,), (2,)]
+        """
+        if chunks <= 0:
+            raise ValueError(f"chunk: chunks must be positive, got {chunks}")
+        n = self.shape[_dim(self, dim, "chunk")]
+        return self.split(max(-(-n // chunks), 1), dim)
+
+    def index_select(self, dim: int, index: Any) -> Tensor:
+        """The entries at the 1-D `index` along dim (repeats allowed: their gradients add up).
+
+        >>> Tensor([[1.0, 2.0, 3.0]]).index_select(1, [2, 0])
+        Tensor([[3., 1.]])
+        """
+        d = _dim(self, dim, "index_select")
+        index = _index_array(index, "index_select")
+        if index.ndim > 1:
+            raise RuntimeError(f"index_select: index must be 1-D, got shape {index.shape}")
+        _check_range(index, self.shape[d], "index_select", d, self.shape)
+        return self[_along(d, index.reshape(-1))]
+
+    def gather(self, dim: int, index: Any) -> Tensor:
+        """out[i][j] = self[index[i][j]][j] for dim 0 (self[i][index[i][j]] for dim 1, and so on): index
+        has self's number of dims and out has index's shape.
+
+        >>> Tensor([[1.0, 2.0], [3.0, 4.0]]).gather(1, [[1], [0]])
+        Tensor([[2.],
+                [3.]])
+        """
+        d = _dim(self, dim, "gather")
+        index = _index_array(index, "gather")
+        _check_index_shape(index, self.shape, d, "gather")
+        _check_range(index, self.shape[d], "gather", d, self.shape)
+        return self[_grid(index, d)]
+
+    def take_along_dim(self, indices: Any, dim: int | None = None) -> Tensor:
+        """gather, with self and indices broadcast against each other on the other dims and negative
+        indices counting from the end (np.take_along_axis); the flattened tensor when dim is None."""
+        index = _index_array(indices, "take_along_dim")
+        if dim is None:
+            return self.reshape(-1).take_along_dim(index.reshape(-1), 0)
+        d = _dim(self, dim, "take_along_dim")
+        if index.ndim != self.ndim:
+            raise RuntimeError(f"take_along_dim: indices of shape {index.shape} need as many dims as the tensor "
+                               f"of shape {self.shape}")
+        try:
+            shape = np.broadcast_shapes(self.shape[:d] + (1,) + self.shape[d + 1:], index.shape[:d] + (1,) + index.shape[d + 1:])
+        except ValueError:
+            raise RuntimeError(f"take_along_dim: shapes {self.shape} and {index.shape} do not broadcast "
+                               f"outside dim {d}") from None
+        n = self.shape[d]
+        _check_range(index, n, "take_along_dim", d, self.shape, negative=True)
+        x = self if self.shape[:d] + self.shape[d + 1:] == shape[:d] + shape[d + 1:] else self.expand(
+            shape[:d] + (n,) + shape[d + 1:])
+        index = np.broadcast_to(index % max(n, 1), shape[:d] + (index.shape[d],) + shape[d + 1:])
+        return x[_grid(index, d)]
+
+    def scatter(self, dim: int, index: Any, src: Any) -> Tensor:
+        """A copy of self with self[index[i][j]][j] = src[i][j] for dim 0 (and so on): out of place,
+        differentiable in self (0 where written) and src. src is a Tensor (of the same dtype, at
+        least index's size in every dim) or a number. Where index names one element several times
+        the last write (in index's order) wins, and only it gets a gradient.
+
+        >>> Tensor(np.zeros((2, 3))).scatter(1, [[2], [0]], Tensor([[1.0], [2.0]]))
+        Tensor([[0., 0., 1.],
+                [2., 0., 0.]])
+        """
+        d = _dim(self, dim, "scatter")
+        index = _index_array(index, "scatter")
+        _check_index_shape(index, self.shape, d, "scatter")
+        _check_range(index, self.shape[d], "scatter", d, self.shape)
+        target = tuple(np.broadcast_to(i, index.shape).reshape(-1) for i in _grid(index, d))
+        if not isinstance(src, (Tensor, np.ndarray, list, tuple)):  # a number: a masked fill
+            return where(ops._hit(self.shape, target), src, self)
+        source_tensor = _as_tensor(src, self, ops.SCATTER)
+        if source_tensor.dtype != self.dtype:
+            raise TypeError(f"scatter: src has dtype {source_tensor.dtype} but self has dtype {self.dtype}")
+        if source_tensor.ndim != index.ndim or any(i > s for i, s in zip(index.shape, source_tensor.shape)):
+            raise RuntimeError(f"scatter: index of shape {index.shape} does not fit in src of shape "
+                               f"{source_tensor.shape} (same dims, each at most src's size)")
+        source = tuple(i.reshape(-1) for i in np.indices(index.shape))
+        flat = np.ravel_multi_index(target, self.shape) if self.size else np.zeros(0, dtype=np.intp)
+        _, first_from_end = np.unique(flat[::-1], return_index=True)
+        if first_from_end.size < flat.size:  # an element written twice: keep its last writer only
+            last = np.sort(flat.size - 1 - first_from_end)
+            target, source = tuple(t[last] for t in target), tuple(s[last] for s in source)
+        return _apply(ops.SCATTER, (self, source_tensor), {"target": target, "source": source})
+
+    def masked_fill(self, mask: Any, value: Any) -> Tensor:
+        """value where mask is true, self elsewhere (mask broadcast to self's shape); the gradient is
+        0 at the filled elements, also for value=-inf (an attention mask).
+
+        >>> Tensor([1.0, 2.0]).masked_fill(np.array([True, False]), -np.inf)
+        Tensor([-inf,   2.])
+        """
+        cond = _condition(mask, "masked_fill")
+        try:
+            fits = np.broadcast_shapes(cond.shape, self.shape) == self.shape
+        except ValueError:
+            fits = False
+        if not fits:
+            raise RuntimeError(f"masked_fill: a mask of shape {cond.shape} does not broadcast to the tensor's shape "
+                               f"{self.shape}")
+        if np.ndim(_raw(value)) != 0:
+            raise RuntimeError(f"masked_fill: value must be a number or a 0-d Tensor, got shape {np.shape(_raw(value))}")
+        return where(cond, value, self)
+
+    def where(self, condition: Any, other: Any) -> Tensor:
+        """self where condition is true, other elsewhere: `tg.where(condition, self, other)`."""
+        return where(condition, self, other)
+
+    def tril(self, diagonal: int = 0) -> Tensor:
+        """The lower triangle of the last two dims (the rest 0); diagonal > 0 keeps more diagonals above.
+
+        >>> Tensor(np.ones((2, 2))).tril()
+        Tensor([[1., 0.],
+                [1., 1.]])
+        """
+        return _triangle(self, diagonal, "tril")
+
+    def triu(self, diagonal: int = 0) -> Tensor:
+        """The upper triangle of the last two dims (the rest 0); diagonal > 0 drops diagonals above it too."""
+        return _triangle(self, diagonal, "triu")
+
     # NumPy functions called on a Tensor: the differentiable ones are recorded, others refuse a graph
     def __array_ufunc__(self, ufunc: Any, method: str, *args: Any, **kwargs: Any) -> Any:
         op = _UFUNC_OPS.get(ufunc)
@@ -632,18 +956,307 @@ def _normalize_index(index: Any) -> tuple[Any, ...]:
 # --------------------------------------------------------------------------- functions and factories
 
 
-def concatenate(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
-    """Join tensors along an existing axis."""
+def concatenate(tensors: Sequence[Tensor], axis: int = 0, *, dim: int | None = None) -> Tensor:
+    """Join tensors along an existing axis (`dim=` is torch's name for it)."""
+    axis = axis if dim is None else dim
     ts = _as_tensors(tensors, ops.CONCATENATE)
     return _apply(ops.CONCATENATE, ts, {"axis": _axis(ts[0], axis, "concatenate")})
 
 
-def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
-    """Join tensors along a new axis."""
+def stack(tensors: Sequence[Tensor], axis: int = 0, *, dim: int | None = None) -> Tensor:
+    """Join tensors along a new axis (`dim=` is torch's name for it)."""
+    axis = axis if dim is None else dim
     ts = _as_tensors(tensors, ops.STACK)
     if not -ts[0].ndim - 1 <= axis <= ts[0].ndim:
         raise ValueError(f"stack: axis {axis} is out of range for inputs of shape {ts[0].shape}")
     return _apply(ops.STACK, ts, {"axis": axis % (ts[0].ndim + 1)})
+
+
+# --------------------------------------------------------------------------- movement and indexing functions
+# torch.xxx spellings of the methods above, where, cat, pad and one_hot; and the checks they share
+
+
+def where(condition: Any, input: Any, other: Any) -> Tensor:
+    """input where condition is true, other elsewhere (all three broadcast together): one node. Each
+    branch gets the gradient only where it was chosen, so an inf or nan in the branch not taken
+    never reaches the other's gradient. input and other are Tensors or numbers.
+
+    >>> x = Tensor([-1.0, 2.0], requires_grad=True)
+    >>> y = where(x > 0, x, 0.0); y
+    Tensor([0., 2.], op=where)
+    >>> y.sum().backward(); x.grad
+    array([0., 1.])
+    """
+    cond = _condition(condition, "where")
+    like = input if isinstance(input, Tensor) else other if isinstance(other, Tensor) else None
+    if like is None:  # numbers or arrays only: a constant
+        return _leaf(np.asarray(np.where(cond, input, other)))
+    x, y = _as_tensor(input, like, ops.WHERE), _as_tensor(other, like, ops.WHERE)
+    try:
+        np.broadcast_shapes(cond.shape, x.shape, y.shape)
+    except ValueError:
+        raise RuntimeError(f"where: the condition of shape {cond.shape}, input of shape {x.shape} and other of "
+                           f"shape {y.shape} do not broadcast together") from None
+    return _apply(ops.WHERE, (x, y), {"cond": cond})
+
+
+def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """torch.cat: tensors joined along an existing dim (concatenate)."""
+    ts = _as_tensors(tensors, ops.CONCATENATE)
+    return concatenate(ts, axis=_dim(ts[0], dim, "cat"))
+
+
+def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float | Tensor | None = None) -> Tensor:
+    """torch's F.pad: `pad` gives (before, after) pairs from the LAST dim backwards: (left, right)
+    pads the last dim, (left, right, top, bottom) the last two. mode "constant" fills with `value`
+    (default 0; a number, or a 0-d Tensor that gets the padding's gradient; negative widths crop);
+    "reflect" mirrors without repeating the edge, "replicate" repeats the edge, "circular" wraps
+    around (these three: a gather of edge, mirrored or wrapped indices, on any number of dims).
+
+    >>> pad(Tensor([[1.0, 2.0]]), (1, 0, 0, 1))
+    Tensor([[0., 1., 2.],
+            [0., 0., 0.]])
+    >>> pad(Tensor([1.0, 2.0, 3.0]), (2, 1), mode="reflect")
+    Tensor([3., 2., 1., 2., 3., 2.])
+    """
+    x = input if isinstance(input, Tensor) else Tensor(input)
+    widths = tuple(int(w) for w in pad)
+    if len(widths) % 2:
+        raise ValueError(f"pad: the padding {widths} must have an even length: (before, after) per dim")
+    if len(widths) > 2 * x.ndim:
+        raise RuntimeError(f"pad: the padding {widths} gives {len(widths) // 2} dims, more than the {x.ndim} of shape "
+                           f"{x.shape}")
+    pairs = [(0, 0)] * x.ndim
+    for k in range(len(widths) // 2):
+        pairs[x.ndim - 1 - k] = (widths[2 * k], widths[2 * k + 1])
+    if mode == "constant":
+        if any(w < 0 for w in widths):  # crop first: the pad op adds only
+            if any(n + a + b < 0 for n, (a, b) in zip(x.shape, pairs)):
+                raise RuntimeError(f"pad: the padding {widths} crops more than the shape {x.shape} holds")
+            x = x[tuple(slice(max(-a, 0), n - max(-b, 0)) for n, (a, b) in zip(x.shape, pairs))]
+            pairs = [(max(a, 0), max(b, 0)) for a, b in pairs]
+        fill = _as_tensor(0.0 if value is None else value, x, ops.PAD)
+        if fill.ndim != 0:
+            raise ValueError(f"pad: value must be a number, got shape {fill.shape}")
+        return _apply(ops.PAD, (x, fill), {"widths": tuple(pairs)})
+    if mode not in _PAD_MODES:
+        raise ValueError(f"pad: mode must be one of {['constant', *_PAD_MODES]}, got {mode!r}")
+    if value is not None:
+        raise ValueError(f"pad: mode {mode!r} takes no value (only mode='constant' fills with one)")
+    for d, (a, b) in enumerate(pairs):  # a gather of edge, mirrored or wrapped indices along each padded dim
+        n = x.shape[d]
+        if a == b == 0:
+            continue
+        if min(a, b) < 0:
+            raise ValueError(f"pad: negative padding {widths} is for mode='constant' only")
+        if n == 0:
+            raise RuntimeError(f"pad: mode {mode!r} cannot pad dim {d} of shape {x.shape}: it has no elements")
+        limit = {"reflect": n - 1, "replicate": max(a, b), "circular": n}[mode]
+        if max(a, b) > limit:
+            raise RuntimeError(f"pad: mode {mode!r} pads dim {d} of shape {x.shape} by at most {limit} on each side, "
+                               f"got ({a}, {b})")
+        x = x[_along(d, np.pad(np.arange(n), (a, b), mode=_PAD_MODES[mode]))]
+    return x
+
+
+_PAD_MODES: dict[str, Any] = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}  # torch's name -> NumPy's
+
+
+def one_hot(tensor: Any, num_classes: int = -1) -> Tensor:
+    """Integer class labels as one-hot rows: shape (..., num_classes), dtype int64, no gradient.
+    num_classes=-1 uses the largest label + 1.
+
+    >>> one_hot(np.array([0, 2]))
+    Tensor([[1, 0, 0],
+            [0, 0, 1]], dtype=int64)
+    """
+    labels = _index_array(tensor, "one_hot")
+    if num_classes == -1:
+        if labels.size == 0:
+            raise ValueError("one_hot: cannot infer num_classes from no labels; pass num_classes")
+        num_classes = int(labels.max()) + 1
+    _check_range(labels, num_classes, "one_hot", -1, labels.shape, what="class")
+    return _leaf((labels[..., np.newaxis] == np.arange(num_classes)).astype(np.int64))
+
+
+def flip(input: Tensor, dims: int | Sequence[int]) -> Tensor:
+    """torch.flip: input.flip(dims)."""
+    return input.flip(dims)
+
+
+def roll(input: Tensor, shifts: int | Sequence[int], dims: int | Sequence[int] | None = None) -> Tensor:
+    """torch.roll: input.roll(shifts, dims)."""
+    return input.roll(shifts, dims)
+
+
+def tile(input: Tensor, dims: Sequence[int]) -> Tensor:
+    """torch.tile: input.tile(dims)."""
+    return input.tile(dims)
+
+
+def repeat_interleave(input: Tensor, repeats: Any, dim: int | None = None) -> Tensor:
+    """torch.repeat_interleave: input.repeat_interleave(repeats, dim)."""
+    return input.repeat_interleave(repeats, dim)
+
+
+def squeeze(input: Tensor, dim: int | Sequence[int] | None = None) -> Tensor:
+    """torch.squeeze: input.squeeze(dim)."""
+    return input.squeeze(dim)
+
+
+def unsqueeze(input: Tensor, dim: int) -> Tensor:
+    """torch.unsqueeze: input.unsqueeze(dim)."""
+    return input.unsqueeze(dim)
+
+
+def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """torch.flatten: input.flatten(start_dim, end_dim)."""
+    return input.flatten(start_dim, end_dim)
+
+
+def permute(input: Tensor, dims: Sequence[int]) -> Tensor:
+    """torch.permute: input.permute(dims)."""
+    return input.permute(dims)
+
+
+def split(tensor: Tensor, split_size_or_sections: int | Sequence[int], dim: int = 0) -> tuple[Tensor, ...]:
+    """torch.split: tensor.split(split_size_or_sections, dim)."""
+    return tensor.split(split_size_or_sections, dim)
+
+
+def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+    """torch.chunk: input.chunk(chunks, dim)."""
+    return input.chunk(chunks, dim)
+
+
+def gather(input: Tensor, dim: int, index: Any) -> Tensor:
+    """torch.gather: input.gather(dim, index)."""
+    return input.gather(dim, index)
+
+
+def scatter(input: Tensor, dim: int, index: Any, src: Any) -> Tensor:
+    """torch.scatter: input.scatter(dim, index, src)."""
+    return input.scatter(dim, index, src)
+
+
+def take_along_dim(input: Tensor, indices: Any, dim: int | None = None) -> Tensor:
+    """torch.take_along_dim: input.take_along_dim(indices, dim)."""
+    return input.take_along_dim(indices, dim)
+
+
+def take_along_axis(arr: Tensor, indices: Any, axis: int | None = -1) -> Tensor:
+    """NumPy's spelling: np.take_along_axis(arr, indices, axis) is arr.take_along_dim(indices, axis)."""
+    return arr.take_along_dim(indices, axis)
+
+
+def index_select(input: Tensor, dim: int, index: Any) -> Tensor:
+    """torch.index_select: input.index_select(dim, index)."""
+    return input.index_select(dim, index)
+
+
+def masked_fill(input: Tensor, mask: Any, value: Any) -> Tensor:
+    """torch.masked_fill: input.masked_fill(mask, value)."""
+    return input.masked_fill(mask, value)
+
+
+def tril(input: Tensor, diagonal: int = 0) -> Tensor:
+    """torch.tril: input.tril(diagonal)."""
+    return input.tril(diagonal)
+
+
+def triu(input: Tensor, diagonal: int = 0) -> Tensor:
+    """torch.triu: input.triu(diagonal)."""
+    return input.triu(diagonal)
+
+
+def _sizes(args: tuple[Any, ...]) -> tuple[int, ...]:
+    """Sizes or dims given as f(2, 3) or f((2, 3)), as ints."""
+    if len(args) == 1 and not isinstance(args[0], numbers.Integral):
+        args = tuple(args[0])
+    return tuple(int(n) for n in args)
+
+
+def _dim(t: Tensor, dim: Any, op: str, extra: int = 0) -> int:
+    """dim as an index in [0, ndim + extra), counting from the end when negative (a 0-d tensor takes
+    dim 0 or -1, as in torch); IndexError outside."""
+    n = max(t.ndim + extra, 1)
+    if not isinstance(dim, numbers.Integral) or isinstance(dim, bool):
+        raise TypeError(f"{op}: dim must be an int, got {dim!r}")
+    if not -n <= int(dim) < n:
+        raise IndexError(f"{op}: dim {dim} is out of range for a tensor of shape {t.shape} (expected a dim in "
+                         f"[{-n}, {n - 1}])")
+    return int(dim) % n
+
+
+def _ints(x: Any) -> tuple[int, ...]:
+    """One int or a sequence of them, as a tuple of ints."""
+    return (int(x),) if isinstance(x, numbers.Integral) else tuple(int(v) for v in x)
+
+
+def _dims(t: Tensor, dims: Any, op: str) -> tuple[int, ...]:
+    """One dim or several, each checked by _dim; a dim named twice is an error."""
+    dims = (dims,) if isinstance(dims, numbers.Integral) else tuple(dims)
+    out = tuple(_dim(t, d, op) for d in dims)
+    if len(set(out)) != len(out):
+        raise RuntimeError(f"{op}: a dim appears twice in {dims} (shape {t.shape})")
+    return out
+
+
+def _along(d: int, index: Any) -> tuple[Any, ...]:
+    """An index that applies `index` (a slice or a 1-D array) to dim d, keeping every other dim."""
+    return (slice(None),) * d + (index,)
+
+
+def _grid(index: np.ndarray, d: int) -> tuple[np.ndarray, ...]:
+    """The index arrays of a gather along d: `index` in dim d, each other dim's own position
+    elsewhere (shaped to broadcast against index)."""
+    return tuple(index if k == d else np.arange(n).reshape((n,) + (1,) * (index.ndim - k - 1))
+                 for k, n in enumerate(index.shape))
+
+
+def _index_array(index: Any, op: str) -> np.ndarray:
+    """An index (Tensor, array, list) as an integer ndarray."""
+    array = np.asarray(_raw(index))
+    if array.dtype.kind not in "iu":
+        if array.size == 0:
+            return array.astype(np.intp)
+        raise TypeError(f"{op}: an index must hold integers, got dtype {array.dtype}")
+    return array
+
+
+def _check_range(index: np.ndarray, size: int, op: str, dim: int, shape: Shape, negative: bool = False,
+                 what: str = "index") -> None:
+    """IndexError naming the first index outside [0, size) (or [-size, size) when negatives count from the end)."""
+    if index.size == 0:
+        return
+    low = -size if negative else 0
+    bad = (index < low) | (index >= size)
+    if bad.any():
+        place = f"num_classes {size}" if what == "class" else f"dim {dim} of size {size} (shape {shape})"
+        raise IndexError(f"{op}: {what} {index[bad].reshape(-1)[0]} is out of range for {place}")
+
+
+def _check_index_shape(index: np.ndarray, shape: Shape, d: int, op: str) -> None:
+    """gather's and scatter's rule: index has the tensor's dims, and no more elements than it outside dim d."""
+    if index.ndim != len(shape) or any(i > n for k, (i, n) in enumerate(zip(index.shape, shape)) if k != d):
+        raise RuntimeError(f"{op}: an index of shape {index.shape} does not fit a tensor of shape {shape} along "
+                           f"dim {d} (same number of dims, and no larger outside dim {d})")
+
+
+def _condition(condition: Any, op: str) -> np.ndarray:
+    """A boolean mask (an array, list or Tensor of booleans) as a fresh boolean ndarray: a constant."""
+    cond = np.array(_raw(condition))
+    if cond.dtype != np.bool_:
+        raise TypeError(f"{op}: the condition must be boolean (e.g. x > 0), got dtype {cond.dtype}")
+    return cond
+
+
+def _triangle(t: Tensor, diagonal: int, op: str) -> Tensor:
+    if t.ndim < 2:
+        raise RuntimeError(f"{op}: needs a tensor of at least 2 dims, got shape {t.shape}")
+    rows, cols = t.shape[-2:]
+    lower = np.tri(rows, cols, k=diagonal if op == "tril" else diagonal - 1, dtype=bool)
+    return where(lower if op == "tril" else ~lower, t, 0)
 
 
 def cross_entropy(logits: Tensor, labels: Any) -> Tensor:
@@ -726,7 +1339,7 @@ def randint(*args: int, size: Any, rng: np.random.Generator | int | None = None,
     """Integers drawn uniformly from [low, high): randint(high, size=...) or randint(low, high, size=...).
 
     >>> randint(3, 5, size=(4,), rng=0).data.tolist()
-    [3, 4, 4, 3]
+    [4, 4, 4, 3]
     """
     if len(args) not in (1, 2):
         raise TypeError(f"randint: expected (high) or (low, high) and size=, got {len(args)} positional arguments")

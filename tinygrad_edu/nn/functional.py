@@ -1,4 +1,5 @@
-"""Activations and losses as functions, built from the Tensor's existing ops (no new primitives).
+"""Activations and losses as functions, built from the Tensor's existing ops (no new primitives);
+`pad` and `one_hot` are re-exported from the tensor module.
 
 Every loss takes a prediction Tensor and a target (a Tensor, an ndarray or a list) of exactly the same
 shape: a (N, 1) prediction against (N,) targets is an error, not a silent (N, N) broadcast. `reduction`
@@ -13,6 +14,8 @@ import numpy as np
 
 from ..tensor import Tensor
 from ..tensor import cross_entropy as cross_entropy
+from ..tensor import one_hot as one_hot
+from ..tensor import pad as pad
 from ..value import Value
 
 T = TypeVar("T", Tensor, Value)

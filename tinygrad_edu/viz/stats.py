@@ -27,7 +27,8 @@ reshape, transpose,
 broadcast_to,      0 (data movement)                   0
 astype, getitem,
 scatter_add,
-concatenate, stack
+concatenate, stack,
+pad, scatter
 sum, mean, max,    1 flop per input element            1 flop per input element
 softmax, log_softmax,
 cross_entropy
@@ -64,7 +65,7 @@ __all__ = ["GraphStats", "graph_stats"]
 
 # ops that only move data: no arithmetic, forward or backward
 MOVEMENT_OPS = frozenset({"reshape", "transpose", "broadcast_to", "astype", "getitem", "scatter_add", "concatenate",
-                          "stack"})
+                          "stack", "pad", "scatter"})
 # ops whose work is proportional to their input, not their (smaller) output
 REDUCING_OPS = frozenset({"sum", "mean", "max", "softmax", "log_softmax", "cross_entropy"})
 VALUE_BYTES = 8  # a Value's data is a Python float: its float64 payload (object overhead not counted)
