@@ -15,6 +15,12 @@ from ..tensor import Tensor
 from ..tensor import cross_entropy as cross_entropy
 from ..value import Value
 
+# layers' functional forms, defined beside their layers (re-exported here, as torch.nn.functional has them)
+from .dropout import dropout as dropout
+from .embedding import embedding as embedding
+from .normalization import batch_norm as batch_norm
+from .normalization import layer_norm as layer_norm
+
 T = TypeVar("T", Tensor, Value)
 REDUCTIONS = ("mean", "sum")
 
