@@ -74,7 +74,7 @@ def batch_norm(
            [ 1.]])
     """
     if input.ndim < 2:
-        raise ValueError(f"batch_norm: expected an input of shape (N, C, *) with at least 2 axes, got shape {input.shape}")
+        raise ValueError(f"batch_norm: expected an input of shape (N, C, *) with at least 2 axes, got {input.shape}")
     channels = input.shape[1]
     per_channel = (1, channels) + (1,) * (input.ndim - 2)  # broadcasts against (N, C, *)
     for name, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight), ("bias", bias)):
@@ -203,11 +203,9 @@ class _BatchNorm(Module):
 
     def reset_running_stats(self) -> None:
         """Running mean 0, running variance 1, no batch seen."""
-        if self.track_running_stats:
-            assert self.running_mean is not None and self.running_var is not None and self.num_batches_tracked is not None
-            self.running_mean[...] = 0
-            self.running_var[...] = 1
-            self.num_batches_tracked[...] = 0
+        for buffer, value in ((self.running_mean, 0), (self.running_var, 1), (self.num_batches_tracked, 0)):
+            if buffer is not None:
+                buffer[...] = value
 
     def forward(self, input: Tensor) -> Tensor:
         """Normalised by the batch's statistics in training (updating the running ones), by the running
@@ -215,7 +213,9 @@ class _BatchNorm(Module):
         name = type(self).__name__
         if input.ndim not in self.dims:
             wanted = " or ".join(f"{d}D" for d in self.dims)
-            raise ValueError(f"{name}({self.num_features}): expected {wanted} input, got {input.ndim}D input of shape {input.shape}")
+            raise ValueError(
+                f"{name}({self.num_features}): expected {wanted} input, got {input.ndim}D input of shape {input.shape}"
+            )
         if input.shape[1] != self.num_features:
             raise RuntimeError(
                 f"{name}({self.num_features}): expected {self.num_features} channels on axis 1, got input of shape "
@@ -227,7 +227,8 @@ class _BatchNorm(Module):
             if self.momentum is None:  # cumulative moving average: the mean of every batch so far
                 factor = 1.0 / float(self.num_batches_tracked.data)
         use_batch = self.training or self.running_mean is None
-        return batch_norm(input, self.running_mean, self.running_var, self.weight, self.bias, use_batch, factor, self.eps)
+        return batch_norm(input, self.running_mean, self.running_var, self.weight, self.bias,
+                          training=use_batch, momentum=factor, eps=self.eps)
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "

@@ -132,7 +132,9 @@ class _CellBase(Module):
         if x.ndim not in (1, 2):
             raise ValueError(f"{name}: expected input to be 1D or 2D, got {x.ndim}D input of shape {x.shape}")
         if x.shape[-1] != self.input_size:
-            raise RuntimeError(f"{name}: expected input of shape (N, {self.input_size}) or ({self.input_size},), got {x.shape}")
+            raise RuntimeError(
+                f"{name}: expected input of shape (N, {self.input_size}) or ({self.input_size},), got {x.shape}"
+            )
         want = x.shape[:-1] + (self.hidden_size,)
         if hx is None:
             zeros = Tensor(np.zeros(want, dtype=x.dtype))
@@ -143,7 +145,9 @@ class _CellBase(Module):
             states = [_as_input(s, x.dtype) for s in (hx if lstm else [hx])]
             for s, what in zip(states, ("h", "c")):
                 if s.shape != want:
-                    raise RuntimeError(f"{name}: expected {what} of shape {want} for input of shape {x.shape}, got {s.shape}")
+                    raise RuntimeError(
+                        f"{name}: expected {what} of shape {want} for input of shape {x.shape}, got {s.shape}"
+                    )
         x_part = x @ self.weight_ih.T
         if self.bias_ih is not None:
             x_part = x_part + self.bias_ih

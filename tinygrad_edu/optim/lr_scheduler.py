@@ -224,7 +224,9 @@ class LambdaLR(LRScheduler):
         groups = len(optimizer.param_groups) if isinstance(optimizer, Optimizer) else 0
         if isinstance(lr_lambda, (list, tuple)):
             if len(lr_lambda) != groups:
-                raise ValueError(f"{name}: expected {groups} lr_lambdas (one per parameter group), got {len(lr_lambda)}")
+                raise ValueError(
+                    f"{name}: expected {groups} lr_lambdas (one per parameter group), got {len(lr_lambda)}"
+                )
             self.lr_lambdas = list(lr_lambda)
         else:
             self.lr_lambdas = [lr_lambda] * groups  # type: ignore[list-item]
