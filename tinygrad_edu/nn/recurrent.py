@@ -1,8 +1,8 @@
 """Recurrent layers: RNN, LSTM and GRU, and their one-step cells, with PyTorch's names and equations.
 
 Each is a composite of matmul, sigmoid, tanh, slices and stack, unrolled over time: backpropagation
-through time is just backward() on the unrolled graph. The input projection x @ W_ih.T of every time
-step is one matrix product before the loop; each step adds h @ W_hh.T. Gate order and parameter
+through time is just backward() on the unrolled graph. Each step adds the input's projection x_t @ W_ih.T
+to the state's h @ W_hh.T (b_ih + b_hh made once, where the equations allow). Gate order and parameter
 shapes are PyTorch's, so weights move between the two with `load_state_dict`:
 
   RNN   h' = tanh(W_ih x + b_ih + W_hh h + b_hh)                      (or relu)
@@ -310,17 +310,20 @@ class _RNNBase(Module):
             outputs = []
             for direction, suffix in enumerate(("", "_reverse")[:directions]):
                 w_ih, w_hh, b_ih, b_hh = self._weights(layer, suffix)
-                x_part = x @ w_ih.T  # every time step at once: (L, N, G*hidden)
-                if b_ih is not None:
-                    x_part = x_part + (b_ih + b_hh if recurrence.folds_b_hh else b_ih)
+                w_ih_t, w_hh_t = w_ih.T, w_hh.T  # transposed once, not once per step
+                x_bias = None if b_ih is None else (b_ih + b_hh if recurrence.folds_b_hh else b_ih)
                 b_step = None if recurrence.folds_b_hh else b_hh
-                w_hh_t = w_hh.T
                 k = layer * directions + direction
                 state = tuple(s[k] for s in states) if lstm else states[0][k]
                 hs = []
                 order = range(steps) if direction == 0 else range(steps - 1, -1, -1)  # the reverse direction
                 for t in order:
-                    state = recurrence.step(x_part[t], state, w_hh_t, b_step)
+                    # the input's projection step by step: a slice of one (L, N, G*hidden) projection would
+                    # send back a gradient of that whole size from every step (L times the work)
+                    x_part = x[t] @ w_ih_t
+                    if x_bias is not None:
+                        x_part = x_part + x_bias
+                    state = recurrence.step(x_part, state, w_hh_t, b_step)
                     hs.append(state[0] if lstm else state)
                 finals.append(state)
                 outputs.append(stack(hs if direction == 0 else hs[::-1], axis=0))
