@@ -1,9 +1,13 @@
 """Neural-network building blocks: Module, Tensor layers, losses, and the same layers made of Values.
 
-Re-exports only; `tinygrad_edu.nn.functional` holds the functions (activations and losses).
+Re-exports only; `tinygrad_edu.nn.functional` holds the functions (activations and losses),
+`tinygrad_edu.nn.utils` gradient clipping.
 """
 
 from . import functional as functional
+from . import utils as utils
+from .dropout import Dropout
+from .embedding import Embedding
 from .functional import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -30,16 +34,28 @@ from .layers import (
 )
 from .module import LoadResult, Module, Parameter, is_parameter
 from .network import NeuronNetwork, Weights
+from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
+from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from .scalar import Layer, Neuron, ScalarMLP
 
 __all__ = [
+    "GRU",
+    "LSTM",
     "MLP",
+    "RNN",
     "BCELoss",
     "BCEWithLogitsLoss",
+    "BatchNorm1d",
+    "BatchNorm2d",
     "CrossEntropyLoss",
+    "Dropout",
+    "Embedding",
+    "GRUCell",
     "HingeLoss",
     "Identity",
+    "LSTMCell",
     "Layer",
+    "LayerNorm",
     "Linear",
     "LoadResult",
     "MSELoss",
@@ -47,6 +63,7 @@ __all__ = [
     "Neuron",
     "NeuronNetwork",
     "Parameter",
+    "RNNCell",
     "ReLU",
     "ScalarMLP",
     "Sequential",
@@ -63,4 +80,5 @@ __all__ = [
     "relu",
     "sigmoid",
     "tanh",
+    "utils",
 ]

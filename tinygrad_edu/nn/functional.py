@@ -18,6 +18,12 @@ from ..tensor import one_hot as one_hot
 from ..tensor import pad as pad
 from ..value import Value
 
+# layers' functional forms, defined beside their layers (re-exported here, as torch.nn.functional has them)
+from .dropout import dropout as dropout
+from .embedding import embedding as embedding
+from .normalization import batch_norm as batch_norm
+from .normalization import layer_norm as layer_norm
+
 T = TypeVar("T", Tensor, Value)
 REDUCTIONS = ("mean", "sum")
 

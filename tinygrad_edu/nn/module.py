@@ -4,6 +4,9 @@ A parameter is a leaf `Tensor` or `Value` that requires grad; a submodule is a `
 directly in an attribute or inside lists, tuples and dicts (list indices and dict keys become parts of
 the name, as in "layers.0.weight"). Attributes are visited in definition order, so names and the order
 of `parameters()` are deterministic. A layer or tensor reached twice is counted once: the first name wins.
+
+A buffer is state that is not a parameter (BatchNorm's running statistics): a Tensor that requires no
+grad, declared with `register_buffer` so that `state_dict` saves it and `load_state_dict` restores it.
 """
 
 from __future__ import annotations
@@ -81,6 +84,69 @@ class Module:
         """Every parameter once, in definition order (what an optimizer updates)."""
         return [p for _, p in self.named_parameters()]
 
+    def register_buffer(self, name: str, tensor: Any, persistent: bool = True) -> None:
+        """Keep `tensor` (an array, or None for an empty slot) as the attribute `name`: a Tensor that
+        requires no grad, in `named_buffers()` and, when `persistent`, in `state_dict()`.
+
+        >>> m = Module(); m.register_buffer("count", np.zeros(2)); m.count, m.state_dict()
+        (Tensor([0., 0.]), {'count': array([0., 0.])})
+        """
+        where = f"register_buffer on {type(self).__name__}"
+        if not isinstance(name, str) or not name.isidentifier():
+            raise KeyError(f"{where}: a buffer name must be a Python identifier without dots, got {name!r}")
+        buffers = self.__dict__.setdefault("_buffer_names", {})
+        if name not in buffers and (name in vars(self) or hasattr(type(self), name)):
+            raise KeyError(f"{where}: attribute {name!r} already exists and is not a buffer")
+        if tensor is not None:
+            if isinstance(tensor, Value) or (isinstance(tensor, Module)):
+                raise TypeError(f"{where}: buffer {name!r} must be an array or a Tensor, got a {type(tensor).__name__}")
+            if isinstance(tensor, Tensor) and tensor.requires_grad:
+                raise ValueError(
+                    f"{where}: buffer {name!r} requires grad, which would make it a parameter; "
+                    "pass tensor.detach() (a buffer is state that is not trained)"
+                )
+            if not isinstance(tensor, Tensor):
+                tensor = Tensor(np.asarray(tensor))  # arrays keep their dtype (an int counter stays int)
+        buffers[name] = bool(persistent)
+        setattr(self, name, tensor)
+
+    def named_buffers(self) -> Iterator[tuple[str, Tensor]]:
+        """(name, buffer) pairs of this module and its submodules, pre-order, each buffer once."""
+        seen: set[int] = set()
+        for prefix, m in self.named_modules():
+            for name, buffer in m._own_buffers(persistent_only=False):
+                if id(buffer) not in seen:
+                    seen.add(id(buffer))
+                    yield (f"{prefix}.{name}" if prefix else name), buffer
+
+    def buffers(self) -> list[Tensor]:
+        """Every buffer once (running statistics and other state that is not trained)."""
+        return [b for _, b in self.named_buffers()]
+
+    def _own_buffers(self, persistent_only: bool) -> Iterator[tuple[str, Tensor]]:
+        """This module's own buffers that hold a Tensor, in registration order."""
+        for name, persistent in vars(self).get("_buffer_names", {}).items():
+            buffer = getattr(self, name, None)
+            if isinstance(buffer, Tensor) and (persistent or not persistent_only):
+                yield name, buffer
+
+    def _named_state(self, prefix: str = "", seen: set[int] | None = None) -> Iterator[tuple[str, Parameter]]:
+        """What state_dict holds, each object once: parameters in definition order, as named_parameters();
+        a module's persistent buffers after its own parameters, before its first submodule (PyTorch's
+        order, where parameters come before submodules)."""
+        seen = {id(self)} if seen is None else seen
+        pending = [(name, b) for name, b in self._own_buffers(persistent_only=True) if id(b) not in seen]
+        seen.update(id(b) for _, b in pending)
+        for field, value in self._fields():
+            for path, obj in _walk_value(field, value, seen, descend=False):
+                if isinstance(obj, Module):
+                    yield from ((prefix + name, b) for name, b in pending)
+                    pending = []
+                    yield from obj._named_state(f"{prefix}{path}.", seen)
+                else:
+                    yield prefix + path, obj
+        yield from ((prefix + name, b) for name, b in pending)
+
     def named_children(self) -> Iterator[tuple[str, Module]]:
         """The direct submodules (also those inside lists, tuples and dicts), each once."""
         seen: set[int] = {id(self)}
@@ -126,24 +192,25 @@ class Module:
 
     # ---- saving and loading
     def state_dict(self) -> dict[str, np.ndarray]:
-        """Parameter name -> a copy of its data (a Value's as a 0-d float64 array), in definition order."""
+        """Parameter or buffer name -> a copy of its data (a Value's as a 0-d float64 array): parameters in
+        definition order, each module's buffers after its own parameters (see `_named_state`)."""
         return {
             name: p.data.copy() if isinstance(p, Tensor) else np.array(p.data, dtype=np.float64)
-            for name, p in self.named_parameters()
+            for name, p in self._named_state()
         }
 
     def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> LoadResult:
-        """Copy the values of `state` into the parameters, in place, keeping their dtype.
+        """Copy the values of `state` into the parameters and buffers, in place, keeping their dtype.
 
         Every key is checked before anything is copied. With `strict`, a key the model has and the state
         lacks (missing) or the other way round (unexpected) raises KeyError; a shape mismatch always
         raises ValueError. Returns the missing and unexpected keys.
         """
-        own = dict(self.named_parameters())
+        own = dict(self._named_state())
         missing = [k for k in own if k not in state]
         unexpected = [k for k in state if k not in own]
         if strict and (missing or unexpected):
-            parts = [f"missing key {k!r} (the model's parameter has shape {_shape(own[k])})" for k in missing]
+            parts = [f"missing key {k!r} (the model's {_kind(own[k])} has shape {_shape(own[k])})" for k in missing]
             parts += [f"unexpected key {k!r} (shape {np.shape(_data(state[k]))})" for k in unexpected]
             raise KeyError(f"load_state_dict into {type(self).__name__}: " + "; ".join(parts))
         arrays = {}
@@ -155,7 +222,7 @@ class Module:
             if array.shape != _shape(p):
                 raise ValueError(
                     f"load_state_dict into {type(self).__name__}: shape mismatch for {name!r}: the model's "
-                    f"parameter has shape {_shape(p)}, the state has shape {array.shape}"
+                    f"{_kind(p)} has shape {_shape(p)}, the state has shape {array.shape}"
                 )
             if array.dtype.kind not in "fiub":
                 raise TypeError(f"load_state_dict: {name!r} holds non-numeric data of dtype {array.dtype}")
@@ -201,6 +268,10 @@ class Module:
 
 def _data(x: Any) -> Any:
     return x.data if isinstance(x, Node) else x
+
+
+def _kind(p: Parameter) -> str:
+    return "parameter" if is_parameter(p) else "buffer"
 
 
 def _shape(p: Parameter) -> tuple[int, ...]:

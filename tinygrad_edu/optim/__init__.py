@@ -23,7 +23,7 @@ import numpy as np
 
 from ..engine import Node, mark_modified
 
-__all__ = ["Adam", "Optimizer", "SGD", "lr_scheduler"]
+__all__ = ["Adam", "AdamW", "Optimizer", "SGD", "lr_scheduler"]
 
 ParamGroup = dict[str, Any]
 
@@ -201,13 +201,16 @@ class Adam(Optimizer):
 
     At step t (from 1): `g = g + weight_decay * p`; `m = beta1 * m + (1 - beta1) * g`;
     `v = beta2 * v + (1 - beta2) * g**2`; `m_hat = m / (1 - beta1**t)`; `v_hat = v / (1 - beta2**t)`;
-    `p = p - lr * m_hat / (sqrt(v_hat) + eps)`. (m and v start at zero.)
+    `p = p - lr * m_hat / (sqrt(v_hat) + eps)`. (m and v start at zero.) With `amsgrad`, v_hat is
+    made from the largest v so far instead of the current one (Reddi et al., 2018).
 
     >>> w = Value(1.0)
     >>> opt = tg.optim.Adam([w], lr=0.1)
     >>> w.grad = 5.0; opt.step(); round(w.data, 6)     # the first step moves by about lr, whatever |g|
     0.9
     """
+
+    decoupled_weight_decay = False  # AdamW: weight decay shrinks p itself instead of entering g
 
     def __init__(
         self,
@@ -216,34 +219,70 @@ class Adam(Optimizer):
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
         weight_decay: float = 0.0,
+        amsgrad: bool = False,
     ) -> None:
         """Adam over `params` (see the class docstring for the rule)."""
-        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad))
 
     def _check_hyperparameters(self, group: ParamGroup) -> None:
         super()._check_hyperparameters(group)
+        name = type(self).__name__
         betas = group["betas"]
         if not (isinstance(betas, (tuple, list)) and len(betas) == 2):
-            raise ValueError(f"Adam: betas must be a pair (beta1, beta2), got {betas!r}")
+            raise ValueError(f"{name}: betas must be a pair (beta1, beta2), got {betas!r}")
         for i, beta in enumerate(betas):
-            _check_real("Adam", f"beta{i + 1}", beta)
+            _check_real(name, f"beta{i + 1}", beta)
             if not 0.0 <= beta < 1.0:
-                raise ValueError(f"Adam: invalid beta{i + 1} {beta!r} (must be in [0, 1))")
+                raise ValueError(f"{name}: invalid beta{i + 1} {beta!r} (must be in [0, 1))")
 
     def _update(self, p: Node, g: Any, group: ParamGroup, state: dict[str, Any]) -> None:
         beta1, beta2 = group["betas"]
         weight_decay = group["weight_decay"]
         if weight_decay != 0:
-            g = g + weight_decay * p.data
+            if self.decoupled_weight_decay:
+                _scale(p, 1 - group["lr"] * weight_decay)
+            else:
+                g = g + weight_decay * p.data
         if not state:
             state["step"], state["exp_avg"], state["exp_avg_sq"] = 0, _zeros_like(g), _zeros_like(g)
+            if group["amsgrad"]:
+                state["max_exp_avg_sq"] = _zeros_like(g)
         state["step"] = t = state["step"] + 1
         m = state["exp_avg"] = beta1 * state["exp_avg"] + (1 - beta1) * g
         v = state["exp_avg_sq"] = beta2 * state["exp_avg_sq"] + (1 - beta2) * (g * g)
+        if group["amsgrad"]:
+            v = state["max_exp_avg_sq"] = np.maximum(state["max_exp_avg_sq"], v)  # the largest v so far
         # PyTorch's arrangement of m_hat / (sqrt(v_hat) + eps): the bias corrections are scalars
         step_size = group["lr"] / (1 - beta1**t)
         denom = _sqrt(v) / math.sqrt(1 - beta2**t) + group["eps"]
         _subtract(p, step_size * m / denom)
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov and Hutter, 2019), as torch.optim.AdamW.
+
+    Each step first shrinks the parameter, `p = p - lr * weight_decay * p`, then takes Adam's step on
+    the gradient alone (weight decay never enters m and v). Weight decay defaults to 0.01.
+
+    >>> w = Value(1.0)
+    >>> opt = tg.optim.AdamW([w], lr=0.1, weight_decay=0.5)
+    >>> w.grad = 5.0; opt.step(); round(w.data, 6)     # 1 * (1 - 0.1 * 0.5), then Adam's first step: - 0.1
+    0.85
+    """
+
+    decoupled_weight_decay = True
+
+    def __init__(
+        self,
+        params: Iterable[Node | ParamGroup],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+        amsgrad: bool = False,
+    ) -> None:
+        """AdamW over `params` (see the class docstring for the rule)."""
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -257,6 +296,15 @@ def _subtract(p: Node, delta: Any) -> None:
         np.subtract(p.data, delta, out=p.data, casting="same_kind")
     else:
         p.data = float(p.data - delta)
+
+
+def _scale(p: Node, factor: float) -> None:
+    """p.data *= factor, in place as _subtract (AdamW's decoupled weight decay)."""
+    mark_modified(p, "optimizer step")
+    if p.shaped:
+        np.multiply(p.data, factor, out=p.data, casting="same_kind")
+    else:
+        p.data = float(p.data * factor)
 
 
 def _copy(x: Any) -> Any:

@@ -3,7 +3,8 @@
 Each schedule is a closed form lr_t = f(lr_0, t) of the group's initial lr (lr_0) and the number t
 of `step()` calls so far; call `scheduler.step()` once per epoch, after `optimizer.step()`. Being
 closed forms, they set the lr outright: a change made by hand to a group's lr is overwritten at the
-next step, and two schedulers on one optimizer do not compose (the last to step wins).
+next step, and two schedulers on one optimizer do not compose (the last to step wins). To run one
+schedule after another (a warmup, then a decay), give them to `SequentialLR`.
 
 >>> w = Value(1.0)
 >>> opt = tg.optim.SGD([w], lr=1.0)
@@ -17,13 +18,24 @@ next step, and two schedulers on one optimizer do not compose (the last to step 
 
 from __future__ import annotations
 
+import bisect
 import math
 import numbers
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from . import Optimizer
 
-__all__ = ["CosineAnnealingLR", "ExponentialLR", "InverseTimeLR", "LRScheduler", "StepLR"]
+__all__ = [
+    "CosineAnnealingLR",
+    "ExponentialLR",
+    "InverseTimeLR",
+    "LRScheduler",
+    "LambdaLR",
+    "LinearLR",
+    "SequentialLR",
+    "StepLR",
+]
 
 
 class LRScheduler:
@@ -54,6 +66,10 @@ class LRScheduler:
         """The step size after `epoch` scheduler steps for a group whose initial lr is `base_lr`."""
         return base_lr
 
+    def lrs_at(self, epoch: int) -> list[float]:
+        """Every group's step size after `epoch` scheduler steps (lr_at of each group's initial lr)."""
+        return [self.lr_at(base_lr, epoch) for base_lr in self.base_lrs]
+
     def step(self) -> None:
         """Advance one epoch and set every group's lr from the schedule."""
         self.last_epoch += 1
@@ -70,7 +86,7 @@ class LRScheduler:
                 f"{type(self).__name__}: the optimizer has {len(groups)} parameter groups but the scheduler was "
                 f"made for {len(self.base_lrs)}; create the scheduler after adding every group"
             )
-        self._last_lr = [self.lr_at(base_lr, self.last_epoch) for base_lr in self.base_lrs]
+        self._last_lr = self.lrs_at(self.last_epoch)
         for group, lr in zip(groups, self._last_lr):
             group["lr"] = lr
 
@@ -159,6 +175,118 @@ class CosineAnnealingLR(LRScheduler):
         """eta_min + (lr_0 - eta_min) * (1 + cos(pi * min(t, T_max) / T_max)) / 2."""
         t = min(epoch, self.T_max)
         return self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * t / self.T_max)) / 2
+
+
+class LinearLR(LRScheduler):
+    """lr_t = lr_0 * (start_factor + (end_factor - start_factor) * min(t, total_iters) / total_iters).
+
+    The factor moves in a straight line from start_factor to end_factor over total_iters epochs, then
+    stays: with a small start_factor, a linear warmup (PyTorch's closed form and defaults).
+
+    >>> opt = tg.optim.SGD([Value(0.0)], lr=0.1)
+    >>> s = tg.optim.lr_scheduler.LinearLR(opt, start_factor=0.25, total_iters=3)
+    >>> [s.lr_at(1.0, t) for t in range(5)]
+    [0.25, 0.5, 0.75, 1.0, 1.0]
+    """
+
+    def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
+                 total_iters: int = 5) -> None:
+        """Scale the initial lr by a factor going linearly from start_factor to end_factor."""
+        name = type(self).__name__
+        self.start_factor = _real(name, "start_factor", start_factor)
+        self.end_factor = _real(name, "end_factor", end_factor)
+        if not 0 < self.start_factor <= 1:
+            raise ValueError(f"{name}: start_factor must be in (0, 1], got {start_factor!r}")
+        if not 0 <= self.end_factor <= 1:
+            raise ValueError(f"{name}: end_factor must be in [0, 1], got {end_factor!r}")
+        self.total_iters = _positive_int(name, "total_iters", total_iters)
+        super().__init__(optimizer)
+
+    def lr_at(self, base_lr: float, epoch: int) -> float:
+        """lr_0 * (start_factor + (end_factor - start_factor) * min(t, total_iters) / total_iters)."""
+        fraction = min(self.total_iters, epoch) / self.total_iters
+        return base_lr * (self.start_factor + (self.end_factor - self.start_factor) * fraction)
+
+
+class LambdaLR(LRScheduler):
+    """lr_t = lr_0 * lr_lambda(t): any schedule, as a function of the epoch (one per group, or one for all).
+
+    >>> opt = tg.optim.SGD([Value(0.0)], lr=0.1)
+    >>> s = tg.optim.lr_scheduler.LambdaLR(opt, lambda t: 0.5 ** t)
+    >>> [s.lr_at(1.0, t) for t in range(3)]
+    [1.0, 0.5, 0.25]
+    """
+
+    def __init__(self, optimizer: Optimizer,
+                 lr_lambda: Callable[[int], float] | Sequence[Callable[[int], float]]) -> None:
+        """Multiply each group's initial lr by lr_lambda(t) (a list: one function per group)."""
+        name = type(self).__name__
+        groups = len(optimizer.param_groups) if isinstance(optimizer, Optimizer) else 0
+        if isinstance(lr_lambda, (list, tuple)):
+            if len(lr_lambda) != groups:
+                raise ValueError(
+                    f"{name}: expected {groups} lr_lambdas (one per parameter group), got {len(lr_lambda)}"
+                )
+            self.lr_lambdas = list(lr_lambda)
+        else:
+            self.lr_lambdas = [lr_lambda] * groups  # type: ignore[list-item]
+        for f in self.lr_lambdas:
+            if not callable(f):
+                raise TypeError(f"{name}: lr_lambda must be a function of the epoch, got {f!r}")
+        super().__init__(optimizer)
+
+    def lr_at(self, base_lr: float, epoch: int) -> float:
+        """lr_0 * lr_lambda(t), with the first group's lr_lambda."""
+        return base_lr * self.lr_lambdas[0](epoch)
+
+    def lrs_at(self, epoch: int) -> list[float]:
+        """Every group's lr_0 * lr_lambda(t), each with its own lr_lambda."""
+        return [base_lr * f(epoch) for base_lr, f in zip(self.base_lrs, self.lr_lambdas)]
+
+
+class SequentialLR(LRScheduler):
+    """The schedulers one after another: schedulers[i] from epoch milestones[i - 1], counting its epochs
+    from 0 there. The warmup recipe: SequentialLR(opt, [LinearLR(opt, 0.01, total_iters=w),
+    CosineAnnealingLR(opt, T_max=n - w)], milestones=[w]).
+
+    >>> opt = tg.optim.SGD([Value(0.0)], lr=1.0)
+    >>> warmup = tg.optim.lr_scheduler.LinearLR(opt, start_factor=0.5, total_iters=2)
+    >>> decay = tg.optim.lr_scheduler.ExponentialLR(opt, gamma=0.5)
+    >>> s = tg.optim.lr_scheduler.SequentialLR(opt, [warmup, decay], milestones=[2])
+    >>> [s.lrs_at(t)[0] for t in range(5)]
+    [0.5, 0.75, 1.0, 0.5, 0.25]
+    """
+
+    def __init__(self, optimizer: Optimizer, schedulers: Sequence[LRScheduler], milestones: Sequence[int]) -> None:
+        """Follow schedulers[0] until epoch milestones[0], then schedulers[1], and so on."""
+        name = type(self).__name__
+        if len(schedulers) < 1:
+            raise ValueError(f"{name} expects at least one scheduler, got none")
+        for i, scheduler in enumerate(schedulers):
+            if not isinstance(scheduler, LRScheduler):
+                raise TypeError(f"{name}: scheduler {i} is a {type(scheduler).__name__}, not an LRScheduler")
+            if scheduler.optimizer is not optimizer:
+                raise ValueError(f"{name} expects all schedulers to belong to the same optimizer, but scheduler {i} "
+                                 f"({type(scheduler).__name__}) has another one")
+        if len(milestones) != len(schedulers) - 1:
+            raise ValueError(f"{name} expects one milestone fewer than schedulers, got {len(schedulers)} schedulers "
+                             f"and {len(milestones)} milestones")
+        self.milestones = [_positive_int(name, "milestone", m) for m in milestones]
+        if self.milestones != sorted(self.milestones):
+            raise ValueError(f"{name}: milestones must be increasing, got {list(milestones)}")
+        self.schedulers = list(schedulers)
+        super().__init__(optimizer)
+
+    def lrs_at(self, epoch: int) -> list[float]:
+        """The lrs of the scheduler in charge at `epoch`, at its own count of epochs since it took over."""
+        i = bisect.bisect_right(self.milestones, epoch)
+        start = self.milestones[i - 1] if i else 0
+        return self.schedulers[i].lrs_at(epoch - start)
+
+    def lr_at(self, base_lr: float, epoch: int) -> float:
+        """lr_at of the scheduler in charge at `epoch`."""
+        i = bisect.bisect_right(self.milestones, epoch)
+        return self.schedulers[i].lr_at(base_lr, epoch - (self.milestones[i - 1] if i else 0))
 
 
 # --------------------------------------------------------------------------- argument checks

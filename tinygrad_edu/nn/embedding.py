@@ -1,0 +1,96 @@
+"""Embedding: a lookup table of learned vectors, one row per token id (a composite of getitem).
+
+Looking up rows is indexing, `weight[ids]`, whose gradient adds each output row's gradient back into
+the row it came from (twice for an id used twice): the registry's getitem and scatter_add.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+
+from ..tensor import Tensor
+from .module import Module
+
+__all__ = ["Embedding", "embedding"]
+
+Rng = np.random.Generator | int | None
+
+
+def embedding(input: Any, weight: Tensor, padding_idx: int | None = None) -> Tensor:
+    """The rows of `weight` (num_embeddings, dim) picked by the integer ids in `input`: shape input.shape + (dim,).
+
+    Rows picked at `padding_idx` give their value but pass no gradient back to that row.
+
+    >>> embedding([[2, 0]], Tensor([[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]])).data
+    array([[[4., 5.],
+            [0., 1.]]])
+    """
+    return _lookup(input, weight, padding_idx, "embedding")
+
+
+def _lookup(input: Any, weight: Tensor, padding_idx: int | None, where: str) -> Tensor:
+    ids = np.asarray(input.data if isinstance(input, Tensor) else input)
+    if ids.dtype.kind not in "iu":
+        raise ValueError(f"{where}: expected integer ids, got an array of dtype {ids.dtype} and shape {ids.shape}")
+    size = weight.shape[0]
+    # as unsigned integers negative ids are huge, so one max finds ids outside [0, size) on both sides
+    if ids.size and np.maximum.reduce(ids.astype(np.uint64), axis=None) >= size:
+        bad = ids[(ids < 0) | (ids >= size)]
+        raise IndexError(
+            f"{where}: index {bad.flat[0]} is out of range for {size} embeddings (valid ids: 0 to {size - 1}); "
+            f"{bad.size} of the {ids.size} ids are outside"
+        )
+    rows = weight[ids]
+    if padding_idx is not None:
+        padding = ids == padding_idx
+        if padding.any():  # those rows: their value, as a constant; the looked-up copy gets weight 0
+            keep = (~padding)[..., np.newaxis].astype(weight.dtype)
+            rows = rows * keep + padding[..., np.newaxis] * weight.data[padding_idx]
+    return rows
+
+
+class Embedding(Module):
+    """A table of `num_embeddings` vectors of size `embedding_dim`, initialised N(0, 1) as in PyTorch.
+
+    `padding_idx` (if given) names a row that starts at zero and is never trained: it gets no gradient.
+
+    >>> emb = Embedding(10, 3, rng=0)
+    >>> emb([[1, 2, 4], [4, 3, 9]]).shape
+    (2, 3, 3)
+    """
+
+    def __init__(
+        self,
+        num_embeddings: int,
+        embedding_dim: int,
+        padding_idx: int | None = None,
+        rng: Rng = None,
+        dtype: Any = np.float64,
+    ) -> None:
+        for key, n in (("num_embeddings", num_embeddings), ("embedding_dim", embedding_dim)):
+            if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
+                raise ValueError(f"Embedding: {key} must be a positive integer, got {n!r}")
+        self.num_embeddings, self.embedding_dim = int(num_embeddings), int(embedding_dim)
+        if padding_idx is not None:
+            if not -self.num_embeddings <= padding_idx < self.num_embeddings:
+                raise ValueError(
+                    f"Embedding: padding_idx must be within num_embeddings ({self.num_embeddings}), got {padding_idx}"
+                )
+            padding_idx = int(padding_idx) % self.num_embeddings  # PyTorch keeps a negative one as positive
+        self.padding_idx = padding_idx
+        generator = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+        weight = generator.standard_normal((self.num_embeddings, self.embedding_dim))
+        if padding_idx is not None:
+            weight[padding_idx] = 0
+        self.weight = Tensor(weight, requires_grad=True, dtype=dtype, label="weight")
+
+    def forward(self, input: Any) -> Tensor:
+        """The vectors of the integer ids in `input` (any shape): shape input.shape + (embedding_dim,)."""
+        return _lookup(input, self.weight, self.padding_idx, f"Embedding({self.extra_repr()})")
+
+    def extra_repr(self) -> str:
+        padding = f", padding_idx={self.padding_idx}" if self.padding_idx is not None else ""
+        return f"{self.num_embeddings}, {self.embedding_dim}{padding}"

@@ -1,0 +1,103 @@
+"""Utilities on the gradients of parameters: clipping by their total norm or elementwise (as torch.nn.utils).
+
+They work on the raw gradients that backward() left in `.grad`, in place, between backward() and the
+optimizer's step(); nothing is recorded in the graph.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from ..engine import Node
+from ..tensor import Tensor
+
+__all__ = ["clip_grad_norm_", "clip_grad_value_"]
+
+
+def clip_grad_norm_(
+    parameters: Node | Iterable[Node],
+    max_norm: float,
+    norm_type: float = 2.0,
+    error_if_nonfinite: bool = False,
+) -> Tensor:
+    """Scale every gradient by min(1, max_norm / (total + 1e-6)), where total is the norm of all the
+    gradients together (as if concatenated); returns total as a 0-d Tensor, as PyTorch does.
+
+    `norm_type` is p of the p-norm (`float("inf")`: the largest |g|). Parameters without a gradient are
+    skipped. A total norm that is NaN or infinite raises RuntimeError with `error_if_nonfinite`.
+
+    >>> w = Tensor([0.0, 0.0], requires_grad=True); w.grad = np.array([3.0, 4.0])
+    >>> clip_grad_norm_([w], max_norm=1.0).item(), w.grad.round(6)
+    (5.0, array([0.6, 0.8]))
+    """
+    params = [parameters] if isinstance(parameters, Node) else list(parameters)
+    grads = [(p, _raw(p.grad)) for p in params if p.grad is not None]
+    if not grads:
+        return Tensor(0.0)
+    p_norm = float(norm_type)
+    dtype = np.result_type(*(np.asarray(g).dtype for _, g in grads))
+    norms = np.array([_norm(np.asarray(g, dtype=dtype), p_norm) for _, g in grads], dtype=dtype)
+    total = _norm(norms, p_norm)
+    if error_if_nonfinite and not np.isfinite(total):
+        raise RuntimeError(
+            f"clip_grad_norm_: the total norm of order {norm_type} of the gradients of {len(grads)} parameters is "
+            f"non-finite ({total}), so it cannot be clipped; pass error_if_nonfinite=False to scale the "
+            "gradients by it anyway"
+        )
+    coef = min(max_norm / (total + 1e-6), 1.0)  # always applied, as in PyTorch (a factor of 1 changes nothing)
+    for p, _ in grads:
+        _scale_grad(p, coef)
+    return Tensor(np.asarray(total, dtype=dtype))
+
+
+def clip_grad_value_(parameters: Node | Iterable[Node], clip_value: float) -> None:
+    """Clip every gradient elementwise into [-clip_value, clip_value], in place.
+
+    >>> w = Tensor([0.0, 0.0], requires_grad=True); w.grad = np.array([3.0, -0.5])
+    >>> clip_grad_value_([w], 1.0); w.grad
+    array([ 1. , -0.5])
+    """
+    params = [parameters] if isinstance(parameters, Node) else list(parameters)
+    limit = float(clip_value)
+    for p in params:
+        g = p.grad
+        if g is None:
+            continue
+        if isinstance(g, np.ndarray):
+            np.clip(g, -limit, limit, out=g)
+        elif isinstance(g, Node):  # a gradient kept as a graph (create_graph=True): replaced by its clipped data
+            p.grad = np.clip(g.data, -limit, limit)
+        else:  # a Value's float gradient
+            p.grad = min(max(g, -limit), limit)
+
+
+def _raw(g: Any) -> Any:
+    return g.data if isinstance(g, Node) else g
+
+
+def _norm(x: np.ndarray, p: float) -> Any:
+    """The p-norm of all the elements of x, as torch.linalg.vector_norm."""
+    a = np.abs(x)
+    if p == math.inf:
+        return a.max() if a.size else a.dtype.type(0)
+    if p == -math.inf:
+        return a.min()
+    if p == 0:
+        return a.dtype.type(np.count_nonzero(a))
+    if p == 2:
+        return np.sqrt(np.sum(a * a))
+    if p == 1:
+        return a.sum()
+    return np.sum(a**p) ** (1.0 / p)
+
+
+def _scale_grad(p: Node, coef: float) -> None:
+    g = p.grad
+    if isinstance(g, np.ndarray):
+        g *= g.dtype.type(coef)
+    else:  # a Value's float gradient, or one kept as a graph (create_graph=True): scaled as a new one
+        p.grad = g * coef
