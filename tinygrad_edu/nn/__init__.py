@@ -1,15 +1,17 @@
 """Neural-network building blocks: Module, Tensor layers, losses, and the same layers made of Values.
 
-Re-exports only; `tinygrad_edu.nn.functional` holds the functions (activations and losses).
+Re-exports only; `tinygrad_edu.nn.functional` holds the functions (activations, losses, attention).
 """
 
 from . import functional as functional
+from .attention import MultiheadAttention
 from .functional import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
     cross_entropy,
     hinge_loss,
     mse_loss,
+    nll_loss,
     relu,
     sigmoid,
     tanh,
@@ -23,6 +25,7 @@ from .layers import (
     Identity,
     Linear,
     MSELoss,
+    NLLLoss,
     ReLU,
     Sequential,
     Sigmoid,
@@ -44,6 +47,8 @@ __all__ = [
     "LoadResult",
     "MSELoss",
     "Module",
+    "MultiheadAttention",
+    "NLLLoss",
     "Neuron",
     "NeuronNetwork",
     "Parameter",
@@ -60,6 +65,7 @@ __all__ = [
     "hinge_loss",
     "is_parameter",
     "mse_loss",
+    "nll_loss",
     "relu",
     "sigmoid",
     "tanh",
