@@ -62,8 +62,7 @@ def loop_cross_entropy(
                 w[c] * logp[c] for c in range(classes))
             counts.append(w[y])
     if reduction == "none":
-        out = np.array([losses[p] for p in _positions(x.shape)]).reshape(target.shape if not soft else
-                                                                        x.shape[:1] + x.shape[2:])
+        out = np.array([losses[p] for p in _positions(x.shape)]).reshape(x.shape[:1] + x.shape[2:])
         return out.reshape(()) if unbatched else out
     total = sum(losses.values())
     if reduction == "sum":

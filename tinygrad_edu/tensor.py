@@ -567,10 +567,8 @@ def cross_entropy(
     _check_loss_arguments(input, reduction, name, "logits")
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"{name}: label_smoothing must be between 0.0 and 1.0, got {label_smoothing!r}")
-    unbatched = input.ndim == 1  # (C,): a batch of one, the class axis 1
-    logp = (input.reshape(1, -1) if unbatched else input).log_softmax(axis=1)
-    w = _class_weights(weight, logp, name)
-    if labels.shape == input.shape:  # class probabilities
+    probabilities = labels.shape == input.shape
+    if probabilities:
         if labels.dtype.kind != "f":
             raise ValueError(
                 f"{name}: a target of the logits' own shape {input.shape} holds class probabilities and must "
@@ -578,12 +576,17 @@ def cross_entropy(
             )
         if ignore_index >= 0:
             raise ValueError(f"{name}: ignore_index ({ignore_index}) is not supported with class-probability targets")
+    else:
+        _check_labels(input, labels, ignore_index, name, "logits")
+    unbatched = input.ndim == 1  # (C,): a batch of one, the class axis 1
+    logp = (input.reshape(1, -1) if unbatched else input).log_softmax(axis=1)
+    w = _class_weights(weight, logp, name)
+    if probabilities:
         probs = target if isinstance(target, Tensor) else Tensor(labels, dtype=logp.dtype)
         if probs.dtype != logp.dtype:
             probs = probs.astype(logp.dtype)
         loss = _soft_target_loss(logp, probs.reshape(logp.shape) if unbatched else probs, w, reduction, label_smoothing)
     else:
-        _check_labels(input, labels, ignore_index, name, "logits")
         loss = _nll(logp, labels.reshape(1) if unbatched else labels, w, ignore_index, reduction, label_smoothing)
     return loss.reshape(()) if unbatched and reduction == "none" else loss
 
@@ -638,18 +641,18 @@ def _nll(
     so an ignored position adds nothing, not even 0·(-inf).
     """
     counted = np.nonzero(labels != ignore_index)  # the positions that count, in C order
-    classes = labels[counted]
-    picked = logp[(counted[0], classes) + counted[1:]]  # logp[n, y, d...] for each of them
+    counted_labels = labels[counted]
+    picked = logp[(counted[0], counted_labels) + counted[1:]]  # logp[n, y, d...] for each of them
     if weight is None:
-        loss, total = -picked, float(len(classes))
+        loss, total = -picked, float(len(counted_labels))
     else:
-        label_weights = weight[classes]
+        label_weights = weight[counted_labels]
         loss, total = picked * -label_weights, float(label_weights.sum())
     if smoothing:
         every_class = logp if weight is None else logp * weight.reshape((-1,) + (1,) * (logp.ndim - 2))
         loss = loss * (1 - smoothing) - every_class.sum(axis=1)[counted] * (smoothing / logp.shape[1])
     if reduction == "none":
-        if len(classes) == labels.size:
+        if len(counted_labels) == labels.size:
             return loss.reshape(labels.shape)
         return ops.call(ops.SCATTER_ADD, loss, index=counted, shape=labels.shape)  # (0 where ignored)
     return _reduce_loss(loss, reduction, total)
