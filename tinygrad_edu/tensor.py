@@ -1259,29 +1259,198 @@ def _triangle(t: Tensor, diagonal: int, op: str) -> Tensor:
     return where(lower if op == "tril" else ~lower, t, 0)
 
 
-def cross_entropy(logits: Tensor, labels: Any) -> Tensor:
-    """Mean cross-entropy of logits (N, C) against integer class labels (N,), computed stably.
+# --------------------------------------------------------------------------- losses on class scores
+# cross_entropy and nll_loss with PyTorch's arguments. The common case (logits (N, C), integer labels,
+# no weight, smoothing or ignored label, the mean) is one fused node, ops.CROSS_ENTROPY; every other
+# case is a composite over the stable log_softmax: pick the labels' log-probabilities, weight, reduce.
+
+LOSS_REDUCTIONS = ("none", "mean", "sum")
+
+
+def cross_entropy(
+    input: Tensor,
+    target: Any,
+    weight: Any = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Tensor:
+    """Cross-entropy of logits against class labels or class probabilities, as torch's `cross_entropy`.
+
+    `input` holds logits of shape (N, C), (N, C, d1, ...) or (C,); `target` is integer class labels of
+    that shape without the class axis 1 ((N,), (N, d1, ...) or ()), or float class probabilities of
+    the input's own shape. `weight` (C,) rescales each class (a constant); labels equal to
+    `ignore_index` count for nothing, and "mean" divides by the total weight of the labels that count
+    (nan when none does); `label_smoothing` ε mixes the target with the uniform ε/C over classes.
 
     >>> round(cross_entropy(Tensor([[2.0, 0.0], [0.0, 2.0]]), [0, 1]).item(), 6)
     0.126928
+    >>> cross_entropy(Tensor([[2.0, 0.0], [0.0, 2.0]]), [0, -100], reduction="none")
+    Tensor([0.12692801, 0.        ])
     """
-    labels = np.asarray(labels.data if isinstance(labels, Tensor) else labels)
-    if logits.ndim != 2 or labels.shape != logits.shape[:1]:
-        raise ValueError(
-            f"cross_entropy: expected logits of shape (N, C) and labels of shape (N,), got {logits.shape} "
-            f"and {labels.shape}"
-        )
-    classes = logits.shape[1]
-    if labels.dtype.kind not in "iu":
-        raise ValueError(f"cross_entropy: labels must be integers in [0, {classes}), got dtype {labels.dtype}")
+    labels = target.data if isinstance(target, Tensor) else np.asarray(target)
+    if _is_plain_classification(input, labels, weight, ignore_index, reduction, label_smoothing):
+        return _apply1(ops.CROSS_ENTROPY, input, {"labels": labels})  # the fused node, benchmarked
+    name = "cross_entropy"
+    _check_loss_arguments(input, reduction, name, "logits")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"{name}: label_smoothing must be between 0.0 and 1.0, got {label_smoothing!r}")
+    probabilities = labels.shape == input.shape
+    if probabilities:
+        if labels.dtype.kind != "f":
+            raise ValueError(
+                f"{name}: a target of the logits' own shape {input.shape} holds class probabilities and must "
+                f"be floating point, got dtype {labels.dtype} (class labels have shape {_label_shape(input)})"
+            )
+        if ignore_index >= 0:
+            raise ValueError(f"{name}: ignore_index ({ignore_index}) is not supported with class-probability targets")
+    else:
+        _check_labels(input, labels, ignore_index, name, "logits")
+    unbatched = input.ndim == 1  # (C,): a batch of one, the class axis 1
+    logp = (input.reshape(1, -1) if unbatched else input).log_softmax(axis=1)
+    w = _class_weights(weight, logp, name)
+    if probabilities:
+        probs = target if isinstance(target, Tensor) else Tensor(labels, dtype=logp.dtype)
+        if probs.dtype != logp.dtype:
+            probs = probs.astype(logp.dtype)
+        loss = _soft_target_loss(logp, probs.reshape(logp.shape) if unbatched else probs, w, reduction, label_smoothing)
+    else:
+        loss = _nll(logp, labels.reshape(1) if unbatched else labels, w, ignore_index, reduction, label_smoothing)
+    return loss.reshape(()) if unbatched and reduction == "none" else loss
+
+
+def nll_loss(
+    input: Tensor,
+    target: Any,
+    weight: Any = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+) -> Tensor:
+    """The negative log-likelihood -input[n, target[n]] of class labels under log-probabilities, as torch's.
+
+    Shapes, `weight`, `ignore_index` and `reduction` as in `cross_entropy` (which is nll_loss of
+    log_softmax for class labels); the target is class labels only.
+
+    >>> nll_loss(Tensor([[-0.5, -1.0], [-2.0, -0.1]]), [0, 1]).item()   # (0.5 + 0.1) / 2
+    0.3
+    """
+    name = "nll_loss"
+    labels = np.asarray(target.data if isinstance(target, Tensor) else target)
+    _check_loss_arguments(input, reduction, name, "log-probabilities")
+    _check_labels(input, labels, ignore_index, name, "log-probabilities")
+    unbatched = input.ndim == 1
+    logp = input.reshape(1, -1) if unbatched else input
+    loss = _nll(logp, labels.reshape(1) if unbatched else labels, _class_weights(weight, logp, name), ignore_index, reduction)
+    return loss.reshape(()) if unbatched and reduction == "none" else loss
+
+
+def _is_plain_classification(
+    input: Any, labels: np.ndarray, weight: Any, ignore_index: int, reduction: str, label_smoothing: float
+) -> bool:
+    """Whether ops.CROSS_ENTROPY computes this loss: logits (N, C), labels (N,) all in [0, C), the mean."""
+    if not (type(input) is Tensor and input.ndim == 2 and weight is None and reduction == "mean"
+            and not label_smoothing and labels.dtype.kind in "iu" and labels.shape == input.shape[:1]):
+        return False
+    classes = input.shape[1]
     # as unsigned integers negative labels are huge, so one max finds labels on both sides of the range
     if labels.size and np.maximum.reduce(labels.astype(np.uint64)) >= classes:
-        outside = labels[(labels < 0) | (labels >= classes)]
+        return False
+    return not 0 <= ignore_index < classes or not (labels == ignore_index).any()
+
+
+def _nll(
+    logp: Tensor, labels: np.ndarray, weight: np.ndarray | None, ignore_index: int, reduction: str,
+    smoothing: float = 0.0,
+) -> Tensor:
+    """-weight[y]·logp[n, y, d...] at every position whose label y is not ignore_index, reduced;
+    with smoothing ε, (1 - ε) times that plus ε/C times the weighted sum over all classes.
+
+    logp has shape (N, C, d1, ...) and labels (N, d1, ...); only the positions that count are picked,
+    so an ignored position adds nothing, not even 0·(-inf).
+    """
+    counted = np.nonzero(labels != ignore_index)  # the positions that count, in C order
+    counted_labels = labels[counted]
+    picked = logp[(counted[0], counted_labels) + counted[1:]]  # logp[n, y, d...] for each of them
+    if weight is None:
+        loss, total = -picked, float(len(counted_labels))
+    else:
+        label_weights = weight[counted_labels]
+        loss, total = picked * -label_weights, float(label_weights.sum())
+    if smoothing:
+        every_class = logp if weight is None else logp * weight.reshape((-1,) + (1,) * (logp.ndim - 2))
+        loss = loss * (1 - smoothing) - every_class.sum(axis=1)[counted] * (smoothing / logp.shape[1])
+    if reduction == "none":
+        if len(counted_labels) == labels.size:
+            return loss.reshape(labels.shape)
+        return ops.call(ops.SCATTER_ADD, loss, index=counted, shape=labels.shape)  # (0 where ignored)
+    return _reduce_loss(loss, reduction, total)
+
+
+def _soft_target_loss(logp: Tensor, probs: Tensor, weight: np.ndarray | None, reduction: str, smoothing: float) -> Tensor:
+    """-Σ_c weight[c]·p[n, c, d...]·logp[n, c, d...] per position, reduced ("mean" divides by the positions)."""
+    classes = logp.shape[1]
+    if smoothing:
+        probs = probs * (1 - smoothing) + smoothing / classes
+    if weight is not None:
+        probs = probs * weight.reshape((-1,) + (1,) * (logp.ndim - 2))
+    loss = -(logp * probs).sum(axis=1)
+    return loss if reduction == "none" else _reduce_loss(loss, reduction, float(loss.size))
+
+
+def _reduce_loss(loss: Tensor, reduction: str, total: float) -> Tensor:
+    if reduction == "sum":
+        return loss.sum()
+    if total == 0:  # nothing counts: torch's mean is 0/0 = nan (and the gradient 0)
+        return loss.sum() * np.nan
+    return loss.sum() / total
+
+
+def _label_shape(input: Tensor) -> Shape:
+    return input.shape[:1] + input.shape[2:] if input.ndim > 1 else ()
+
+
+def _check_loss_arguments(input: Any, reduction: str, name: str, what: str) -> None:
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{name}: the {what} must be a Tensor, got {type(input).__name__}")
+    if input.ndim == 0:
+        raise ValueError(f"{name}: expected {what} of shape (N, C), (N, C, d1, ...) or (C,), got a 0-d tensor")
+    if reduction not in LOSS_REDUCTIONS:
+        raise ValueError(f"{name}: reduction must be one of {LOSS_REDUCTIONS}, got {reduction!r}")
+
+
+def _check_labels(input: Tensor, labels: np.ndarray, ignore_index: int, name: str, what: str) -> None:
+    """Class labels of the input's shape without its class axis, integers in [0, C) or ignore_index."""
+    expected = _label_shape(input)
+    if labels.shape != expected:
+        probabilities = " or class probabilities of the logits' own shape" if name == "cross_entropy" else ""
         raise ValueError(
-            f"cross_entropy: labels must be integers in [0, {classes}) for {classes} classes; "
-            f"{outside.size} are not: {outside[:10].tolist()}"
+            f"{name}: expected {what} of shape (N, C), (N, C, d1, ...) or (C,) and class labels of shape "
+            f"{expected} (the {what}' shape without its class axis){probabilities}; got {input.shape} and {labels.shape}"
         )
-    return _apply1(ops.CROSS_ENTROPY, logits, {"labels": labels})
+    classes = input.shape[1] if input.ndim > 1 else input.shape[0]
+    if labels.dtype.kind not in "iu":
+        raise ValueError(f"{name}: class labels must be integers in [0, {classes}), got dtype {labels.dtype}")
+    outside = labels[((labels < 0) | (labels >= classes)) & (labels != ignore_index)]
+    if outside.size:
+        raise ValueError(
+            f"{name}: labels must be integers in [0, {classes}) for {classes} classes (or ignore_index "
+            f"{ignore_index}); {outside.size} are not: {outside[:10].tolist()}"
+        )
+
+
+def _class_weights(weight: Any, logp: Tensor, name: str) -> np.ndarray | None:
+    """The per-class weights as a constant array of logp's dtype, one per class (None: all 1)."""
+    if weight is None:
+        return None
+    w = np.asarray(weight.data if isinstance(weight, Tensor) else weight, dtype=logp.dtype)
+    if w.shape != (logp.shape[1],):
+        raise ValueError(
+            f"{name}: weight must hold one number per class, shape ({logp.shape[1]},), got shape {w.shape}"
+        )
+    return w
+
+
+# --------------------------------------------------------------------------- factories
 
 
 def _as_tensors(tensors: Sequence[Any], op: Op) -> tuple[Tensor, ...]:

@@ -1,11 +1,12 @@
 """Neural-network building blocks: Module, Tensor layers, losses, and the same layers made of Values.
 
-Re-exports only; `tinygrad_edu.nn.functional` holds the functions (activations and losses),
+Re-exports only; `tinygrad_edu.nn.functional` holds the functions (activations, losses, attention),
 `tinygrad_edu.nn.utils` gradient clipping.
 """
 
 from . import functional as functional
 from . import utils as utils
+from .attention import MultiheadAttention
 from .dropout import Dropout
 from .embedding import Embedding
 from .functional import (
@@ -14,6 +15,7 @@ from .functional import (
     cross_entropy,
     hinge_loss,
     mse_loss,
+    nll_loss,
     relu,
     sigmoid,
     tanh,
@@ -27,6 +29,7 @@ from .layers import (
     Identity,
     Linear,
     MSELoss,
+    NLLLoss,
     ReLU,
     Sequential,
     Sigmoid,
@@ -60,6 +63,8 @@ __all__ = [
     "LoadResult",
     "MSELoss",
     "Module",
+    "MultiheadAttention",
+    "NLLLoss",
     "Neuron",
     "NeuronNetwork",
     "Parameter",
@@ -77,6 +82,7 @@ __all__ = [
     "hinge_loss",
     "is_parameter",
     "mse_loss",
+    "nll_loss",
     "relu",
     "sigmoid",
     "tanh",

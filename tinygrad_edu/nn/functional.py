@@ -16,6 +16,7 @@ from ..tensor import Tensor
 from ..tensor import cross_entropy as cross_entropy
 from ..tensor import one_hot as one_hot
 from ..tensor import pad as pad
+from ..tensor import nll_loss as nll_loss
 from ..value import Value
 
 # layers' functional forms, defined beside their layers (re-exported here, as torch.nn.functional has them)
@@ -183,3 +184,123 @@ def _reduce(loss: Tensor, reduction: str, name: str) -> Tensor:
     if reduction == "sum":
         return loss.sum()
     raise ValueError(f"{name}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
+
+
+# --------------------------------------------------------------------------- attention
+
+
+def scaled_dot_product_attention(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    attn_mask: Any = None,
+    dropout_p: float = 0.0,
+    is_causal: bool = False,
+    scale: float | None = None,
+    *,
+    rng: np.random.Generator | int | None = None,
+) -> Tensor:
+    """softmax(query @ keyᵀ · scale + mask) @ value, as torch's: each of the L queries takes a weighted
+    mean of the S values, weighted by how well it matches each key.
+
+    Shapes (..., L, E), (..., S, E), (..., S, Ev) -> (..., L, Ev), the leading axes broadcast. `scale`
+    defaults to 1/√E. `attn_mask` broadcasts to (..., L, S): a boolean mask says which keys each query
+    may look at (True: takes part), a float mask is added to the scores. `is_causal` lets query i look
+    at keys 0..i only (no attn_mask then). A query that may look nowhere gets zeros, as in torch.
+    `dropout_p` zeroes attention weights at random (and scales the rest by 1/(1 - p)); `rng` (a NumPy
+    Generator or a seed, our addition) makes that repeatable.
+
+    >>> q = Tensor(np.eye(2)); v = Tensor([[1.0, 2.0], [3.0, 4.0]])
+    >>> scaled_dot_product_attention(q, q, v, is_causal=True)   # the first query sees the first key only
+    Tensor([[1.       , 2.       ],
+            [2.3395231, 3.3395231]])
+    """
+    name = "scaled_dot_product_attention"
+    for which, t in (("query", query), ("key", key), ("value", value)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{name}: {which} must be a Tensor, got {type(t).__name__}")
+    if query.ndim < 2 or key.ndim < 2 or value.ndim < 2:
+        raise RuntimeError(
+            f"{name}: query, key and value need at least 2 dimensions, (..., L, E), (..., S, E) and (..., S, Ev); "
+            f"got shapes {query.shape}, {key.shape} and {value.shape}"
+        )
+    if key.shape[-1] != query.shape[-1] or value.shape[-2] != key.shape[-2]:
+        raise RuntimeError(
+            f"{name}: expected query (..., L, E), key (..., S, E) and value (..., S, Ev) with the same E in query "
+            f"and key and the same S in key and value; got shapes {query.shape}, {key.shape} and {value.shape}"
+        )
+    try:
+        batch = np.broadcast_shapes(query.shape[:-2], key.shape[:-2], value.shape[:-2])
+    except ValueError:
+        raise RuntimeError(
+            f"{name}: the leading (batch) axes of query {query.shape}, key {key.shape} and value {value.shape} "
+            "do not broadcast together"
+        ) from None
+    scores_shape = batch + (query.shape[-2], key.shape[-2])
+    if is_causal and attn_mask is not None:
+        raise RuntimeError(f"{name}: an explicit attn_mask should not be given with is_causal=True")
+    if is_causal:  # query i may look at keys 0..i (top-left aligned when L != S, as torch)
+        attn_mask = np.tril(np.ones(scores_shape[-2:], dtype=bool))
+    bias = None if attn_mask is None else _attention_bias(attn_mask, scores_shape, query.dtype, name, true_takes_part=True)
+    scale = 1.0 / float(np.sqrt(query.shape[-1])) if scale is None else scale
+    weights = _attention_weights(query, key, bias, scale, dropout_p, rng, empty_rows_attend_to_nothing=True)
+    return weights @ value
+
+
+def _attention_weights(
+    query: Tensor,
+    key: Tensor,
+    bias: Tensor | np.ndarray | None,
+    scale: float,
+    dropout_p: float = 0.0,
+    rng: np.random.Generator | int | None = None,
+    empty_rows_attend_to_nothing: bool = False,
+) -> Tensor:
+    """softmax(query @ keyᵀ · scale + bias) over the keys, then dropout: the weights of attention.
+
+    `bias` is added to the scores (0 where a key takes part, -inf where it does not, or any float). A
+    row with no key left gives nan from the softmax, or, with `empty_rows_attend_to_nothing` (torch's
+    scaled_dot_product_attention), zeros: its -inf are replaced by 0 before the softmax and the row is
+    multiplied by 0 after it (a constant bias only).
+    """
+    if not 0.0 <= dropout_p <= 1.0:
+        raise ValueError(f"attention: dropout_p must be between 0 and 1, got {dropout_p!r}")
+    scores = (query @ key.swapaxes(-1, -2)) * scale
+    keep = None
+    if isinstance(bias, np.ndarray) and empty_rows_attend_to_nothing:
+        empty = np.isneginf(bias).all(axis=-1, keepdims=True)  # rows where no key takes part
+        if empty.any():
+            bias = np.where(empty, 0.0, bias).astype(bias.dtype)
+            keep = (~empty).astype(scores.dtype)
+    if bias is not None:
+        scores = scores + bias
+    weights = scores.softmax(axis=-1)
+    if keep is not None:
+        weights = weights * keep
+    if dropout_p > 0:
+        generator = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+        kept = generator.random(weights.shape) >= dropout_p
+        weights = weights * (kept / (1.0 - dropout_p) if dropout_p < 1 else kept).astype(weights.dtype)
+    return weights
+
+
+def _attention_bias(mask: Any, shape: tuple[int, ...], dtype: np.dtype, name: str, true_takes_part: bool) -> Any:
+    """A mask as what is added to the attention scores: a constant array of 0 and -inf for a boolean
+    mask (True: takes part, or with `true_takes_part` False: is left out), the mask itself for floats
+    (a Tensor that requires grad stays in the graph). It must broadcast to `shape` (..., L, S)."""
+    array = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+    if array.dtype.kind not in "bf":
+        raise TypeError(f"{name}: attn_mask must be boolean or floating point, got dtype {array.dtype}")
+    try:
+        fits = np.broadcast_shapes(array.shape, shape) == shape
+    except ValueError:
+        fits = False
+    if not fits:
+        raise RuntimeError(
+            f"{name}: the mask of shape {array.shape} does not broadcast to the attention scores' shape {shape} (..., L, S)"
+        )
+    if array.dtype.kind == "b":
+        return np.where(array == true_takes_part, 0.0, -np.inf).astype(dtype)
+    if isinstance(mask, Tensor) and mask.requires_grad:
+        return mask
+    return array.astype(dtype)

@@ -238,7 +238,51 @@ class HingeLoss(Module):
 
 
 class CrossEntropyLoss(Module):
-    """Module form of `cross_entropy`: loss(logits (N, C), integer labels (N,)), the mean over rows."""
+    """Module form of `cross_entropy`: loss(logits, target) with class labels or class probabilities.
 
-    def forward(self, logits: Tensor, labels: Any) -> Tensor:
-        return F.cross_entropy(logits, labels)
+    >>> loss = CrossEntropyLoss(weight=[1.0, 3.0], label_smoothing=0.1)
+    >>> round(loss(Tensor([[2.0, 0.0], [0.0, 2.0]]), [0, 1]).item(), 6)
+    0.226928
+    """
+
+    def __init__(
+        self, weight: Any = None, ignore_index: int = -100, reduction: str = "mean", label_smoothing: float = 0.0
+    ) -> None:
+        self.weight = None if weight is None else np.array(weight.data if isinstance(weight, Tensor) else weight)
+        self.ignore_index, self.reduction, self.label_smoothing = ignore_index, reduction, label_smoothing
+
+    def forward(self, logits: Tensor, target: Any) -> Tensor:
+        return F.cross_entropy(logits, target, self.weight, self.ignore_index, self.reduction, self.label_smoothing)
+
+    def extra_repr(self) -> str:
+        return _loss_repr(self)
+
+
+class NLLLoss(Module):
+    """Module form of `nll_loss`: loss(log-probabilities, class labels).
+
+    >>> NLLLoss(reduction="sum")(Tensor([[-0.5, -1.0], [-2.0, -0.1]]), [0, 1]).item()
+    0.6
+    """
+
+    def __init__(self, weight: Any = None, ignore_index: int = -100, reduction: str = "mean") -> None:
+        self.weight = None if weight is None else np.array(weight.data if isinstance(weight, Tensor) else weight)
+        self.ignore_index, self.reduction = ignore_index, reduction
+
+    def forward(self, log_probs: Tensor, target: Any) -> Tensor:
+        return F.nll_loss(log_probs, target, self.weight, self.ignore_index, self.reduction)
+
+    def extra_repr(self) -> str:
+        return _loss_repr(self)
+
+
+def _loss_repr(loss: CrossEntropyLoss | NLLLoss) -> str:
+    """The arguments that differ from their defaults, as torch prints only what was given."""
+    parts = [] if loss.weight is None else [f"weight={loss.weight.tolist()}"]
+    if loss.ignore_index != -100:
+        parts.append(f"ignore_index={loss.ignore_index}")
+    if loss.reduction != "mean":
+        parts.append(f"reduction={loss.reduction!r}")
+    if getattr(loss, "label_smoothing", 0.0):
+        parts.append(f"label_smoothing={loss.label_smoothing}")  # type: ignore[union-attr]
+    return ", ".join(parts)
