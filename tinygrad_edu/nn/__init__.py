@@ -4,14 +4,25 @@ Re-exports only; `tinygrad_edu.nn.functional` holds the functions (activations a
 """
 
 from . import functional as functional
+from .activation import ELU, GELU, SELU, Hardsigmoid, Hardtanh, LeakyReLU, ReLU6, SiLU, Softplus, Softsign
 from .functional import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
     cross_entropy,
+    elu,
+    gelu,
+    hardsigmoid,
+    hardtanh,
     hinge_loss,
+    leaky_relu,
     mse_loss,
     relu,
+    relu6,
+    selu,
     sigmoid,
+    silu,
+    softplus,
+    softsign,
     tanh,
 )
 from .layers import (
@@ -33,6 +44,26 @@ from .network import NeuronNetwork, Weights
 from .scalar import Layer, Neuron, ScalarMLP
 
 __all__ = [
+    "ELU",
+    "GELU",
+    "SELU",
+    "Hardsigmoid",
+    "Hardtanh",
+    "LeakyReLU",
+    "ReLU6",
+    "SiLU",
+    "Softplus",
+    "Softsign",
+    "elu",
+    "gelu",
+    "hardsigmoid",
+    "hardtanh",
+    "leaky_relu",
+    "relu6",
+    "selu",
+    "silu",
+    "softplus",
+    "softsign",
     "MLP",
     "BCELoss",
     "BCEWithLogitsLoss",
