@@ -697,16 +697,20 @@ _ERFC_LARGE = ((1.63153871373020978e-2, 3.05326634961232344e-1, 3.60344899949804
 _INV_SQRT_PI = 1 / math.sqrt(math.pi)
 
 
+@functools.cache
+def _stacked(coefficients: tuple[tuple[float, ...], tuple[float, ...]], dtype: np.dtype) -> np.ndarray:
+    return np.array(coefficients, dtype=dtype)[:, :, np.newaxis]  # (P or Q, power, 1)
+
+
 def _ratio(coefficients: tuple[tuple[float, ...], tuple[float, ...]], z: np.ndarray) -> np.ndarray:
-    """P(z) / Q(z) by Horner's rule, in place."""
-    p, q = (np.full_like(z, c[0]) for c in coefficients)
-    for a, b in zip(coefficients[0][1:], coefficients[1][1:]):
-        p *= z
-        p += a
-        q *= z
-        q += b
-    p /= q
-    return p
+    """P(z) / Q(z) by Horner's rule, P and Q stacked in one array (half the NumPy calls), in place."""
+    c, flat = _stacked(coefficients, z.dtype), z.reshape(-1)
+    pq = np.empty((2, flat.size), dtype=z.dtype)
+    pq[...] = c[:, 0]
+    for k in range(1, c.shape[1]):
+        pq *= flat
+        pq += c[:, k]
+    return np.divide(pq[0], pq[1], out=pq[0]).reshape(z.shape)
 
 
 def _erf_of_magnitude(y: np.ndarray) -> np.ndarray:
@@ -720,12 +724,12 @@ def _erf_of_magnitude(y: np.ndarray) -> np.ndarray:
         if small.any():
             s = _ratio(_ERF_SMALL, y * y)
             s *= y
-            np.copyto(out, s, where=small)
+            np.putmask(out, small, s)  # (np.copyto with where= is slower)
         large = y > 4.0
         if large.any():
             z = 1 / (y * y)
             erfc = np.exp(-y * y) * (_INV_SQRT_PI - z * _ratio(_ERFC_LARGE, z)) / y
-            np.copyto(out, 1 - erfc, where=large)
+            np.putmask(out, large, 1 - erfc)
     return out
 
 
