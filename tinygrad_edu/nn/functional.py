@@ -1,5 +1,8 @@
 """Activations and losses as functions: each activation one op of the registry, or a few.
 
+Activations take a Tensor or a Value, with PyTorch's arguments and defaults; `inplace` is accepted where
+PyTorch's function has it, and the result is always a new tensor.
+
 Every loss takes a prediction Tensor and a target (a Tensor, an ndarray or a list) of exactly the same
 shape: a (N, 1) prediction against (N,) targets is an error, not a silent (N, N) broadcast. `reduction`
 is "mean" (the default) or "sum".
