@@ -44,6 +44,10 @@ def sample(rng: np.random.Generator, domain: str, shape: tuple[int, ...]) -> np.
         return rng.choice([-1.0, 1.0], shape) * rng.uniform(0.1, 2, shape)
     if domain == "distinct":  # elements at least 0.05 apart: no ties, even after eps
         return (rng.permutation(size) * 0.1 - 0.05 * size + rng.uniform(0, 0.05, size)).reshape(shape)
+    if domain == "steps":  # at least 0.05 from every multiple of 0.5: far from the jumps of round and floor
+        return np.asarray((rng.integers(-4, 4, shape) + rng.uniform(0.1, 0.9, shape)) * 0.5)
+    if domain == "halves":  # nonzero multiples of 0.5: divisors under which a "steps" x/y is never whole
+        return rng.choice([-2.0, -1.5, -1.0, -0.5, 0.5, 1.0, 1.5, 2.0], shape)
     raise ValueError(f"unknown domain {domain!r}")
 
 

@@ -145,7 +145,7 @@ def test_the_posts_network_is_not_dense() -> None:
     (dict(edges=[(1, 3), (2, 3)], inputs=[1], outputs=[3]), r"neuron 2 has no incoming edge; declare it"),
     (dict(edges=[(1, 2), (1, 2)], inputs=[1], outputs=[2]), r"edge 1 -> 2 is listed twice"),
     (dict(edges=[(1, 2), (2, 3)], inputs=[1], outputs=[3], activation={2: "relu"}), r"no activation for neuron\(s\) \[3\]"),
-    (dict(edges=[(1, 2)], inputs=[1], outputs=[2], activation="softsign"), r"unknown activation 'softsign' for neuron 2"),
+    (dict(edges=[(1, 2)], inputs=[1], outputs=[2], activation="swish"), r"unknown activation 'swish' for neuron 2"),
     (dict(edges=[(1, 2)], inputs=[1], outputs=[2], weights={(1, 3): 1.0}), r"edge\(s\) \[\(1, 3\)\] that are not in the edge list"),
 ])
 def test_clear_errors_for_malformed_networks(kwargs: dict, message: str) -> None:

@@ -19,7 +19,7 @@ import threading
 import weakref
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar, Generic, NamedTuple, TypeVar
 
 import numpy as np
 
@@ -104,10 +104,37 @@ def detect_anomaly() -> GradMode:
     return GradMode("anomaly", True)
 
 
-_created_at: weakref.WeakKeyDictionary[Node, str] = weakref.WeakKeyDictionary()  # nodes made in anomaly mode
+V = TypeVar("V")
+
+
+class WeakIdKeyDictionary(Generic[V]):
+    """node -> value, each entry gone when its node is: a weakref.WeakKeyDictionary keyed by identity,
+    since that one compares keys with ==, which a Tensor answers elementwise (PyTorch keeps one too)."""
+
+    def __init__(self) -> None:
+        self._entries: dict[int, tuple[weakref.ref[Any], V]] = {}
+
+    def __setitem__(self, node: Any, value: V) -> None:
+        key, entries = id(node), self._entries
+
+        def forget(ref: weakref.ref[Any]) -> None:
+            if entries.get(key, (None,))[0] is ref:  # (not a newer entry for an object at the same address)
+                del entries[key]
+
+        entries[key] = (weakref.ref(node, forget), value)
+
+    def get(self, node: Any, default: Any = None) -> Any:
+        entry = self._entries.get(id(node))
+        return entry[1] if entry is not None and entry[0]() is node else default
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+_created_at: WeakIdKeyDictionary[str] = WeakIdKeyDictionary()  # nodes made in anomaly mode
 # nodes made in anomaly mode -> (input k, fingerprint of its data) for every input the node's rules read:
 # catches writes the library cannot see (t.data[...] = v, v.data = x) before a backward reads them
-_fingerprints: weakref.WeakKeyDictionary[Node, tuple[tuple[int, Any], ...]] = weakref.WeakKeyDictionary()
+_fingerprints: WeakIdKeyDictionary[tuple[tuple[int, Any], ...]] = WeakIdKeyDictionary()
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 

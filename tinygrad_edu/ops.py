@@ -14,6 +14,9 @@ This module imports only NumPy and the standard library.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import inspect
 import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -27,7 +30,9 @@ import numpy as np
 #   "nonzero"  bounded away from zero (divisors)
 #   "smooth"   bounded away from the op's kink at 0 (relu)
 #   "distinct" no two elements equal (max)
-DOMAINS = ("real", "positive", "nonzero", "smooth", "distinct")
+#   "steps"    at least 0.05 from every multiple of 0.5 (round, floor, ceil, sign; clip at such bounds)
+#   "halves"   a nonzero multiple of 0.5 in [-2, 2] (a divisor of %: with x from "steps", x/y is never whole)
+DOMAINS = ("real", "positive", "nonzero", "smooth", "distinct", "steps", "halves")
 
 
 @dataclass(frozen=True, eq=False)
@@ -274,7 +279,7 @@ LOG: Op = define(Op(
 
 RELU = define(Op(
     "relu", "relu", lambda x: np.maximum(x, 0),
-    vjps=(lambda g, out, x: g * (out > 0),),  # comparisons give raw booleans, even on graph nodes
+    vjps=(lambda g, out, x: g * (out > 0),),  # a boolean constant (a boolean Tensor on graph nodes)
     derivatives=("1 if x > 0 else 0",), domain=("smooth",),
     scalar_forward=lambda x: x if x > 0 else 0.0,
     reads=(),
@@ -703,6 +708,521 @@ SCATTER: Op = define(Op(  # x with the elements at `target` replaced by src's at
     derivatives=("0 where overwritten, else 1", "1 where written"), domain=("real", "real"),
     reads=(),
 ))
+
+
+
+# =========================================================================== elementwise math and activations
+# sqrt, abs, sign, clip, maximum, minimum, sin, cos, log2, erf, remainder (%), floor division (//), round,
+# floor, ceil; the activations gelu (exact and tanh), silu, softplus, leaky_relu, elu, hardtanh. Masks and
+# the other constants a rule multiplies by are built from the inputs' values (`_raw`), never recorded:
+# they are piecewise constant, so their own derivative is 0 and second order is right without them.
+
+
+def _zero_gradient(g: Any, out: Any, *inputs: Any, **params: Any) -> Any:
+    """The rule of a piecewise-constant op: 0 wherever its derivative exists (PyTorch's answer too)."""
+    if type(g) is np.ndarray:
+        return np.zeros_like(g)
+    return 0.0 if type(g) is float else g * 0
+
+
+def _scalar_sign(x: float) -> float:
+    return 1.0 if x > 0 else -1.0 if x < 0 else x * 0.0  # 0 stays 0, NaN stays NaN
+
+
+def _sign_constant(x: Any) -> Any:
+    d = _raw(x)
+    return _scalar_sign(d) if type(d) is float else np.sign(d)
+
+
+def _scalar_sqrt(x: float) -> float:
+    return math.sqrt(x) if x >= 0 else math.nan  # NumPy's NaN for a negative number (math raises)
+
+
+def _scalar_log2(x: float) -> float:
+    if x > 0:
+        return math.log2(x)
+    return -math.inf if x == 0 else math.nan
+
+
+def _scalar_sin(x: float) -> float:
+    return math.sin(x) if math.isfinite(x) else math.nan  # (math raises for ±inf)
+
+
+def _scalar_cos(x: float) -> float:
+    return math.cos(x) if math.isfinite(x) else math.nan
+
+
+def _scalar_floor(x: float) -> float:
+    return float(math.floor(x)) if math.isfinite(x) else x
+
+
+def _scalar_ceil(x: float) -> float:
+    return float(math.ceil(x)) if math.isfinite(x) else x
+
+
+def _round(x: Any, decimals: int = 0) -> Any:
+    return np.round(x, decimals)  # halves to even, as PyTorch and Python round
+
+
+def _scalar_round(x: float, decimals: int = 0) -> float:
+    return round(x, 0) if decimals == 0 else float(np.round(x, decimals))
+
+
+SQRT = define(Op(
+    "sqrt", "√", np.sqrt,
+    vjps=(lambda g, out, x: g / (2 * out),),  # from the saved output
+    derivatives=("1/(2√x)",), domain=("positive",),
+    scalar_forward=_scalar_sqrt,
+    reads=(),
+))
+
+ABS = define(Op(
+    "abs", "|x|", np.abs,
+    vjps=(lambda g, out, x: g * _sign_constant(x),),  # sign(0) = 0: PyTorch's choice at the kink
+    derivatives=("sign(x)",), domain=("smooth",),
+    scalar_forward=abs,
+    reads=(0,),
+))
+
+SIGN = define(Op(
+    "sign", "sign", np.sign,
+    vjps=(_zero_gradient,),
+    derivatives=("0",), domain=("steps",),
+    scalar_forward=_scalar_sign,
+    reads=(),
+))
+
+SIN: Op = define(Op(
+    "sin", "sin", np.sin,
+    vjps=(lambda g, out, x: g * call(COS, x),),
+    derivatives=("cos(x)",), domain=("real",),
+    scalar_forward=_scalar_sin,
+    reads=(0,),
+))
+
+COS: Op = define(Op(
+    "cos", "cos", np.cos,
+    vjps=(lambda g, out, x: -g * call(SIN, x),),
+    derivatives=("-sin(x)",), domain=("real",),
+    scalar_forward=_scalar_cos,
+    reads=(0,),
+))
+
+_LN2 = math.log(2.0)
+
+LOG2 = define(Op(
+    "log2", "log₂", np.log2,
+    vjps=(lambda g, out, x: g / (x * _LN2),),
+    derivatives=("1/(x·ln 2)",), domain=("positive",),
+    scalar_forward=_scalar_log2,
+    reads=(0,),
+))
+
+
+# erf after W. J. Cody, "Rational Chebyshev approximations for the error function", Math. Comp. 23 (1969),
+# 631-637 (the coefficients of his SPECFUN routine CALERF): erf(x) = x·P(x²)/Q(x²) for |x| <= 0.46875;
+# erfc(x) = exp(-x²)·P(x)/Q(x) up to 4; beyond, erfc(x) = exp(-x²)/x·(1/√π - z·P(z)/Q(z)) with z = 1/x².
+# Full float64 accuracy in a few array passes (NumPy has no erf); each list runs from the highest power.
+_ERF_SMALL = ((1.85777706184603153e-1, 3.16112374387056560, 1.13864154151050156e2, 3.77485237685302021e2,
+               3.20937758913846947e3),
+              (1.0, 2.36012909523441209e1, 2.44024637934444173e2, 1.28261652607737228e3, 2.84423683343917062e3))
+_ERFC_MIDDLE = ((2.15311535474403846e-8, 5.64188496988670089e-1, 8.88314979438837594, 6.61191906371416295e1,
+                 2.98635138197400131e2, 8.81952221241769090e2, 1.71204761263407058e3, 2.05107837782607147e3,
+                 1.23033935479799725e3),
+                (1.0, 1.57449261107098347e1, 1.17693950891312499e2, 5.37181101862009858e2, 1.62138957456669019e3,
+                 3.29079923573345963e3, 4.36261909014324716e3, 3.43936767414372164e3, 1.23033935480374942e3))
+_ERFC_LARGE = ((1.63153871373020978e-2, 3.05326634961232344e-1, 3.60344899949804439e-1, 1.25781726111229246e-1,
+                1.60837851487422766e-2, 6.58749161529837803e-4),
+               (1.0, 2.56852019228982242, 1.87295284992346047, 5.27905102951428412e-1, 6.05183413124413191e-2,
+                2.33520497626869185e-3))
+_INV_SQRT_PI = 1 / math.sqrt(math.pi)
+
+
+@functools.cache
+def _stacked(coefficients: tuple[tuple[float, ...], tuple[float, ...]], dtype: np.dtype) -> np.ndarray:
+    return np.array(coefficients, dtype=dtype)[:, :, np.newaxis]  # (P or Q, power, 1)
+
+
+def _ratio(coefficients: tuple[tuple[float, ...], tuple[float, ...]], z: np.ndarray) -> np.ndarray:
+    """P(z) / Q(z) by Horner's rule, P and Q stacked in one array (half the NumPy calls), in place."""
+    c, flat = _stacked(coefficients, z.dtype), z.reshape(-1)
+    pq = np.empty((2, flat.size), dtype=z.dtype)
+    pq[...] = c[:, 0]
+    for k in range(1, c.shape[1]):
+        pq *= flat
+        pq += c[:, k]
+    return np.divide(pq[0], pq[1], out=pq[0]).reshape(z.shape)
+
+
+def _erf_of_magnitude(y: np.ndarray) -> np.ndarray:
+    """erf(y) for y >= 0 (or NaN). Each branch is computed on the whole block and kept where it applies:
+    cheaper than gathering elements by a mask and scattering them back."""
+    with np.errstate(all="ignore"):  # each branch overflows or divides by 0 where another one is used
+        out = _ratio(_ERFC_MIDDLE, y)
+        out *= np.exp(-y * y)
+        np.subtract(1, out, out=out)  # NaN stays here: it is neither small nor large
+        small = y <= 0.46875
+        if small.any():
+            s = _ratio(_ERF_SMALL, y * y)
+            s *= y
+            np.putmask(out, small, s)  # (np.copyto with where= is slower)
+        large = y > 4.0
+        if large.any():
+            z = 1 / (y * y)
+            erfc = np.exp(-y * y) * (_INV_SQRT_PI - z * _ratio(_ERFC_LARGE, z)) / y
+            np.putmask(out, large, 1 - erfc)
+    return out
+
+
+_ERF_BLOCK = 16384  # elements per block: a dozen temporaries of this size stay in the CPU's cache (3x faster)
+
+
+def _erf(x: Any) -> np.ndarray:
+    """The error function, elementwise (Cody's rational approximations; see above)."""
+    x = np.asarray(x)
+    if x.dtype.kind != "f":
+        x = x.astype(np.float64)
+    y = np.abs(x)
+    if y.size <= 2 * _ERF_BLOCK:
+        out = _erf_of_magnitude(y)
+    else:
+        flat, out = y.reshape(-1), np.empty(y.shape, dtype=y.dtype)
+        flat_out = out.reshape(-1)
+        for i in range(0, flat.size, _ERF_BLOCK):
+            flat_out[i:i + _ERF_BLOCK] = _erf_of_magnitude(flat[i:i + _ERF_BLOCK])
+    return np.copysign(out, x, out=out)
+
+
+_TWO_OVER_SQRT_PI = 2 / math.sqrt(math.pi)
+
+ERF: Op = define(Op(
+    "erf", "erf", _erf,
+    vjps=(lambda g, out, x: g * call(EXP, -(x * x)) * _TWO_OVER_SQRT_PI,),
+    derivatives=("2/√π·exp(-x²)",), domain=("real",),
+    scalar_forward=math.erf,
+    reads=(0,),
+))
+
+
+def _share(x: Any, y: Any, out: Any, loses: Callable[[Any, Any], Any]) -> Any:
+    """The part of the gradient that goes to x: 1 where x is chosen, 1/2 at a tie, 0 where y is (PyTorch's
+    rule: a tie splits it, and so x and y each get g/2)."""
+    xd, yd = _raw(x), _raw(y)
+    if type(xd) is float and type(yd) is float:
+        return 0.5 if xd == yd else 0.0 if loses(xd, yd) else 1.0
+    dtype = _raw(out).dtype
+    return np.where(xd == yd, 0.5, ~loses(xd, yd)).astype(dtype, copy=False)
+
+
+def _scalar_maximum(x: float, y: float) -> float:
+    return x if x > y or x != x else y  # NaN wins, as in NumPy
+
+
+def _scalar_minimum(x: float, y: float) -> float:
+    return x if x < y or x != x else y
+
+
+MAXIMUM = define(Op(
+    "maximum", "maximum", np.maximum,
+    vjps=(lambda g, out, x, y: g * _share(x, y, out, np.less),
+          lambda g, out, x, y: g * _share(y, x, out, np.less)),
+    derivatives=("1 if x > y, ½ if x = y", "1 if y > x, ½ if x = y"), domain=("real", "real"),
+    scalar_forward=_scalar_maximum, broadcasting=True,
+))
+
+MINIMUM = define(Op(
+    "minimum", "minimum", np.minimum,
+    vjps=(lambda g, out, x, y: g * _share(x, y, out, np.greater),
+          lambda g, out, x, y: g * _share(y, x, out, np.greater)),
+    derivatives=("1 if x < y, ½ if x = y", "1 if y < x, ½ if x = y"), domain=("real", "real"),
+    scalar_forward=_scalar_minimum, broadcasting=True,
+))
+
+
+def _clip(x: Any, min: Any = None, max: Any = None) -> Any:  # noqa: A002 (PyTorch's names for the params)
+    return np.clip(x, min, max)
+
+
+def _scalar_clip(x: float, min: Any = None, max: Any = None) -> float:  # noqa: A002
+    if min is not None and x < min:
+        x = min
+    if max is not None and x > max:  # (min > max gives max, as in PyTorch and NumPy)
+        x = max
+    return float(x)
+
+
+def _clip_grad(g: Any, out: Any, x: Any, min: Any = None, max: Any = None) -> Any:  # noqa: A002
+    d = _raw(x)
+    inside = True if min is None else d >= min  # bounds included: gradient 1 on them, as in PyTorch
+    if max is not None:
+        inside = inside & (d <= max)
+    return g * inside
+
+
+CLIP = define(Op(
+    "clip", "clip", _clip,
+    vjps=(_clip_grad,),
+    derivatives=("1 if min <= x <= max else 0",), domain=("steps",),
+    scalar_forward=_scalar_clip,
+    reads=(0,),
+))
+
+
+def _clip_tensor_grad(k: int, g: Any, out: Any, x: Any, low: Any, high: Any) -> Any:
+    """PyTorch's rule for bounds that are tensors: each element's gradient goes to whichever of x, min and
+    max the output took (max when min > max)."""
+    x, low, high = _raw(x), _raw(low), _raw(high)
+    if k == 0:
+        return g * ((x >= low) & (x <= high))
+    if k == 1:
+        return g * ((x < low) & (low < high))
+    return g * ((x > high) | (high < low))
+
+
+CLIP_TENSOR = define(Op(  # clip(x, min, max) with tensor bounds (either may be ±inf): three inputs
+    "clip_tensor", "clip", lambda x, low, high: np.minimum(np.maximum(x, low), high),
+    vjps=ForEachInput(_clip_tensor_grad),
+    derivatives=("1 if min <= x <= max", "1 if x < min < max", "1 if x > max or max < min"),
+    domain=("steps", "halves", "halves"), broadcasting=True,
+))
+
+
+def _floor_quotient(x: Any, y: Any) -> Any:
+    """floor(x / y) as Python's // and NumPy's floor_divide compute it (a constant to the rules)."""
+    xd, yd = _raw(x), _raw(y)
+    if type(xd) is float and type(yd) is float:
+        return xd // yd  # (ZeroDivisionError: the engine falls back to NumPy, giving inf or nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.floor_divide(xd, yd)
+
+
+REMAINDER = define(Op(  # x % y = x - floor(x/y)·y: the sign of the divisor, as Python, NumPy and torch.remainder
+    "remainder", "%", np.remainder,
+    vjps=(lambda g, out, x, y: g,
+          lambda g, out, x, y: -g * _floor_quotient(x, y)),
+    derivatives=("1", "-floor(x/y)"), domain=("steps", "halves"),
+    scalar_forward=lambda x, y: x % y, broadcasting=True,
+))
+
+
+def _floor_divide_grad(g: Any, out: Any, x: Any, y: Any) -> Any:
+    raise RuntimeError(
+        "floor_divide (//): the derivative is not implemented, as in PyTorch (it is 0 wherever it exists); "
+        "divide detached operands (x.detach() // y), or use (x / y).floor(), whose gradient is 0"
+    )
+
+
+FLOOR_DIVIDE = define(Op(  # recorded like any op, but its backward raises: PyTorch's behaviour
+    "floor_divide", "//", np.floor_divide,
+    vjps=(_floor_divide_grad, _floor_divide_grad),
+    derivatives=("not differentiable", "not differentiable"), domain=("steps", "halves"),
+    scalar_forward=lambda x, y: x // y, broadcasting=True,
+    reads=(),
+))
+
+ROUND = define(Op(
+    "round", "round", _round,
+    vjps=(_zero_gradient,),
+    derivatives=("0",), domain=("steps",),
+    scalar_forward=_scalar_round,
+    reads=(),
+))
+
+FLOOR = define(Op(
+    "floor", "⌊x⌋", np.floor,
+    vjps=(_zero_gradient,),
+    derivatives=("0",), domain=("steps",),
+    scalar_forward=_scalar_floor,
+    reads=(),
+))
+
+CEIL = define(Op(
+    "ceil", "⌈x⌉", np.ceil,
+    vjps=(_zero_gradient,),
+    derivatives=("0",), domain=("steps",),
+    scalar_forward=_scalar_ceil,
+    reads=(),
+))
+
+
+# ---- activations (PyTorch's forms; each is one node with its textbook derivative)
+
+_SQRT_HALF = math.sqrt(0.5)
+_INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
+_GELU_K = math.sqrt(2 / math.pi)  # the tanh approximation's constants
+_GELU_C = 0.044715
+
+
+def _gelu(x: np.ndarray) -> np.ndarray:
+    e = _erf(x * _SQRT_HALF)  # x·Φ(x), Φ(x) = (1 + erf(x/√2))/2
+    e += 1
+    e *= x
+    e *= 0.5
+    return e
+
+
+def _gelu_grad(g: Any, out: Any, x: Any) -> Any:  # Φ(x) + x·φ(x)
+    if type(out) is np.ndarray:  # plain backward: Φ(x) = out/x from the saved output, without a second erf
+        with np.errstate(all="ignore"):  # (near 0, where out/x loses its digits, Φ is 1/2 to the last bit)
+            cdf = np.where(np.abs(x) < 1e-30, 0.5, out / x)
+        return g * (cdf + x * np.exp(x * x * -0.5) * _INV_SQRT_2PI)
+    cdf = (call(ERF, x * _SQRT_HALF) + 1) * 0.5  # on graph nodes: differentiable again
+    return g * (cdf + x * call(EXP, x * x * -0.5) * _INV_SQRT_2PI)
+
+
+GELU: Op = define(Op(
+    "gelu", "gelu", _gelu,
+    vjps=(_gelu_grad,),
+    derivatives=("Φ(x) + x·φ(x)",), domain=("real",),
+    scalar_forward=lambda x: 0.5 * x * (1 + math.erf(x * _SQRT_HALF)),
+    reads=(0,),
+))
+
+
+def _gelu_tanh(x: np.ndarray) -> np.ndarray:
+    t = np.tanh(_GELU_K * (x + _GELU_C * (x * x * x)))
+    t += 1
+    t *= x
+    t *= 0.5
+    return t
+
+
+def _gelu_tanh_grad(g: Any, out: Any, x: Any) -> Any:  # ½(1 + t) + ½x(1 - t²)·k(1 + 3c·x²)
+    x2 = x * x
+    t = call(TANH, (x + x2 * x * _GELU_C) * _GELU_K)
+    return g * ((t + 1) * 0.5 + x * (1 - t * t) * (x2 * (3 * _GELU_C) + 1) * (0.5 * _GELU_K))
+
+
+GELU_TANH: Op = define(Op(
+    "gelu_tanh", "gelu(tanh)", _gelu_tanh,
+    vjps=(_gelu_tanh_grad,),
+    derivatives=("½(1 + t) + ½x(1 - t²)·√(2/π)(1 + 3·0.044715·x²)",), domain=("real",),
+    scalar_forward=lambda x: 0.5 * x * (1 + math.tanh(_GELU_K * (x + _GELU_C * x * x * x))),
+    reads=(0,),
+))
+
+
+def _silu_grad(g: Any, out: Any, x: Any) -> Any:
+    s = call(SIGMOID, x)
+    return g * s * (x * (1 - s) + 1)
+
+
+SILU: Op = define(Op(
+    "silu", "silu", lambda x: x * _sigmoid(x),
+    vjps=(_silu_grad,),
+    derivatives=("s(1 + x(1 - s))",), domain=("real",),
+    scalar_forward=lambda x: x * _scalar_sigmoid(x),
+    reads=(0,),
+))
+
+
+def _softplus(x: np.ndarray, beta: float = 1.0, threshold: float = 20.0) -> np.ndarray:
+    bx = x * beta  # log(1 + e^bx)/β, written max(bx, 0) + log(1 + e^-|bx|) so that no exponent is positive
+    soft = (np.maximum(bx, 0) + np.log1p(np.exp(-np.abs(bx)))) / beta
+    return np.where(bx > threshold, x, soft)  # above the threshold PyTorch returns x itself
+
+
+def _scalar_softplus(x: float, beta: float = 1.0, threshold: float = 20.0) -> float:
+    bx = x * beta
+    if bx > threshold:
+        return x
+    return (max(bx, 0.0) + math.log1p(math.exp(-abs(bx)))) / beta
+
+
+def _softplus_grad(g: Any, out: Any, x: Any, beta: float = 1.0, threshold: float = 20.0) -> Any:
+    s = call(SIGMOID, x * beta)
+    above = _raw(x) * beta > threshold
+    if type(above) is bool:
+        return g if above else g * s
+    if not above.any():
+        return g * s
+    return g * (s * ~above + above)
+
+
+SOFTPLUS = define(Op(
+    "softplus", "softplus", _softplus,
+    vjps=(_softplus_grad,),
+    derivatives=("σ(βx)",), domain=("real",),
+    scalar_forward=_scalar_softplus,
+    reads=(0,),
+))
+
+
+def _leaky_relu(x: np.ndarray, negative_slope: float = 0.01) -> np.ndarray:
+    return np.where(x > 0, x, x * negative_slope)
+
+
+def _leaky_relu_grad(g: Any, out: Any, x: Any, negative_slope: float = 0.01) -> Any:
+    d = _raw(x)
+    if type(d) is float:
+        return g if d > 0 else g * negative_slope
+    return g * np.where(d > 0, 1, negative_slope).astype(d.dtype, copy=False)  # the slope at 0, as PyTorch
+
+
+LEAKY_RELU = define(Op(
+    "leaky_relu", "leaky_relu", _leaky_relu,
+    vjps=(_leaky_relu_grad,),
+    derivatives=("1 if x > 0 else slope",), domain=("smooth",),
+    scalar_forward=lambda x, negative_slope=0.01: x if x > 0 else x * negative_slope,
+    reads=(0,),
+))
+
+
+def _elu(x: np.ndarray, alpha: float = 1.0) -> np.ndarray:
+    return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))  # (the minimum: no overflow in the unused branch)
+
+
+def _elu_grad(g: Any, out: Any, x: Any, alpha: float = 1.0) -> Any:
+    d = _raw(x)  # below 0 the derivative α·eˣ is out + α: from the saved output
+    if type(d) is float:
+        return g if d > 0 else g * (out + alpha)
+    positive = d > 0
+    if type(out) is np.ndarray:
+        return np.where(positive, g, g * (out + alpha))
+    return g * ((out + alpha) * ~positive + positive)
+
+
+ELU = define(Op(
+    "elu", "elu", _elu,
+    vjps=(_elu_grad,),
+    derivatives=("1 if x > 0 else α·eˣ",), domain=("smooth",),
+    scalar_forward=lambda x, alpha=1.0: x if x > 0 else alpha * math.expm1(x),
+    reads=(0,),
+))
+
+
+def _hardtanh_grad(g: Any, out: Any, x: Any, min_val: float = -1.0, max_val: float = 1.0) -> Any:
+    d = _raw(x)
+    return g * ((d > min_val) & (d < max_val))  # bounds excluded: gradient 0 on them, as in PyTorch
+
+
+HARDTANH = define(Op(
+    "hardtanh", "hardtanh", lambda x, min_val=-1.0, max_val=1.0: np.clip(x, min_val, max_val),
+    vjps=(_hardtanh_grad,),
+    derivatives=("1 if min < x < max else 0",), domain=("steps",),
+    scalar_forward=lambda x, min_val=-1.0, max_val=1.0: min(max(x, min_val), max_val),
+    reads=(0,),
+))
+
+
+@functools.cache
+def with_params(op: Op, **params: Any) -> Op:
+    """`op` with its params fixed, for a Value (whose nodes keep no params): `op` itself where they are its
+    forward's defaults, otherwise an unregistered copy of its record whose functions have them bound.
+
+    >>> with_params(LEAKY_RELU, negative_slope=0.01) is LEAKY_RELU, with_params(LEAKY_RELU, negative_slope=0.2).name
+    (True, 'leaky_relu')
+    """
+    defaults = inspect.signature(op.forward).parameters
+    if all(k in defaults and defaults[k].default == v for k, v in params.items()):
+        return op
+    return dataclasses.replace(
+        op,
+        forward=functools.partial(op.forward, **params),
+        vjps=tuple(functools.partial(op.vjps[k], **params) for k in range(len(op.domain))),
+        scalar_forward=None if op.scalar_forward is None else functools.partial(op.scalar_forward, **params),
+        saving_forward=None,
+    )
 
 
 SCALAR_OPS = tuple(op for op in REGISTRY.values() if op.scalar_forward is not None)

@@ -58,6 +58,39 @@ def _reflected_operator(op: Op) -> Callable[[Tensor, Any], Tensor]:
     return operator
 
 
+_COMPARABLE = (np.ndarray, np.generic, numbers.Number, list, tuple)
+
+
+def _comparison(ufunc: Any, name: str) -> Callable[[Tensor, Any], Any]:
+    """The method `x <op> y` of a comparison: a boolean Tensor that requires no grad (nothing to record)."""
+
+    def compare(self: Tensor, other: Any) -> Any:
+        if not isinstance(other, (Tensor, *_COMPARABLE)):
+            return NotImplemented  # (== with a Value, None or a string: Python's own answer)
+        try:
+            return _leaf(np.asarray(ufunc(self.data, _raw(other))))
+        except (ValueError, TypeError) as e:
+            raise type(e)(f"{name} on shapes {self.shape} and {np.shape(_raw(other))}: {e}") from None
+
+    return compare
+
+
+def _bitwise(ufunc: Any, symbol: str) -> Callable[[Tensor, Any], Tensor]:
+    """The method `x <symbol> y` for boolean and integer tensors (and, or, xor): outside the graph."""
+
+    def logic(self: Tensor, other: Any) -> Tensor:
+        y = np.asarray(_raw(other))
+        if self.dtype.kind not in "biu" or y.dtype.kind not in "biu":
+            raise TypeError(f"{symbol} is defined for boolean and integer tensors only, got {self.dtype} and {y.dtype}")
+        return _leaf(np.asarray(ufunc(self.data, y)))
+
+    return logic
+
+
+def _is_bound_array(x: Any) -> bool:
+    return isinstance(x, (Tensor, np.ndarray, list, tuple))
+
+
 class Tensor(Node):
     """An n-dimensional array in a computation graph (float64 unless float32 or another dtype is given).
 
@@ -129,6 +162,10 @@ class Tensor(Node):
         if self.data.size != 1:
             raise ValueError(f"item: only a one-element Tensor converts to a number, this one has shape {self.shape}")
         return self.data.item()
+
+    def tolist(self) -> Any:
+        """The data as (nested) Python lists of numbers, as ndarray.tolist gives."""
+        return self.data.tolist()
 
     def numpy(self) -> np.ndarray:
         """The data as an ndarray (shared, not copied)."""
@@ -210,18 +247,186 @@ class Tensor(Node):
         """x - log(sum(exp(x))) along axis, computed without overflow."""
         return _apply1(ops.LOG_SOFTMAX, self, {"axis": _axis(self, axis, "log_softmax")})
 
-    # ---- comparisons look at the data only (they are not differentiable) and give booleans
-    def __lt__(self, other: Any) -> np.ndarray:
-        return self.data < _raw(other)
+    # ---- elementwise math (PyTorch's names; rounding is piecewise constant: its gradient is 0)
+    def sqrt(self) -> Tensor:
+        """√x elementwise (d/dx = 1/(2√x)); raises for negative elements, as log does for x <= 0."""
+        return _apply1(ops.SQRT, self._nonnegative("sqrt"))
 
-    def __le__(self, other: Any) -> np.ndarray:
-        return self.data <= _raw(other)
+    def rsqrt(self) -> Tensor:
+        """1/√x elementwise: one power node, x ** -0.5."""
+        return self._nonnegative("rsqrt") ** -0.5
 
-    def __gt__(self, other: Any) -> np.ndarray:
-        return self.data > _raw(other)
+    def abs(self) -> Tensor:
+        """|x| elementwise (d/dx = sign(x): 0 at the kink, as in PyTorch)."""
+        return _apply1(ops.ABS, self)
 
-    def __ge__(self, other: Any) -> np.ndarray:
-        return self.data >= _raw(other)
+    __abs__ = abs
+
+    def sign(self) -> Tensor:
+        """-1, 0 or 1 elementwise (gradient 0)."""
+        return _apply1(ops.SIGN, self)
+
+    def sin(self) -> Tensor:
+        """The sine, elementwise."""
+        return _apply1(ops.SIN, self)
+
+    def cos(self) -> Tensor:
+        """The cosine, elementwise."""
+        return _apply1(ops.COS, self)
+
+    def log2(self) -> Tensor:
+        """The base-2 logarithm, elementwise; raises for elements <= 0, as log does."""
+        bad = self.data <= 0
+        if bad.any():
+            raise ValueError(
+                f"log2: input must be positive; {int(bad.sum())} of {self.size} elements of the "
+                f"shape-{self.shape} input are <= 0 (the smallest is {self.data.min()!r})"
+            )
+        return _apply1(ops.LOG2, self)
+
+    def square(self) -> Tensor:
+        """x ** 2 elementwise (one power node)."""
+        return self**2
+
+    def reciprocal(self) -> Tensor:
+        """1 / x elementwise (one division node)."""
+        return 1 / self
+
+    def erf(self) -> Tensor:
+        """The error function 2/√π ∫₀ˣ exp(-t²) dt, elementwise (d/dx = 2/√π·exp(-x²)).
+
+        >>> Tensor([0.0, 1.0]).erf()
+        Tensor([0.        , 0.84270079])
+        """
+        return _apply1(ops.ERF, self)
+
+    def clamp(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002 (PyTorch's names)
+        """x limited to [min, max] (either may be None; numbers or tensors). The gradient is 1 where
+        min <= x <= max, bounds included, as in PyTorch; with tensor bounds, min and max get it where
+        the output took their value.
+
+        >>> Tensor([-2.0, 0.5, 3.0]).clamp(min=-1.0, max=1.0)
+        Tensor([-1. ,  0.5,  1. ])
+        """
+        if min is None and max is None:
+            raise ValueError(f"clamp: give min, max or both (both are None) for the tensor of shape {self.shape}")
+        if _is_bound_array(min) or _is_bound_array(max):  # tensor bounds: three inputs, gradients to each
+            low = _as_tensor(-np.inf if min is None else min, self, ops.CLIP_TENSOR)
+            high = _as_tensor(np.inf if max is None else max, self, ops.CLIP_TENSOR)
+            return _apply(ops.CLIP_TENSOR, (self, low, high))
+        for name, bound in (("min", min), ("max", max)):
+            if bound is not None and not isinstance(bound, numbers.Real):
+                raise TypeError(f"clamp: {name} must be a number, a Tensor or None, got {type(bound).__name__}")
+        return _apply1(ops.CLIP, self, {"min": min, "max": max})
+
+    clip = clamp
+
+    def maximum(self, other: Any) -> Tensor:
+        """The larger of x and other, elementwise (broadcasting); a tie splits the gradient half and half."""
+        return _binary_operator(ops.MAXIMUM)(self, other)
+
+    def minimum(self, other: Any) -> Tensor:
+        """The smaller of x and other, elementwise (broadcasting); a tie splits the gradient half and half."""
+        return _binary_operator(ops.MINIMUM)(self, other)
+
+    def round(self, decimals: int = 0) -> Tensor:
+        """Rounded to `decimals` places, halves to even (gradient 0)."""
+        return _apply1(ops.ROUND, self, {"decimals": int(decimals)} if decimals else None)
+
+    def floor(self) -> Tensor:
+        """The largest whole number <= x, elementwise (gradient 0)."""
+        return _apply1(ops.FLOOR, self)
+
+    def ceil(self) -> Tensor:
+        """The smallest whole number >= x, elementwise (gradient 0)."""
+        return _apply1(ops.CEIL, self)
+
+    # x % y takes the sign of the divisor (torch.remainder, Python, NumPy): d/dx = 1, d/dy = -floor(x/y).
+    # x // y rounds down; like PyTorch it has no derivative: a backward through it raises
+    __mod__, __rmod__ = _binary_operator(ops.REMAINDER), _reflected_operator(ops.REMAINDER)
+    __floordiv__, __rfloordiv__ = _binary_operator(ops.FLOOR_DIVIDE), _reflected_operator(ops.FLOOR_DIVIDE)
+
+    def remainder(self, other: Any) -> Tensor:
+        """x % other: x - floor(x / other) * other, with the sign of the divisor."""
+        return self % other
+
+    def floor_divide(self, other: Any) -> Tensor:
+        """x // other, rounded down (not differentiable: a backward through it raises, as in PyTorch)."""
+        return self // other
+
+    def _nonnegative(self, name: str) -> Tensor:
+        bad = self.data < 0
+        if bad.any():
+            raise ValueError(
+                f"{name}: input must be >= 0; {int(bad.sum())} of {self.size} elements of the "
+                f"shape-{self.shape} input are negative (the smallest is {self.data.min()!r})"
+            )
+        return self
+
+    # ---- comparisons and logic: boolean tensors made from the data, outside the graph (as in PyTorch)
+    __lt__ = _comparison(np.less, "lt")
+    __le__ = _comparison(np.less_equal, "le")
+    __gt__ = _comparison(np.greater, "gt")
+    __ge__ = _comparison(np.greater_equal, "ge")
+    __eq__ = _comparison(np.equal, "eq")
+    __ne__ = _comparison(np.not_equal, "ne")
+    __hash__ = Node.__hash__  # by identity, as before (and as in PyTorch): the engine keys dicts by node
+
+    def lt(self, other: Any) -> Tensor:
+        """x < other, elementwise: a boolean tensor."""
+        return self < other
+
+    def le(self, other: Any) -> Tensor:
+        """x <= other, elementwise: a boolean tensor."""
+        return self <= other
+
+    def gt(self, other: Any) -> Tensor:
+        """x > other, elementwise: a boolean tensor."""
+        return self > other
+
+    def ge(self, other: Any) -> Tensor:
+        """x >= other, elementwise: a boolean tensor."""
+        return self >= other
+
+    def eq(self, other: Any) -> Tensor:
+        """x == other, elementwise: a boolean tensor.
+
+        >>> Tensor([1.0, 2.0]).eq(2.0)
+        Tensor([False,  True], dtype=bool)
+        """
+        return self == other
+
+    def ne(self, other: Any) -> Tensor:
+        """x != other, elementwise: a boolean tensor."""
+        return self != other
+
+    def isclose(self, other: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Tensor:
+        """|x - other| <= atol + rtol·|other|, elementwise: a boolean tensor."""
+        return _leaf(np.asarray(np.isclose(self.data, _raw(other), rtol=rtol, atol=atol, equal_nan=equal_nan)))
+
+    def logical_not(self) -> Tensor:
+        """True where x is 0 (or False), elementwise: a boolean tensor."""
+        return _leaf(np.logical_not(self.data))
+
+    def logical_and(self, other: Any) -> Tensor:
+        """x and other (nonzero is true), elementwise: a boolean tensor."""
+        return _leaf(np.asarray(np.logical_and(self.data, _raw(other))))
+
+    def logical_or(self, other: Any) -> Tensor:
+        """x or other (nonzero is true), elementwise: a boolean tensor."""
+        return _leaf(np.asarray(np.logical_or(self.data, _raw(other))))
+
+    def __invert__(self) -> Tensor:
+        if self.dtype.kind == "b":
+            return _leaf(np.logical_not(self.data))
+        if self.dtype.kind in "iu":
+            return _leaf(np.invert(self.data))
+        raise TypeError(f"~ is defined for boolean and integer tensors only, this one is {self.dtype} "
+                        "(x.logical_not() gives x == 0)")
+
+    __and__ = __rand__ = _bitwise(np.bitwise_and, "&")
+    __or__ = __ror__ = _bitwise(np.bitwise_or, "|")
+    __xor__ = __rxor__ = _bitwise(np.bitwise_xor, "^")
 
     # ---- in-place changes: tracked, so that a graph that saved this tensor refuses a later backward
     def __setitem__(self, index: Any, value: Any) -> None:
@@ -746,6 +951,8 @@ class Tensor(Node):
                 return _binary(op, args[1], args[0], reflected=True)  # array (op) tensor, e.g. x @ w
             like = next(a for a in args if isinstance(a, Tensor))
             return _apply(op, tuple(_as_tensor(a, like, op) for a in args))
+        if ufunc in _COMPARISON_UFUNCS and method == "__call__":  # array < tensor: a boolean tensor
+            return _leaf(np.asarray(ufunc(*[a.data if isinstance(a, Tensor) else a for a in args], **kwargs)))
         if any(isinstance(a, Tensor) and a.requires_grad for a in args):
             raise TypeError(
                 f"numpy.{ufunc.__name__} is not differentiable in tinygrad_edu; "
@@ -758,7 +965,11 @@ class Tensor(Node):
 _UFUNC_OPS = {
     np.add: ops.ADD, np.subtract: ops.SUB, np.multiply: ops.MUL, np.true_divide: ops.DIV,
     np.power: ops.POW, np.negative: ops.NEG, np.exp: ops.EXP, np.tanh: ops.TANH, np.matmul: ops.MATMUL,
+    np.sqrt: ops.SQRT, np.absolute: ops.ABS, np.sign: ops.SIGN, np.sin: ops.SIN, np.cos: ops.COS, np.log2: ops.LOG2,
+    np.maximum: ops.MAXIMUM, np.minimum: ops.MINIMUM, np.remainder: ops.REMAINDER, np.floor_divide: ops.FLOOR_DIVIDE,
+    np.floor: ops.FLOOR, np.ceil: ops.CEIL,
 }
+_COMPARISON_UFUNCS = frozenset({np.less, np.less_equal, np.greater, np.greater_equal, np.equal, np.not_equal})
 
 
 # --------------------------------------------------------------------------- recording

@@ -7,7 +7,37 @@ from collections.abc import Callable
 from typing import Any
 
 from .engine import CHECKING, Node, ScalarNode, _grad_mode, check_forward, epoch
-from .ops import ADD, DIV, EXP, LOG, MUL, NEG, POW, RELU, SIGMOID, SUB, TANH, Op, scalar_eval
+from .ops import (
+    ABS,
+    ADD,
+    CEIL,
+    CLIP,
+    COS,
+    DIV,
+    ERF,
+    EXP,
+    FLOOR,
+    FLOOR_DIVIDE,
+    LOG,
+    LOG2,
+    MAXIMUM,
+    MINIMUM,
+    MUL,
+    NEG,
+    POW,
+    RELU,
+    REMAINDER,
+    ROUND,
+    SIGMOID,
+    SIGN,
+    SIN,
+    SQRT,
+    SUB,
+    TANH,
+    Op,
+    scalar_eval,
+    with_params,
+)
 
 
 @functools.cache
@@ -70,6 +100,10 @@ class Value(ScalarNode):
         return cls(data, requires_grad=False)
 
     def apply_op(self, op: Op, *args: Any, **params: Any) -> Value:
+        if params:  # a Value's node keeps no params: the op's record with them bound
+            op = with_params(op, **params)
+        if op.scalar_forward is None:
+            raise TypeError(f"{op.name}: not available on Value (the op has no scalar forward); use Tensors")
         return _apply(op, tuple(_as_value(a, op) for a in args))
 
     def __repr__(self) -> str:
@@ -107,6 +141,87 @@ class Value(ScalarNode):
     def tanh(self) -> Value:
         """The hyperbolic tangent (d/dx = 1 - t²)."""
         return _unary(TANH, self)
+
+    # ---- elementwise math (as Tensor's; rounding is piecewise constant: its gradient is 0)
+    __mod__, __rmod__ = _binary_operator(REMAINDER), _binary_operator(REMAINDER, reflected=True)
+    __floordiv__, __rfloordiv__ = _binary_operator(FLOOR_DIVIDE), _binary_operator(FLOOR_DIVIDE, reflected=True)
+
+    def sqrt(self) -> Value:
+        """√self; raises ValueError for data < 0 (d/dx = 1/(2√x))."""
+        if not self.data >= 0:
+            raise ValueError(f"sqrt: input must be >= 0, got {self.data!r}")
+        return _unary(SQRT, self)
+
+    def rsqrt(self) -> Value:
+        """1/√self: one power node, self ** -0.5."""
+        if not self.data >= 0:
+            raise ValueError(f"rsqrt: input must be >= 0, got {self.data!r}")
+        return self**-0.5
+
+    def abs(self) -> Value:
+        """|self| (d/dx = sign(x), 0 at the kink)."""
+        return _unary(ABS, self)
+
+    __abs__ = abs
+
+    def sign(self) -> Value:
+        """-1.0, 0.0 or 1.0 (gradient 0)."""
+        return _unary(SIGN, self)
+
+    def sin(self) -> Value:
+        """The sine (d/dx = cos x)."""
+        return _unary(SIN, self)
+
+    def cos(self) -> Value:
+        """The cosine (d/dx = -sin x)."""
+        return _unary(COS, self)
+
+    def log2(self) -> Value:
+        """The base-2 logarithm; raises ValueError for data <= 0."""
+        if not self.data > 0:
+            raise ValueError(f"log2: input must be positive, got {self.data!r}")
+        return _unary(LOG2, self)
+
+    def erf(self) -> Value:
+        """The error function (d/dx = 2/√π·exp(-x²))."""
+        return _unary(ERF, self)
+
+    def square(self) -> Value:
+        """self ** 2 (one power node)."""
+        return self**2
+
+    def reciprocal(self) -> Value:
+        """1 / self (one division node)."""
+        return 1 / self
+
+    def maximum(self, other: Any) -> Value:
+        """The larger of self and other; a tie splits the gradient half and half."""
+        return _binary_operator(MAXIMUM)(self, other)
+
+    def minimum(self, other: Any) -> Value:
+        """The smaller of self and other; a tie splits the gradient half and half."""
+        return _binary_operator(MINIMUM)(self, other)
+
+    def clamp(self, min: float | None = None, max: float | None = None) -> Value:  # noqa: A002 (PyTorch's names)
+        """self limited to [min, max] (gradient 1 where min <= x <= max, bounds included)."""
+        if min is None and max is None:
+            raise ValueError("clamp: give min, max or both (both are None)")
+        bounds = {"min": None if min is None else float(min), "max": None if max is None else float(max)}
+        return _unary(with_params(CLIP, **bounds), self)
+
+    clip = clamp
+
+    def round(self, decimals: int = 0) -> Value:
+        """Rounded to `decimals` places, halves to even (gradient 0)."""
+        return _unary(with_params(ROUND, decimals=int(decimals)), self)
+
+    def floor(self) -> Value:
+        """Rounded down (gradient 0)."""
+        return _unary(FLOOR, self)
+
+    def ceil(self) -> Value:
+        """Rounded up (gradient 0)."""
+        return _unary(CEIL, self)
 
     # ---- comparisons look at the data only (they are not differentiable)
     def __lt__(self, other: Any) -> bool:

@@ -1,5 +1,9 @@
-"""Activations and losses as functions, built from the Tensor's existing ops (no new primitives);
-`pad` and `one_hot` are re-exported from the tensor module.
+"""Activations, losses and attention as functions; `pad` and `one_hot` are re-exported from the tensor
+module, the layers' functional forms from beside their layers.
+
+Activations take a Tensor or a Value, with PyTorch's arguments and defaults: each one op of the
+registry, or a few. `inplace` is accepted where PyTorch's function has it, and the result is always
+a new tensor.
 
 Every loss takes a prediction Tensor and a target (a Tensor, an ndarray or a list) of exactly the same
 shape: a (N, 1) prediction against (N,) targets is an error, not a silent (N, N) broadcast. `reduction`
@@ -12,6 +16,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from .. import ops
 from ..tensor import Tensor
 from ..tensor import cross_entropy as cross_entropy
 from ..tensor import one_hot as one_hot
@@ -60,11 +65,100 @@ def identity(x: T) -> T:
     return x
 
 
-ACTIVATIONS = {"relu": relu, "sigmoid": sigmoid, "tanh": tanh, "identity": identity}
+def _activate(op: ops.Op, x: Any, name: str, **params: Any) -> Any:
+    """op applied to a Tensor or a Value: one node, with its params (a Value's node has them bound)."""
+    if not isinstance(x, (Tensor, Value)):
+        raise TypeError(f"{name}: expected a Tensor or a Value, got {type(x).__name__}")
+    return x.apply_op(op, x, **params)
+
+
+def gelu(input: T, approximate: str = "none") -> T:  # noqa: A002 (PyTorch's names)
+    """x·Φ(x), Φ the standard normal CDF: x/2·(1 + erf(x/√2)); with approximate="tanh",
+    x/2·(1 + tanh(√(2/π)(x + 0.044715x³))). One node either way.
+
+    >>> gelu(Tensor([-1.0, 0.0, 1.0]))
+    Tensor([-0.15865525,  0.        ,  0.84134475])
+    """
+    if approximate == "none":
+        return _activate(ops.GELU, input, "gelu")
+    if approximate == "tanh":
+        return _activate(ops.GELU_TANH, input, "gelu")
+    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+
+
+def silu(input: T, inplace: bool = False) -> T:  # noqa: A002
+    """x·sigmoid(x) (swish), one node. `inplace` is accepted for PyTorch's signature; the result is new."""
+    return _activate(ops.SILU, input, "silu")
+
+
+def softplus(input: T, beta: float = 1.0, threshold: float = 20.0) -> T:  # noqa: A002
+    """log(1 + exp(βx))/β, computed stably; x itself where βx > threshold (as PyTorch). One node."""
+    return _activate(ops.SOFTPLUS, input, "softplus", beta=float(beta), threshold=float(threshold))
+
+
+def leaky_relu(input: T, negative_slope: float = 0.01, inplace: bool = False) -> T:  # noqa: A002
+    """x where x > 0, negative_slope·x elsewhere; one node (the gradient at 0 is the slope, as PyTorch's).
+
+    >>> leaky_relu(Tensor([-2.0, 3.0]), 0.1)
+    Tensor([-0.2,  3. ])
+    """
+    return _activate(ops.LEAKY_RELU, input, "leaky_relu", negative_slope=float(negative_slope))
+
+
+def elu(input: T, alpha: float = 1.0, inplace: bool = False) -> T:  # noqa: A002
+    """x where x > 0, α(eˣ - 1) elsewhere; one node."""
+    return _activate(ops.ELU, input, "elu", alpha=float(alpha))
+
+
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(input: T, inplace: bool = False) -> T:  # noqa: A002
+    """scale·elu(x, α) with PyTorch's (self-normalising) constants: two nodes, elu and *."""
+    return SELU_SCALE * elu(input, SELU_ALPHA)
+
+
+def softsign(input: T) -> T:  # noqa: A002
+    """x / (1 + |x|), from abs, + and /."""
+    if not isinstance(input, (Tensor, Value)):
+        raise TypeError(f"softsign: expected a Tensor or a Value, got {type(input).__name__}")
+    return input / (input.abs() + 1)
+
+
+def hardtanh(input: T, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> T:  # noqa: A002
+    """x limited to [min_val, max_val]; one node. Unlike clamp, the gradient is 0 on the bounds (PyTorch's).
+
+    >>> hardtanh(Tensor([-3.0, 0.5, 3.0]))
+    Tensor([-1. ,  0.5,  1. ])
+    """
+    if min_val > max_val:
+        raise ValueError(f"hardtanh: min_val cannot be greater than max_val, got {min_val} > {max_val}")
+    return _activate(ops.HARDTANH, input, "hardtanh", min_val=float(min_val), max_val=float(max_val))
+
+
+def relu6(input: T, inplace: bool = False) -> T:  # noqa: A002
+    """min(max(x, 0), 6): hardtanh(x, 0, 6), as PyTorch computes it (gradient 0 at 0 and 6)."""
+    return hardtanh(input, 0.0, 6.0)
+
+
+def hardsigmoid(input: T, inplace: bool = False) -> T:  # noqa: A002
+    """relu6(x + 3) / 6, written hardtanh(x/6 + 1/2, 0, 1): the same values, and PyTorch's gradient
+    (1/6 strictly between -3 and 3, else 0)."""
+    return hardtanh(input / 6 + 0.5, 0.0, 1.0)
+
+
+# The one table of activations by name: what MLP, Neuron, ScalarMLP and NeuronNetwork accept, each
+# with its default arguments (nn.layers.ACTIVATION_MODULES gives the module of each name).
+ACTIVATIONS = {
+    "relu": relu, "sigmoid": sigmoid, "tanh": tanh, "identity": identity,
+    "gelu": gelu, "silu": silu, "softplus": softplus, "leaky_relu": leaky_relu, "elu": elu, "selu": selu,
+    "softsign": softsign, "hardtanh": hardtanh, "relu6": relu6, "hardsigmoid": hardsigmoid,
+}
 
 
 def activation(name: str | None) -> Any:
-    """The activation function called `name` ("relu", "sigmoid", "tanh", "identity"; None is identity)."""
+    """The activation function called `name` (a key of ACTIVATIONS, e.g. "relu", "gelu"; None is identity)."""
     key = "identity" if name is None else name
     if key not in ACTIVATIONS:
         raise ValueError(f"unknown activation {name!r}; choose one of {sorted(ACTIVATIONS)} (or None)")

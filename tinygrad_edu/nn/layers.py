@@ -13,6 +13,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from . import functional as F
+from .activation import ELU, GELU, SELU, Hardsigmoid, Hardtanh, LeakyReLU, ReLU6, SiLU, Softplus, Softsign
 from .module import Module
 
 Rng = np.random.Generator | int | None
@@ -104,11 +105,16 @@ class Identity(Module):
         return x
 
 
-ACTIVATION_MODULES: dict[str, type[Module]] = {"relu": ReLU, "sigmoid": Sigmoid, "tanh": Tanh, "identity": Identity}
+# the module of each name in functional.ACTIVATIONS (the same keys: a test holds them equal)
+ACTIVATION_MODULES: dict[str, type[Module]] = {
+    "relu": ReLU, "sigmoid": Sigmoid, "tanh": Tanh, "identity": Identity,
+    "gelu": GELU, "silu": SiLU, "softplus": Softplus, "leaky_relu": LeakyReLU, "elu": ELU, "selu": SELU,
+    "softsign": Softsign, "hardtanh": Hardtanh, "relu6": ReLU6, "hardsigmoid": Hardsigmoid,
+}
 
 
 def activation_module(name: str | None) -> Module:
-    """A new activation module by name: "relu", "sigmoid", "tanh", "identity" (None is identity).
+    """A new activation module by name, with its default arguments: "relu", "gelu", ... (None is identity).
 
     >>> activation_module("tanh")
     Tanh()

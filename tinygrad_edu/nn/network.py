@@ -71,9 +71,10 @@ class NeuronNetwork(Module):
     """A feed-forward network of numbered neurons joined by weighted edges (the post's definition).
 
     `edges` lists (i, j) pairs; `inputs`, `biases` and `outputs` name neurons; `activation` is one
-    function name for every computing neuron ("sigmoid", "relu", "tanh", "identity"), or a mapping
-    that names one for each computing neuron. `weights` maps edges to starting values; without it
-    they are drawn like PyTorch's Linear (U(-k, k), k = 1/√fan-in, fan-in counting bias edges).
+    function name for every computing neuron ("sigmoid", "relu", "tanh", "identity", or another key of
+    nn.functional.ACTIVATIONS), or a mapping that names one for each computing neuron. `weights` maps
+    edges to starting values; without it they are drawn like PyTorch's Linear (U(-k, k), k = 1/√fan-in,
+    fan-in counting bias edges).
 
     >>> net = NeuronNetwork(edges=[(1, 3), (2, 3)], inputs=[1], biases=[2], outputs=[3],
     ...                     activation="identity", weights={(1, 3): 2.0, (2, 3): 0.5})

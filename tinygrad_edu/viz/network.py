@@ -20,10 +20,11 @@ import numpy as np
 
 from ..engine import Node, enable_grad, grad
 from ..nn import functional as F
-from ..nn.layers import MLP, Identity, Linear, ReLU, Sequential, Sigmoid, Tanh
+from ..nn.layers import ACTIVATION_MODULES, MLP, Linear, Sequential
 from ..nn.module import Module
 from ..nn.network import NeuronNetwork
 from ..nn.scalar import ScalarMLP
+from ..ops import REGISTRY
 from ..tensor import Tensor
 from ..value import Value
 from .dot import FONT, Drawing, attributes, label, number
@@ -31,12 +32,23 @@ from .dot import FONT, Drawing, attributes, label, number
 Edge = tuple[int, int]
 LossFunction = Callable[[Any, Any], Node]
 
-SYMBOLS = {"sigmoid": "σ", "relu": "relu", "tanh": "tanh", "identity": "id"}
+SYMBOLS = {"identity": "id"}  # the others: the symbol of the activation's op, or its name (see _symbol)
 COLORS = {"input": "#b7e1b0", "output": "#f4b6b0", "bias": "#b0c8f4", "hidden": "white"}
 SUPPORTED = ("a NeuronNetwork, an MLP, a ScalarMLP, a Linear, or a Sequential of Linear layers each "
-             "followed by at most one ReLU, Sigmoid, Tanh or Identity")
-_ACTIVATION_NAMES: tuple[tuple[type[Module], str], ...] = (
-    (ReLU, "relu"), (Sigmoid, "sigmoid"), (Tanh, "tanh"), (Identity, "identity"))
+             "followed by at most one ReLU, Sigmoid, Tanh, Identity or other activation module of "
+             "nn.layers.ACTIVATION_MODULES with its default arguments")
+
+
+def _symbol(activation: str) -> str:
+    """What a neuron shows for its function: the symbol of the op of that name (σ), else the name."""
+    op = REGISTRY.get(activation)
+    return SYMBOLS.get(activation) or (op.symbol if op is not None else activation)
+
+
+def _activation_name(m: Module) -> str | None:
+    """The name of an activation module that computes what its name's function does by default."""
+    return next((name for name, kind in ACTIVATION_MODULES.items()
+                 if isinstance(m, kind) and m.extra_repr() == kind().extra_repr()), None)
 
 
 def draw_network(
@@ -367,7 +379,7 @@ def _dense_layers(model: Module) -> list[_Dense]:
             dense.append(_Dense(m.weight, m.bias, "identity"))
             after_activation = False
             continue
-        name = next((n for kind, n in _ACTIVATION_NAMES if isinstance(m, kind)), None)
+        name = _activation_name(m)
         if name is None:
             raise TypeError(f"draw_network: cannot draw a {type(m).__name__} inside a {type(model).__name__}; "
                             f"it draws {SUPPORTED}")
@@ -431,7 +443,7 @@ def _neuron_rows(n: int, kind: str, neurons: _EdgeList | _Layers, evaluation: _E
         inputs = list(neurons.inputs)
         rows = [str(n), "x" if len(inputs) == 1 else f"x{inputs.index(n) + 1}"]
     else:
-        rows = [str(n), SYMBOLS[neurons.activation[n]]]
+        rows = [str(n), _symbol(neurons.activation[n])]
     if evaluation is not None:
         if n in evaluation.z:
             rows.append("z = " + number(evaluation.z[n], precision))
