@@ -82,13 +82,6 @@ SIZES = {
 # --------------------------------------------------------------------------- the model
 
 
-class GELU(nn.Module):  # TEMPORARY: nn.GELU(approximate="tanh") when it lands
-    """x/2·(1 + tanh(√(2/π)(x + 0.044715x³))), GPT-2's approximation of x·Φ(x)."""
-
-    def forward(self, x: Tensor) -> Tensor:
-        return 0.5 * x * (1 + (math.sqrt(2 / math.pi) * (x + 0.044715 * x * x * x)).tanh())
-
-
 class CausalSelfAttention(nn.Module):
     """n_head heads of causal attention over the positions: one Linear makes every position's query, key
     and value (3 x d numbers, each split into heads of d / n_head), then `proj` mixes the heads."""
@@ -130,7 +123,7 @@ class MLP(nn.Module):
     def __init__(self, config: Config, rng: np.random.Generator, dtype: Any) -> None:
         d = config.n_embd
         self.fc = nn.Linear(d, 4 * d, rng=rng, dtype=dtype)
-        self.gelu = GELU()
+        self.gelu = nn.GELU(approximate="tanh")  # GPT-2's x/2·(1 + tanh(√(2/π)(x + 0.044715x³))), one node
         self.proj = nn.Linear(4 * d, d, rng=rng, dtype=dtype)
 
     def forward(self, x: Tensor) -> Tensor:
