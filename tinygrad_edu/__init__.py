@@ -26,7 +26,7 @@ from .gradcheck import (
 )
 from .ops import REGISTRY, Op
 from .saving import UnsafeFileError, load, save
-from .tensor import Tensor, concatenate, cross_entropy, ones, randn, stack, zeros
+from .tensor import Tensor, concatenate, cross_entropy, einsum, ones, randn, stack, zeros
 from .training import Restarts, best_of_restarts, fit
 from .value import Value
 from .viz import (
@@ -64,6 +64,7 @@ __all__ = [
     "detect_anomaly",
     "draw_graph",
     "draw_network",
+    "einsum",
     "enable_grad",
     "explain",
     "fit",

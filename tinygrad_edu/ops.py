@@ -14,6 +14,7 @@ This module imports only NumPy and the standard library.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -559,5 +560,281 @@ CROSS_ENTROPY = define(Op(  # one node for log_softmax, pick and mean: the class
     vjps=(_cross_entropy_grad,), saving_forward=_cross_entropy_saving,
     derivatives=("(softmax - onehot) / N",), domain=("real",),
 ))
+
+
+# --------------------------------------------------------------------------- convolution and pooling
+# Images are NCHW and kernels torch's (C_out, C_in/groups, kH, kW). Geometry params are (height, width)
+# pairs: stride, dilation, kernel_size; padding is ((top, bottom), (left, right)), as np.pad takes it.
+# conv2d is bilinear, and its two rules are the two other products of the same three arrays:
+#   conv2d(x, w) -> y              dx = conv2d_input_grad(g, w)     dw = conv2d_weight_grad(x, g)
+#   conv2d_input_grad(g, w) -> x   dg = conv2d(h, w)                dw = conv2d_weight_grad(h, g)
+#   conv2d_weight_grad(x, g) -> w  dx = conv2d_input_grad(g, h)     dg = conv2d(x, h)
+# (h: the gradient arriving at the op's output), so the three close under differentiation.
+
+Pair = tuple[int, int]
+Padding2d = tuple[Pair, Pair]
+
+
+def conv_output_size(size: int, kernel: int, stride: int, padding: Pair, dilation: int) -> int:
+    """How many windows of a (dilated) kernel fit along an axis of `size` padded by (before, after)."""
+    return (size + padding[0] + padding[1] - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def _pad2d(x: np.ndarray, padding: Padding2d, value: float = 0.0) -> np.ndarray:
+    """x (N, C, H, W) with `value` around the last two axes (a fresh array; x itself when no padding)."""
+    (top, bottom), (left, right) = padding
+    if not (top or bottom or left or right):
+        return x
+    n, c, h, w = x.shape
+    out = np.full((n, c, top + h + bottom, left + w + right), value, dtype=x.dtype)
+    out[:, :, top:top + h, left:left + w] = x
+    return out
+
+
+def _windows(xp: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair, out: Pair) -> np.ndarray:
+    """The view (N, C, H_out, W_out, kH, kW) of padded images: every window, nothing copied."""
+    n, c = xp.shape[:2]
+    s_n, s_c, s_h, s_w = xp.strides
+    return np.lib.stride_tricks.as_strided(
+        xp, shape=(n, c, out[0], out[1], kernel[0], kernel[1]),
+        strides=(s_n, s_c, s_h * stride[0], s_w * stride[1], s_h * dilation[0], s_w * dilation[1]),
+        writeable=False,
+    )
+
+
+def _im2col(x: np.ndarray, kernel: Pair, stride: Pair, padding: Padding2d, dilation: Pair, groups: int,
+            out: Pair) -> np.ndarray:
+    """The windows of x as rows, one matrix per group: (groups, N·H_out·W_out, C/groups·kH·kW), one copy."""
+    n, c = x.shape[:2]
+    cols = _windows(_pad2d(x, padding), kernel, stride, dilation, out)
+    cols = cols.reshape(n, groups, c // groups, out[0], out[1], kernel[0], kernel[1])
+    return cols.transpose(1, 0, 3, 4, 2, 5, 6).reshape(groups, n * out[0] * out[1], -1)
+
+
+def _grad_by_group(g: np.ndarray, groups: int) -> np.ndarray:
+    """An output gradient (N, C_out, H_out, W_out) as (groups, C_out/groups, N·H_out·W_out)."""
+    n, c = g.shape[:2]
+    return g.reshape(n, groups, c // groups, -1).transpose(1, 2, 0, 3).reshape(groups, c // groups, -1)
+
+
+def _conv2d(x: np.ndarray, w: np.ndarray, stride: Pair, padding: Padding2d, dilation: Pair, groups: int) -> np.ndarray:
+    """Cross-correlation of images x (N, C, H, W) with kernels w (C_out, C/groups, kH, kW): im2col, then
+    one matrix product per group (all groups in one batched matmul)."""
+    n = x.shape[0]
+    c_out, _, kh, kw = w.shape
+    out = (conv_output_size(x.shape[2], kh, stride[0], padding[0], dilation[0]),
+           conv_output_size(x.shape[3], kw, stride[1], padding[1], dilation[1]))
+    cols = _im2col(x, (kh, kw), stride, padding, dilation, groups, out)
+    y = np.matmul(cols, w.reshape(groups, c_out // groups, -1).transpose(0, 2, 1))  # (groups, N·P, C_out/groups)
+    y = y.reshape(groups, n, out[0], out[1], c_out // groups).transpose(1, 0, 4, 2, 3)
+    return np.ascontiguousarray(y).reshape(n, c_out, out[0], out[1])
+
+
+def _conv2d_input_grad(g: np.ndarray, w: np.ndarray, stride: Pair, padding: Padding2d, dilation: Pair, groups: int,
+                       input_size: Pair) -> np.ndarray:
+    """The transposed convolution: what conv2d's output gradient g gives its input x (N, C, H, W).
+
+    Each window's share wᵀg is summed back where the window came from (col2im): one strided add per
+    kernel offset, kH·kW NumPy operations in all."""
+    n, _, ho, wo = g.shape
+    _, c_group, kh, kw = w.shape
+    (top, bottom), (left, right) = padding
+    h, wd = input_size
+    cols = np.matmul(w.reshape(groups, -1, c_group * kh * kw).transpose(0, 2, 1), _grad_by_group(g, groups))
+    cols = cols.reshape(groups, c_group, kh, kw, n, ho, wo)  # (groups, C/groups, kH, kW, N, H_out, W_out)
+    xp = np.zeros((n, groups, c_group, top + h + bottom, left + wd + right), dtype=cols.dtype)
+    sh, sw = stride
+    for i in range(kh):
+        r = i * dilation[0]
+        for j in range(kw):
+            s = j * dilation[1]
+            xp[:, :, :, r:r + sh * (ho - 1) + 1:sh, s:s + sw * (wo - 1) + 1:sw] += cols[:, :, i, j].transpose(2, 0, 1, 3, 4)
+    xp = xp.reshape(n, groups * c_group, top + h + bottom, left + wd + right)
+    return xp if not (top or bottom or left or right) else xp[:, :, top:top + h, left:left + wd].copy()
+
+
+def _conv2d_weight_grad(x: np.ndarray, g: np.ndarray, stride: Pair, padding: Padding2d, dilation: Pair, groups: int,
+                        kernel_size: Pair) -> np.ndarray:
+    """What conv2d's output gradient g gives its kernels: each window of x weighted by g, summed over
+    the batch and positions (one matrix product per group)."""
+    c_out = g.shape[1]
+    cols = _im2col(x, kernel_size, stride, padding, dilation, groups, g.shape[2:])
+    dw = np.matmul(_grad_by_group(g, groups), cols)  # (groups, C_out/groups, C/groups·kH·kW)
+    return dw.reshape(c_out, -1, kernel_size[0], kernel_size[1])
+
+
+CONV2D: Op = define(Op(
+    "conv2d", "conv", _conv2d,
+    vjps=(lambda g, out, x, w, **p: call(CONV2D_INPUT_GRAD, g, w, input_size=tuple(x.shape[2:]), **p),
+          lambda g, out, x, w, **p: call(CONV2D_WEIGHT_GRAD, x, g, kernel_size=tuple(w.shape[2:]), **p)),
+    derivatives=("convᵀ(g, w)", "Σ windows(x)·g"), domain=("real", "real"),
+))
+
+CONV2D_INPUT_GRAD: Op = define(Op(  # the transposed convolution, conv2d's rule for its input
+    "conv2d_input_grad", "convᵀ", _conv2d_input_grad,
+    vjps=(lambda h, out, g, w, input_size, **p: call(CONV2D, h, w, **p),
+          lambda h, out, g, w, input_size, **p: call(CONV2D_WEIGHT_GRAD, h, g, kernel_size=tuple(w.shape[2:]), **p)),
+    derivatives=("conv(·, w)", "Σ windows(·)·g"), domain=("real", "real"),
+))
+
+CONV2D_WEIGHT_GRAD: Op = define(Op(  # conv2d's rule for its kernels
+    "conv2d_weight_grad", "conv_w", _conv2d_weight_grad,
+    vjps=(lambda h, out, x, g, kernel_size, **p: call(CONV2D_INPUT_GRAD, g, h, input_size=tuple(x.shape[2:]), **p),
+          lambda h, out, x, g, kernel_size, **p: call(CONV2D, x, h, **p)),
+    derivatives=("convᵀ(g, ·)", "conv(x, ·)"), domain=("real", "real"),
+))
+
+
+def pool_output_size(size: int, kernel: int, stride: int, padding: int, dilation: int, ceil_mode: bool) -> int:
+    """torch's count of pooling windows along an axis: with ceil_mode a last, partial window is kept
+    when it starts inside the input or its left padding."""
+    span = size + 2 * padding - dilation * (kernel - 1) - 1
+    out = (span + (stride - 1 if ceil_mode else 0)) // stride + 1
+    if ceil_mode and (out - 1) * stride >= size + padding:
+        out -= 1
+    return out
+
+
+def pool_padding(size: Pair, kernel: Pair, stride: Pair, padding: Pair, dilation: Pair, out: Pair) -> Padding2d:
+    """Padding before and after each axis: `padding`, and after it as much as ceil mode's last window needs."""
+    after = tuple(max(p, (o - 1) * s + d * (k - 1) + 1 - n - p)
+                  for n, k, s, p, d, o in zip(size, kernel, stride, padding, dilation, out))
+    return (padding[0], after[0]), (padding[1], after[1])
+
+
+def _max_pool2d_saving(x: np.ndarray, kernel_size: Pair, stride: Pair, padding: Pair, dilation: Pair,
+                       ceil_mode: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The largest element of each window of x (N, C, H, W) padded with -inf; and, for the rule, the
+    offset of that element in its window (row-major over kH x kW; the first on ties, as torch)."""
+    out, windows = _max_pool2d_windows(x, kernel_size, stride, padding, dilation, ceil_mode)
+    flat = windows.reshape(windows.shape[:4] + (-1,))
+    index = flat.argmax(axis=-1)
+    return np.take_along_axis(flat, index[..., np.newaxis], axis=-1)[..., 0], index
+
+
+def _max_pool2d_windows(x: np.ndarray, kernel_size: Pair, stride: Pair, padding: Pair, dilation: Pair,
+                        ceil_mode: bool) -> tuple[Pair, np.ndarray]:
+    size = (x.shape[2], x.shape[3])
+    out = tuple(pool_output_size(*a, ceil_mode) for a in zip(size, kernel_size, stride, padding, dilation))
+    low = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
+    pads = pool_padding(size, kernel_size, stride, padding, dilation, out)  # type: ignore[arg-type]
+    return out, _windows(_pad2d(x, pads, low), kernel_size, stride, dilation, out)  # type: ignore[return-value,arg-type]
+
+
+def _max_pool2d(x: np.ndarray, kernel_size: Pair, stride: Pair, padding: Pair, dilation: Pair,
+                ceil_mode: bool) -> np.ndarray:
+    return _max_pool2d_windows(x, kernel_size, stride, padding, dilation, ceil_mode)[1].max(axis=(4, 5))
+
+
+def _max_pool2d_grad(g: Any, out: Any, x: Any, kernel_size: Pair, stride: Pair, padding: Pair, dilation: Pair,
+                     ceil_mode: bool, saved: np.ndarray | None = None) -> Any:
+    index = saved if saved is not None else _max_pool2d_saving(
+        x.data if isinstance(x, Recorder) else x, kernel_size, stride, padding, dilation, ceil_mode)[1]  # constants
+    return call(MAX_POOL2D_SCATTER, g, index=index, input_size=tuple(x.shape[2:]), kernel_size=kernel_size,
+                stride=stride, padding=padding, dilation=dilation)
+
+
+MAX_POOL2D: Op = define(Op(
+    "max_pool2d", "maxpool", _max_pool2d,
+    vjps=(_max_pool2d_grad,), saving_forward=_max_pool2d_saving,
+    derivatives=("1 at each window's maximum",), domain=("distinct",),
+))
+
+
+def _picked_positions(index: np.ndarray, input_size: Pair, kernel_size: Pair, stride: Pair, padding: Pair,
+                      dilation: Pair) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each window, the row and column (in the unpadded image) of the element `index` picks, and
+    whether it lies inside the image (not in the padding)."""
+    ho, wo = index.shape[2:]
+    rows = (np.arange(ho) * stride[0] - padding[0])[:, np.newaxis] + index // kernel_size[1] * dilation[0]
+    cols = np.arange(wo) * stride[1] - padding[1] + index % kernel_size[1] * dilation[1]
+    inside = (rows >= 0) & (rows < input_size[0]) & (cols >= 0) & (cols < input_size[1])
+    return rows, cols, inside
+
+
+def _max_pool2d_scatter(g: np.ndarray, index: np.ndarray, input_size: Pair, kernel_size: Pair, stride: Pair,
+                        padding: Pair, dilation: Pair) -> np.ndarray:
+    """Zeros the shape of the pooled images, with each window's g added where its index points."""
+    n, c, ho, wo = g.shape
+    if stride[0] >= dilation[0] * (kernel_size[0] - 1) + 1 and stride[1] >= dilation[1] * (kernel_size[1] - 1) + 1:
+        # windows that do not overlap: each element is picked at most once, so a plain assignment
+        rows, cols, inside = _picked_positions(index, input_size, kernel_size, stride, padding, dilation)
+        z = np.zeros((n, c) + tuple(input_size), dtype=g.dtype)
+        flat = (np.arange(n * c).reshape(n, c, 1, 1) * input_size[0] + rows) * input_size[1] + cols
+        z.reshape(-1)[flat[inside]] = g[inside]
+        return z
+    pads = pool_padding(input_size, kernel_size, stride, padding, dilation, (ho, wo))
+    (top, bottom), (left, right) = pads
+    zp = np.zeros((n, c, top + input_size[0] + bottom, left + input_size[1] + right), dtype=g.dtype)
+    for i in range(kernel_size[0]):  # one strided add per kernel offset, as col2im
+        r = i * dilation[0]
+        for j in range(kernel_size[1]):
+            s = j * dilation[1]
+            picked = index == i * kernel_size[1] + j
+            zp[:, :, r:r + stride[0] * (ho - 1) + 1:stride[0], s:s + stride[1] * (wo - 1) + 1:stride[1]] += g * picked
+    return zp[:, :, top:top + input_size[0], left:left + input_size[1]].copy()
+
+
+def _max_pool2d_gather(h: np.ndarray, index: np.ndarray, input_size: Pair, kernel_size: Pair, stride: Pair,
+                       padding: Pair, dilation: Pair) -> np.ndarray:
+    """Each window's element of h (N, C, H, W) where its index points (0 where that is padding)."""
+    rows, cols, inside = _picked_positions(index, input_size, kernel_size, stride, padding, dilation)
+    n, c = h.shape[:2]
+    picked = h[np.arange(n)[:, None, None, None], np.arange(c)[None, :, None, None],
+               np.clip(rows, 0, input_size[0] - 1), np.clip(cols, 0, input_size[1] - 1)]
+    return picked * inside  # type: ignore[no-any-return]
+
+
+MAX_POOL2D_SCATTER: Op = define(Op(  # max_pool2d's rule: g goes to each window's maximum
+    "max_pool2d_scatter", "unpool", _max_pool2d_scatter,
+    vjps=(lambda h, out, g, **p: call(MAX_POOL2D_GATHER, h, **p),),
+    derivatives=("gather at the maxima",), domain=("real",),
+    reads=(),
+))
+
+MAX_POOL2D_GATHER: Op = define(Op(  # the adjoint of the scatter: each window's maximum picked out of h
+    "max_pool2d_gather", "pick", _max_pool2d_gather,
+    vjps=(lambda g, out, h, **p: call(MAX_POOL2D_SCATTER, g, **p),),
+    derivatives=("scatter to the maxima",), domain=("real",),
+    reads=(),
+))
+
+
+# --------------------------------------------------------------------------- einsum
+
+
+@functools.lru_cache(maxsize=256)
+def einsum_terms(equation: str) -> tuple[tuple[str, ...], str]:
+    """An explicit equation "ij,jk->ik" split into its input terms and its output term."""
+    inputs, output = equation.split("->")
+    return tuple(inputs.split(",")), output
+
+
+def _einsum(*xs: np.ndarray, equation: str) -> np.ndarray:
+    return np.einsum(equation, *xs, optimize=len(xs) > 1)  # type: ignore[no-any-return]  # (BLAS where it can)
+
+
+def _einsum_grad(k: int, g: Any, out: Any, *xs: Any, equation: str) -> Any:
+    """Operand k's gradient: the einsum of g with the other operands, onto k's indices; an index only k
+    has (summed out of the output) comes back by broadcasting."""
+    inputs, output = einsum_terms(equation)
+    others = [term for j, term in enumerate(inputs) if j != k]
+    present = set(output).union(*others)
+    term = inputs[k]
+    kept = "".join(i for i in term if i in present)
+    grad = call(EINSUM, g, *(x for j, x in enumerate(xs) if j != k), equation=",".join([output, *others]) + "->" + kept)
+    if kept != term:
+        shape = xs[k].shape
+        grad = call(BROADCAST_TO, grad.reshape(tuple(n if i in present else 1 for i, n in zip(term, shape))),
+                    shape=tuple(shape))
+    return grad
+
+
+EINSUM: Op = define(Op(
+    "einsum", "einsum", _einsum,
+    vjps=ForEachInput(_einsum_grad),
+    derivatives=("einsum of g with the others",), domain=("real",), broadcasting=True,  # may promote dtypes
+))
+
 
 SCALAR_OPS = tuple(op for op in REGISTRY.values() if op.scalar_forward is not None)
