@@ -283,8 +283,8 @@ def _pool_geometry(draw: Draw) -> dict[str, Any]:
     kernel = (draw(st.integers(1, 3)), draw(st.integers(1, 2)))
     geo = {"kernel_size": kernel, "stride": (draw(st.integers(1, 3)), draw(st.integers(1, 2))),
            "padding": tuple(draw(st.integers(0, k // 2)) for k in kernel), "dilation": (draw(st.integers(1, 2)), 1)}
-    size = tuple(draw(st.integers(max(1, d * (k - 1) + 1 - 2 * p), d * (k - 1) + 3))
-                 for k, d, p in zip(kernel, geo["dilation"], geo["padding"]))
+    # at least one kernel span: then every window holds an element of the image (none is all padding)
+    size = tuple(draw(st.integers(d * (k - 1) + 1, d * (k - 1) + 3)) for k, d in zip(kernel, geo["dilation"]))
     return {**geo, "size": size, "ceil_mode": draw(st.booleans()), "nc": (draw(st.integers(1, 2)), draw(st.integers(1, 2)))}
 
 

@@ -729,7 +729,7 @@ def _max_pool2d(x: np.ndarray, kernel_size: Pair, stride: Pair, padding: Pair, d
 def _max_pool2d_grad(g: Any, out: Any, x: Any, kernel_size: Pair, stride: Pair, padding: Pair, dilation: Pair,
                      ceil_mode: bool, saved: np.ndarray | None = None) -> Any:
     index = saved if saved is not None else _max_pool2d_saving(
-        x.data if isinstance(x, Recorder) else x, kernel_size, stride, padding, dilation, ceil_mode)[1]  # constants
+        x if isinstance(x, np.ndarray) else x.data, kernel_size, stride, padding, dilation, ceil_mode)[1]  # constants
     return call(MAX_POOL2D_SCATTER, g, index=index, input_size=tuple(x.shape[2:]), kernel_size=kernel_size,
                 stride=stride, padding=padding, dilation=dilation)
 
@@ -782,7 +782,7 @@ def _max_pool2d_gather(h: np.ndarray, index: np.ndarray, input_size: Pair, kerne
     n, c = h.shape[:2]
     picked = h[np.arange(n)[:, None, None, None], np.arange(c)[None, :, None, None],
                np.clip(rows, 0, input_size[0] - 1), np.clip(cols, 0, input_size[1] - 1)]
-    return picked * inside  # type: ignore[no-any-return]
+    return picked * inside
 
 
 MAX_POOL2D_SCATTER: Op = define(Op(  # max_pool2d's rule: g goes to each window's maximum
@@ -811,7 +811,7 @@ def einsum_terms(equation: str) -> tuple[tuple[str, ...], str]:
 
 
 def _einsum(*xs: np.ndarray, equation: str) -> np.ndarray:
-    return np.einsum(equation, *xs, optimize=len(xs) > 1)  # type: ignore[no-any-return]  # (BLAS where it can)
+    return np.einsum(equation, *xs, optimize=len(xs) > 1)  # (BLAS where it can)
 
 
 def _einsum_grad(k: int, g: Any, out: Any, *xs: Any, equation: str) -> Any:

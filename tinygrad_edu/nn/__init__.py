@@ -1,9 +1,11 @@
 """Neural-network building blocks: Module, Tensor layers, losses, and the same layers made of Values.
 
-Re-exports only; `tinygrad_edu.nn.functional` holds the functions (activations and losses).
+Re-exports only; `tinygrad_edu.nn.functional` holds the functions (activations, losses,
+convolution and pooling).
 """
 
 from . import functional as functional
+from .conv import AvgPool2d, Conv1d, Conv2d, Flatten, MaxPool2d
 from .functional import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -34,14 +36,19 @@ from .scalar import Layer, Neuron, ScalarMLP
 
 __all__ = [
     "MLP",
+    "AvgPool2d",
     "BCELoss",
     "BCEWithLogitsLoss",
+    "Conv1d",
+    "Conv2d",
     "CrossEntropyLoss",
+    "Flatten",
     "HingeLoss",
     "Identity",
     "Layer",
     "Linear",
     "LoadResult",
+    "MaxPool2d",
     "MSELoss",
     "Module",
     "Neuron",

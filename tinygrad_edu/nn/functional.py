@@ -277,7 +277,7 @@ def _conv(name: str, dims: int, input: Any, weight: Tensor, bias: Tensor | None,
         y = y.reshape(y.shape[:2] + y.shape[3:])
     if bias is not None:
         y = y + bias.reshape((c_out,) + (1,) * dims)
-    return y if batched else y.reshape(y.shape[1:])  # type: ignore[no-any-return]
+    return y if batched else y.reshape(y.shape[1:])
 
 
 def max_pool2d(input: Tensor, kernel_size: IntOrPair, stride: IntOrPair | None = None, padding: IntOrPair = 0,
@@ -294,7 +294,7 @@ def max_pool2d(input: Tensor, kernel_size: IntOrPair, stride: IntOrPair | None =
         raise ValueError("max_pool2d: return_indices=True is not supported")
     x, geometry, batched = _pool_args("max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode)
     y = ops.call(ops.MAX_POOL2D, x, **geometry, ceil_mode=bool(ceil_mode))
-    return y if batched else y.reshape(y.shape[1:])  # type: ignore[no-any-return]
+    return y if batched else y.reshape(y.shape[1:])
 
 
 def avg_pool2d(input: Tensor, kernel_size: IntOrPair, stride: IntOrPair | None = None, padding: IntOrPair = 0,
@@ -332,11 +332,11 @@ def avg_pool2d(input: Tensor, kernel_size: IntOrPair, stride: IntOrPair | None =
     y = ops.call(ops.CONV2D, x, weight, stride=step, padding=pads, dilation=(1, 1), groups=channels)
     if not uniform:
         y = y * (1 / divisor)
-    return y if batched else y.reshape(y.shape[1:])  # type: ignore[no-any-return]
+    return y if batched else y.reshape(y.shape[1:])
 
 
 def _pool_args(name: str, input: Any, kernel_size: IntOrPair, stride: IntOrPair | None, padding: IntOrPair,
-               dilation: IntOrPair, ceil_mode: bool) -> tuple[Tensor, dict[str, tuple[int, int]], bool]:
+               dilation: IntOrPair, ceil_mode: bool) -> tuple[Tensor, dict[str, tuple[int, ...]], bool]:
     """The input as a batched Tensor and the checked geometry (pairs), as torch checks them."""
     x = input if isinstance(input, Tensor) else Tensor(np.asarray(input))
     if x.ndim not in (3, 4):
