@@ -604,11 +604,12 @@ def _windows(xp: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair, out: Pa
 
 def _im2col(x: np.ndarray, kernel: Pair, stride: Pair, padding: Padding2d, dilation: Pair, groups: int,
             out: Pair) -> np.ndarray:
-    """The windows of x as rows, one matrix per group: (groups, N·H_out·W_out, C/groups·kH·kW), one copy."""
+    """The windows of x as columns, one matrix per group: (groups, C/groups·kH·kW, N·H_out·W_out), one
+    copy (whose inner loop runs along an output row: long, and contiguous at stride 1)."""
     n, c = x.shape[:2]
     cols = _windows(_pad2d(x, padding), kernel, stride, dilation, out)
     cols = cols.reshape(n, groups, c // groups, out[0], out[1], kernel[0], kernel[1])
-    return cols.transpose(1, 0, 3, 4, 2, 5, 6).reshape(groups, n * out[0] * out[1], -1)
+    return cols.transpose(1, 2, 5, 6, 0, 3, 4).reshape(groups, -1, n * out[0] * out[1])
 
 
 def _grad_by_group(g: np.ndarray, groups: int) -> np.ndarray:
@@ -625,8 +626,8 @@ def _conv2d(x: np.ndarray, w: np.ndarray, stride: Pair, padding: Padding2d, dila
     out = (conv_output_size(x.shape[2], kh, stride[0], padding[0], dilation[0]),
            conv_output_size(x.shape[3], kw, stride[1], padding[1], dilation[1]))
     cols = _im2col(x, (kh, kw), stride, padding, dilation, groups, out)
-    y = np.matmul(cols, w.reshape(groups, c_out // groups, -1).transpose(0, 2, 1))  # (groups, N·P, C_out/groups)
-    y = y.reshape(groups, n, out[0], out[1], c_out // groups).transpose(1, 0, 4, 2, 3)
+    y = np.matmul(w.reshape(groups, c_out // groups, -1), cols)  # (groups, C_out/groups, N·H_out·W_out)
+    y = y.reshape(c_out, n, out[0] * out[1]).transpose(1, 0, 2)
     return np.ascontiguousarray(y).reshape(n, c_out, out[0], out[1])
 
 
@@ -641,7 +642,7 @@ def _conv2d_input_grad(g: np.ndarray, w: np.ndarray, stride: Pair, padding: Padd
     (top, bottom), (left, right) = padding
     h, wd = input_size
     cols = np.matmul(w.reshape(groups, -1, c_group * kh * kw).transpose(0, 2, 1), _grad_by_group(g, groups))
-    cols = cols.reshape(groups, c_group, kh, kw, n, ho, wo)  # (groups, C/groups, kH, kW, N, H_out, W_out)
+    cols = cols.reshape(groups, c_group, kh, kw, n, ho, wo)
     xp = np.zeros((n, groups, c_group, top + h + bottom, left + wd + right), dtype=cols.dtype)
     sh, sw = stride
     for i in range(kh):
@@ -659,7 +660,7 @@ def _conv2d_weight_grad(x: np.ndarray, g: np.ndarray, stride: Pair, padding: Pad
     the batch and positions (one matrix product per group)."""
     c_out = g.shape[1]
     cols = _im2col(x, kernel_size, stride, padding, dilation, groups, g.shape[2:])
-    dw = np.matmul(_grad_by_group(g, groups), cols)  # (groups, C_out/groups, C/groups·kH·kW)
+    dw = np.matmul(_grad_by_group(g, groups), cols.transpose(0, 2, 1))  # (groups, C_out/groups, C/groups·kH·kW)
     return dw.reshape(c_out, -1, kernel_size[0], kernel_size[1])
 
 
