@@ -706,25 +706,41 @@ def pool_padding(size: Pair, kernel: Pair, stride: Pair, padding: Pair, dilation
 def _max_pool2d_saving(x: np.ndarray, kernel_size: Pair, stride: Pair, padding: Pair, dilation: Pair,
                        ceil_mode: bool) -> tuple[np.ndarray, np.ndarray]:
     """The largest element of each window of x (N, C, H, W) padded with -inf; and, for the rule, the
-    offset of that element in its window (row-major over kH x kW; the first on ties, as torch)."""
-    out, windows = _max_pool2d_windows(x, kernel_size, stride, padding, dilation, ceil_mode)
-    flat = windows.reshape(windows.shape[:4] + (-1,))
-    index = flat.argmax(axis=-1)
-    return np.take_along_axis(flat, index[..., np.newaxis], axis=-1)[..., 0], index
+    offset of that element in its window (row-major over kH x kW; the first on ties, a NaN if any, as
+    torch). One pass per kernel offset, over every window at once (NumPy's max over small strided
+    axes is far slower)."""
+    windows = _max_pool2d_windows(x, kernel_size, stride, padding, dilation, ceil_mode)
+    out = windows[..., 0, 0].copy()
+    index = np.zeros(out.shape, dtype=np.intp)
+    for k in range(1, kernel_size[0] * kernel_size[1]):
+        v = windows[..., k // kernel_size[1], k % kernel_size[1]].copy()  # (contiguous: the next three are fast)
+        better = v > out
+        if x.dtype.kind == "f":
+            better |= np.isnan(v)
+        np.maximum(out, v, out=out)  # (a NaN stays, as in torch)
+        index += better * (k - index)  # (masked assignments are slow in NumPy)
+    return out, index
 
 
 def _max_pool2d_windows(x: np.ndarray, kernel_size: Pair, stride: Pair, padding: Pair, dilation: Pair,
-                        ceil_mode: bool) -> tuple[Pair, np.ndarray]:
+                        ceil_mode: bool) -> np.ndarray:
+    """The view (N, C, H_out, W_out, kH, kW) of x padded with -inf (and as ceil mode's last window needs)."""
     size = (x.shape[2], x.shape[3])
     out = tuple(pool_output_size(*a, ceil_mode) for a in zip(size, kernel_size, stride, padding, dilation))
     low = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
     pads = pool_padding(size, kernel_size, stride, padding, dilation, out)  # type: ignore[arg-type]
-    return out, _windows(_pad2d(x, pads, low), kernel_size, stride, dilation, out)  # type: ignore[return-value,arg-type]
+    return _windows(_pad2d(x, pads, low), kernel_size, stride, dilation, out)  # type: ignore[arg-type]
 
 
 def _max_pool2d(x: np.ndarray, kernel_size: Pair, stride: Pair, padding: Pair, dilation: Pair,
                 ceil_mode: bool) -> np.ndarray:
-    return _max_pool2d_windows(x, kernel_size, stride, padding, dilation, ceil_mode)[1].max(axis=(4, 5))
+    windows = _max_pool2d_windows(x, kernel_size, stride, padding, dilation, ceil_mode)
+    out = windows[..., 0, 0].copy()
+    for i in range(kernel_size[0]):
+        for j in range(kernel_size[1]):
+            if i or j:
+                np.maximum(out, windows[..., i, j], out=out)  # (NaN wins, as in torch)
+    return out
 
 
 def _max_pool2d_grad(g: Any, out: Any, x: Any, kernel_size: Pair, stride: Pair, padding: Pair, dilation: Pair,
@@ -755,24 +771,25 @@ def _picked_positions(index: np.ndarray, input_size: Pair, kernel_size: Pair, st
 
 def _max_pool2d_scatter(g: np.ndarray, index: np.ndarray, input_size: Pair, kernel_size: Pair, stride: Pair,
                         padding: Pair, dilation: Pair) -> np.ndarray:
-    """Zeros the shape of the pooled images, with each window's g added where its index points."""
+    """Zeros the shape of the pooled images, with each window's g added where its index points: one
+    strided add per kernel offset (windows may overlap; one offset's positions never do)."""
     n, c, ho, wo = g.shape
-    if stride[0] >= dilation[0] * (kernel_size[0] - 1) + 1 and stride[1] >= dilation[1] * (kernel_size[1] - 1) + 1:
-        # windows that do not overlap: each element is picked at most once, so a plain assignment
-        rows, cols, inside = _picked_positions(index, input_size, kernel_size, stride, padding, dilation)
-        z = np.zeros((n, c) + tuple(input_size), dtype=g.dtype)
-        flat = (np.arange(n * c).reshape(n, c, 1, 1) * input_size[0] + rows) * input_size[1] + cols
-        z.reshape(-1)[flat[inside]] = g[inside]
-        return z
     pads = pool_padding(input_size, kernel_size, stride, padding, dilation, (ho, wo))
     (top, bottom), (left, right) = pads
     zp = np.zeros((n, c, top + input_size[0] + bottom, left + input_size[1] + right), dtype=g.dtype)
-    for i in range(kernel_size[0]):  # one strided add per kernel offset, as col2im
+    apart = all(s >= d * (k - 1) + 1 for s, d, k in zip(stride, dilation, kernel_size))  # windows that do not overlap
+    for i in range(kernel_size[0]):
         r = i * dilation[0]
         for j in range(kernel_size[1]):
             s = j * dilation[1]
-            picked = index == i * kernel_size[1] + j
-            zp[:, :, r:r + stride[0] * (ho - 1) + 1:stride[0], s:s + stride[1] * (wo - 1) + 1:stride[1]] += g * picked
+            view = zp[:, :, r:r + stride[0] * (ho - 1) + 1:stride[0], s:s + stride[1] * (wo - 1) + 1:stride[1]]
+            picked = g * (index == i * kernel_size[1] + j)
+            if apart:  # every element belongs to one window: set, not add
+                view[...] = picked
+            else:
+                view += picked
+    if not (top or bottom or left or right):
+        return zp
     return zp[:, :, top:top + input_size[0], left:left + input_size[1]].copy()
 
 
