@@ -641,15 +641,16 @@ def _conv2d_input_grad(g: np.ndarray, w: np.ndarray, stride: Pair, padding: Padd
     _, c_group, kh, kw = w.shape
     (top, bottom), (left, right) = padding
     h, wd = input_size
-    cols = np.matmul(w.reshape(groups, -1, c_group * kh * kw).transpose(0, 2, 1), _grad_by_group(g, groups))
-    cols = cols.reshape(groups, c_group, kh, kw, n, ho, wo)
+    # each image's columns, (N, groups, C/groups·kH·kW, H_out·W_out): a matmul per image, g as it is
+    cols = np.matmul(w.reshape(groups, -1, c_group * kh * kw).transpose(0, 2, 1), g.reshape(n, groups, -1, ho * wo))
+    cols = cols.reshape(n, groups, c_group, kh, kw, ho, wo)
     xp = np.zeros((n, groups, c_group, top + h + bottom, left + wd + right), dtype=cols.dtype)
     sh, sw = stride
     for i in range(kh):
         r = i * dilation[0]
         for j in range(kw):
             s = j * dilation[1]
-            xp[:, :, :, r:r + sh * (ho - 1) + 1:sh, s:s + sw * (wo - 1) + 1:sw] += cols[:, :, i, j].transpose(2, 0, 1, 3, 4)
+            xp[:, :, :, r:r + sh * (ho - 1) + 1:sh, s:s + sw * (wo - 1) + 1:sw] += cols[:, :, :, i, j]
     xp = xp.reshape(n, groups * c_group, top + h + bottom, left + wd + right)
     return xp if not (top or bottom or left or right) else xp[:, :, top:top + h, left:left + wd].copy()
 
