@@ -602,14 +602,12 @@ def _windows(xp: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair, out: Pa
     )
 
 
-def _im2col(x: np.ndarray, kernel: Pair, stride: Pair, padding: Padding2d, dilation: Pair, groups: int,
-            out: Pair) -> np.ndarray:
-    """The windows of x as columns, one matrix per group: (groups, C/groups·kH·kW, N·H_out·W_out), one
-    copy (whose inner loop runs along an output row: long, and contiguous at stride 1)."""
+def _windows_by_group(x: np.ndarray, kernel: Pair, stride: Pair, padding: Padding2d, dilation: Pair, groups: int,
+                      out: Pair) -> np.ndarray:
+    """The view (N, groups, C/groups, kH, kW, H_out, W_out) of every window of the padded images."""
     n, c = x.shape[:2]
     cols = _windows(_pad2d(x, padding), kernel, stride, dilation, out)
-    cols = cols.reshape(n, groups, c // groups, out[0], out[1], kernel[0], kernel[1])
-    return cols.transpose(1, 2, 5, 6, 0, 3, 4).reshape(groups, -1, n * out[0] * out[1])
+    return cols.reshape(n, groups, c // groups, out[0], out[1], kernel[0], kernel[1]).transpose(0, 1, 2, 5, 6, 3, 4)
 
 
 def _grad_by_group(g: np.ndarray, groups: int) -> np.ndarray:
@@ -619,16 +617,16 @@ def _grad_by_group(g: np.ndarray, groups: int) -> np.ndarray:
 
 
 def _conv2d(x: np.ndarray, w: np.ndarray, stride: Pair, padding: Padding2d, dilation: Pair, groups: int) -> np.ndarray:
-    """Cross-correlation of images x (N, C, H, W) with kernels w (C_out, C/groups, kH, kW): im2col, then
-    one matrix product per group (all groups in one batched matmul)."""
+    """Cross-correlation of images x (N, C, H, W) with kernels w (C_out, C/groups, kH, kW): im2col (each
+    image's windows copied into columns (groups, C/groups·kH·kW, H_out·W_out), along output rows), then
+    one matrix product per image and group, which lands in the output's layout."""
     n = x.shape[0]
     c_out, _, kh, kw = w.shape
     out = (conv_output_size(x.shape[2], kh, stride[0], padding[0], dilation[0]),
            conv_output_size(x.shape[3], kw, stride[1], padding[1], dilation[1]))
-    cols = _im2col(x, (kh, kw), stride, padding, dilation, groups, out)
-    y = np.matmul(w.reshape(groups, c_out // groups, -1), cols)  # (groups, C_out/groups, N·H_out·W_out)
-    y = y.reshape(c_out, n, out[0] * out[1]).transpose(1, 0, 2)
-    return np.ascontiguousarray(y).reshape(n, c_out, out[0], out[1])
+    cols = _windows_by_group(x, (kh, kw), stride, padding, dilation, groups, out).reshape(n, groups, -1, out[0] * out[1])
+    y = np.matmul(w.reshape(groups, c_out // groups, -1), cols)  # (N, groups, C_out/groups, H_out·W_out)
+    return y.reshape(n, c_out, out[0], out[1])
 
 
 def _conv2d_input_grad(g: np.ndarray, w: np.ndarray, stride: Pair, padding: Padding2d, dilation: Pair, groups: int,
@@ -659,8 +657,9 @@ def _conv2d_weight_grad(x: np.ndarray, g: np.ndarray, stride: Pair, padding: Pad
                         kernel_size: Pair) -> np.ndarray:
     """What conv2d's output gradient g gives its kernels: each window of x weighted by g, summed over
     the batch and positions (one matrix product per group)."""
-    c_out = g.shape[1]
-    cols = _im2col(x, kernel_size, stride, padding, dilation, groups, g.shape[2:])
+    n, c_out = g.shape[:2]
+    windows = _windows_by_group(x, kernel_size, stride, padding, dilation, groups, g.shape[2:])
+    cols = windows.transpose(1, 2, 3, 4, 0, 5, 6).reshape(groups, -1, g[0, 0].size * n)  # (groups, C/groups·kH·kW, N·H_out·W_out)
     dw = np.matmul(_grad_by_group(g, groups), cols.transpose(0, 2, 1))  # (groups, C_out/groups, C/groups·kH·kW)
     return dw.reshape(c_out, -1, kernel_size[0], kernel_size[1])
 
