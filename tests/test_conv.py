@@ -91,10 +91,14 @@ def test_max_pool_gradient_goes_to_the_first_maximum_of_a_tie() -> None:
 
 # --------------------------------------------------------------------------- torch parity
 
-torch = pytest.importorskip("torch")
+def _torch() -> Any:
+    """torch, imported when a test needs it (skipped without it; not at collection, which would load it
+    into every later test's process)."""
+    return pytest.importorskip("torch")
 
 
 def _to_torch(module: nn.Module, torch_module: Any) -> None:
+    torch = _torch()
     torch_module.load_state_dict({k: torch.tensor(v) for k, v in module.state_dict().items()})
 
 
@@ -104,6 +108,7 @@ def _from_torch(module: nn.Module, torch_module: Any) -> None:
 
 def _compare(ours: nn.Module, theirs: Any, x: np.ndarray) -> None:
     """Outputs, the input's gradient and every parameter's gradient, float64, atol 1e-8."""
+    torch = _torch()
     xt = Tensor(x, requires_grad=True)
     xT = torch.tensor(x, requires_grad=True)
     y, Y = ours(xt), theirs(xT)
@@ -132,6 +137,7 @@ CONV_SETTINGS = [
 
 @pytest.mark.parametrize("settings", CONV_SETTINGS)
 def test_conv2d_matches_torch_both_ways(settings: dict[str, Any]) -> None:
+    torch = _torch()
     kernel = (3, 2) if settings.get("padding") != "same" else (2, 3)  # "same" with an even kernel pads unevenly
     theirs = torch.nn.Conv2d(4, 8, kernel, **settings).double()
     ours = nn.Conv2d(4, 8, kernel, **settings, rng=0)
@@ -146,6 +152,7 @@ def test_conv2d_matches_torch_both_ways(settings: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("settings", CONV_SETTINGS[:5] + [{"padding": 2, "padding_mode": "reflect"}])
 def test_conv1d_matches_torch(settings: dict[str, Any]) -> None:
+    torch = _torch()
     settings = {k: v[1] if isinstance(v, tuple) else v for k, v in settings.items()}
     theirs = torch.nn.Conv1d(4, 8, 3, **settings).double()
     ours = nn.Conv1d(4, 8, 3, **settings, rng=0)
@@ -156,6 +163,7 @@ def test_conv1d_matches_torch(settings: dict[str, Any]) -> None:
 
 def test_a_cnn_matches_torch() -> None:
     """A small CNN built from the same layers in both frameworks: the outputs and all gradients."""
+    torch = _torch()
     def build(lib: Any, **kw: Any) -> Any:
         return lib.Sequential(lib.Conv2d(1, 4, 3, padding=1, **kw), lib.ReLU(), lib.MaxPool2d(2),
                               lib.Conv2d(4, 6, 3, groups=2, **kw), lib.AvgPool2d(2, ceil_mode=True), lib.Flatten(),
@@ -171,6 +179,7 @@ def test_a_cnn_matches_torch() -> None:
     {"kernel_size": 3, "stride": 1, "padding": 1, "dilation": 2},
 ])
 def test_max_pool2d_matches_torch(settings: dict[str, Any]) -> None:
+    torch = _torch()
     _compare(nn.MaxPool2d(**settings), torch.nn.MaxPool2d(**settings), np.random.default_rng(6).normal(size=(2, 3, 7, 8)))
     _compare(nn.MaxPool2d(**settings), torch.nn.MaxPool2d(**settings), np.random.default_rng(6).normal(size=(3, 7, 8)))
 
@@ -184,16 +193,19 @@ def test_max_pool2d_matches_torch(settings: dict[str, Any]) -> None:
     {"kernel_size": 3, "divisor_override": 2},
 ])
 def test_avg_pool2d_matches_torch(settings: dict[str, Any]) -> None:
+    torch = _torch()
     _compare(nn.AvgPool2d(**settings), torch.nn.AvgPool2d(**settings), np.random.default_rng(7).normal(size=(2, 3, 7, 8)))
 
 
 def test_flatten_matches_torch() -> None:
+    torch = _torch()
     x = np.random.default_rng(8).normal(size=(2, 3, 4, 5))
     for start, end in [(1, -1), (0, -1), (1, 2), (2, 3), (-2, -1)]:
         assert nn.Flatten(start, end)(Tensor(x)).shape == tuple(torch.nn.Flatten(start, end)(torch.tensor(x)).shape)
 
 
 def test_default_initialisation_has_torchs_bounds() -> None:
+    torch = _torch()
     layer = nn.Conv2d(6, 4, (3, 5), groups=2, rng=0)
     bound = 1 / np.sqrt(3 * 3 * 5)  # fan_in = in_channels / groups x kH x kW
     assert np.abs(layer.bias.data).max() <= bound
@@ -211,6 +223,7 @@ def test_default_initialisation_has_torchs_bounds() -> None:
     ("ij,k->ik", [(2, 3), (4,)]), ("ab,bc,cd->ad", [(2, 3), (3, 4), (4, 2)]), ("ji", [(2, 3)]),
 ])
 def test_einsum_matches_torch(equation: str, shapes: list[tuple[int, ...]]) -> None:
+    torch = _torch()
     rng = np.random.default_rng(10)
     arrays = [rng.normal(size=s) for s in shapes]
     ours = [Tensor(a, requires_grad=True) for a in arrays]
@@ -335,4 +348,4 @@ def test_draw_graph_and_explain_on_a_conv_net() -> None:
     source = str(drawing.source) if hasattr(drawing, "source") else str(drawing)
     assert "conv2d" in source and "maxpool" in source
     text = tg.explain(net[0].weight, loss, names=net)
-    assert text.startswith("dL/d0.weight = ") and "Σ windows(x)·g" in text
+    assert text.startswith("dL/d0.weight = ") and "conv2d" in text and "Σ windows(x)·g" in text

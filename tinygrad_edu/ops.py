@@ -595,11 +595,13 @@ def _windows(xp: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair, out: Pa
     """The view (N, C, H_out, W_out, kH, kW) of padded images: every window, nothing copied."""
     n, c = xp.shape[:2]
     s_n, s_c, s_h, s_w = xp.strides
-    return np.lib.stride_tricks.as_strided(
-        xp, shape=(n, c, out[0], out[1], kernel[0], kernel[1]),
-        strides=(s_n, s_c, s_h * stride[0], s_w * stride[1], s_h * dilation[0], s_w * dilation[1]),
-        writeable=False,
-    )
+    shape = (n, c, out[0], out[1], kernel[0], kernel[1])
+    strides = (s_n, s_c, s_h * stride[0], s_w * stride[1], s_h * dilation[0], s_w * dilation[1])
+    if not xp.flags.c_contiguous:
+        return np.lib.stride_tricks.as_strided(xp, shape, strides, writeable=False)
+    view = np.ndarray(shape, xp.dtype, buffer=xp, strides=strides)  # (as_strided, minus its Python layer)
+    view.flags.writeable = False
+    return view
 
 
 def _windows_by_group(x: np.ndarray, kernel: Pair, stride: Pair, padding: Padding2d, dilation: Pair, groups: int,
