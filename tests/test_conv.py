@@ -349,3 +349,9 @@ def test_draw_graph_and_explain_on_a_conv_net() -> None:
     assert "conv2d" in source and "maxpool" in source
     text = tg.explain(net[0].weight, loss, names=net)
     assert text.startswith("dL/d0.weight = ") and "conv2d" in text and "Σ windows(x)·g" in text
+
+
+def test_check_module_grads_passes_on_a_cnn() -> None:
+    net, _ = _small_cnn_loss()
+    x = Tensor(np.random.default_rng(14).normal(size=(2, 1, 6, 6)))
+    assert tg.check_module_grads(net, F.cross_entropy, x, np.array([0, 2]))
