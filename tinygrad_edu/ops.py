@@ -641,8 +641,11 @@ def _conv2d_input_grad(g: np.ndarray, w: np.ndarray, stride: Pair, padding: Padd
     _, c_group, kh, kw = w.shape
     (top, bottom), (left, right) = padding
     h, wd = input_size
+    w_t = w.reshape(groups, -1, c_group * kh * kw).transpose(0, 2, 1)  # (groups, C/groups·kH·kW, C_out/groups)
+    if stride == (1, 1):
+        return _conv2d_input_grad_stride1(g, w_t, c_group, (kh, kw), padding, dilation, input_size)
     # each image's columns, (N, groups, C/groups·kH·kW, H_out·W_out): a matmul per image, g as it is
-    cols = np.matmul(w.reshape(groups, -1, c_group * kh * kw).transpose(0, 2, 1), g.reshape(n, groups, -1, ho * wo))
+    cols = np.matmul(w_t, g.reshape(n, groups, -1, ho * wo))
     cols = cols.reshape(n, groups, c_group, kh, kw, ho, wo)
     xp = np.zeros((n, groups, c_group, top + h + bottom, left + wd + right), dtype=cols.dtype)
     sh, sw = stride
@@ -653,6 +656,36 @@ def _conv2d_input_grad(g: np.ndarray, w: np.ndarray, stride: Pair, padding: Padd
             xp[:, :, :, r:r + sh * (ho - 1) + 1:sh, s:s + sw * (wo - 1) + 1:sw] += cols[:, :, :, i, j]
     xp = xp.reshape(n, groups * c_group, top + h + bottom, left + wd + right)
     return xp if not (top or bottom or left or right) else xp[:, :, top:top + h, left:left + wd].copy()
+
+
+def _conv2d_input_grad_stride1(g: np.ndarray, w_t: np.ndarray, c_group: int, kernel: Pair, padding: Padding2d,
+                               dilation: Pair, input_size: Pair) -> np.ndarray:
+    """_conv2d_input_grad at stride 1, faster: col2im on each image plane laid out flat, where a kernel
+    offset is one shift of the whole plane, so each of the kH·kW adds runs along a row as long as the
+    plane instead of one output row. The columns are made as wide as the padded image for that (the
+    extra entries zero, from zeros put after each row of g or of the columns, whichever is smaller)."""
+    n, c_out, ho, wo = g.shape
+    groups, k, _ = w_t.shape
+    (top, bottom), (left, right) = padding
+    hp, wp = top + input_size[0] + bottom, left + input_size[1] + right
+    if c_out // groups <= k:  # widen g
+        wide = np.zeros((n, c_out, ho, wp), dtype=g.dtype)
+        wide[..., :wo] = g
+        cols = np.matmul(w_t, wide.reshape(n, groups, -1, ho * wp))
+    else:  # widen the columns
+        narrow = np.matmul(w_t, g.reshape(n, groups, -1, ho * wo))
+        cols = np.zeros((n, groups, k, ho, wp), dtype=narrow.dtype)
+        cols[..., :wo] = narrow.reshape(n, groups, k, ho, wo)
+    cols = cols.reshape(n, groups * c_group, kernel[0] * kernel[1], ho * wp)
+    plane = hp * wp
+    size = n * groups * c_group * plane
+    flat = np.zeros(size + (kernel[0] - 1) * dilation[0] * wp + (kernel[1] - 1) * dilation[1], dtype=cols.dtype)
+    for i in range(kernel[0]):
+        for j in range(kernel[1]):
+            shift = i * dilation[0] * wp + j * dilation[1]  # (the zeros after a row land in the padding)
+            flat[shift:shift + size].reshape(-1, plane)[:, :ho * wp] += cols[:, :, i * kernel[1] + j].reshape(-1, ho * wp)
+    xp = flat[:size].reshape(n, groups * c_group, hp, wp)
+    return xp if not (top or bottom or left or right) else xp[:, :, top:top + input_size[0], left:left + input_size[1]].copy()
 
 
 def _conv2d_weight_grad(x: np.ndarray, g: np.ndarray, stride: Pair, padding: Padding2d, dilation: Pair, groups: int,
