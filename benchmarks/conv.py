@@ -202,7 +202,8 @@ def bench(config: tuple[int, ...], dtype: str, repeats: int, quick: bool) -> dic
     errors = check(arrays)
     tolerance = 1e-4 if dtype == "float32" else 1e-10
     for who, err in errors.items():
-        print(f"  check {who} against numpy: max relative difference {err:.1e} -> {'OK' if err <= tolerance else 'MISMATCH'}")
+        verdict = "OK" if err <= tolerance else "MISMATCH"
+        print(f"  check {who} against numpy: max relative difference {err:.1e} -> {verdict}")
     samples = _bench.interleaved(contenders(arrays), repeats, warmup=2, min_sample_s=0.02 if quick else 0.05)
     med = {who: _bench.median(s) for who, s in samples.items()}
     for who, m in med.items():

@@ -262,7 +262,8 @@ def test_einsum_refuses_what_it_does_not_support() -> None:
      r"Conv2d\(3, 4, kernel_size=\(3, 3\).*expected an input with 3 channels .*got an input of shape \(2, 5, 8, 8\)"),
     (lambda: nn.Conv2d(3, 4, 5, padding=1, rng=0), (1, 3, 2, 9), RuntimeError,
      r"Conv2d\(3, 4, kernel_size=\(5, 5\).*kernel .* is larger than the padded input \(4, 11\)"),
-    (lambda: nn.Conv1d(2, 4, 3, rng=0), (2, 2, 3, 3), RuntimeError, r"Conv1d\(2, 4.*2-D \(unbatched\) or 3-D \(batched\) input, got shape \(2, 2, 3, 3\)"),
+    (lambda: nn.Conv1d(2, 4, 3, rng=0), (2, 2, 3, 3), RuntimeError,
+     r"Conv1d\(2, 4.*2-D \(unbatched\) or 3-D \(batched\) input, got shape \(2, 2, 3, 3\)"),
     (lambda: nn.MaxPool2d(3), (1, 1, 2, 2), RuntimeError, r"MaxPool2d\(kernel_size=3.*too small"),
     (lambda: nn.AvgPool2d(2, padding=2), (1, 1, 4, 4), ValueError, r"AvgPool2d\(.*at most half of the kernel size"),
 ])

@@ -685,7 +685,9 @@ def _conv2d_input_grad_stride1(g: np.ndarray, w_t: np.ndarray, c_group: int, ker
             shift = i * dilation[0] * wp + j * dilation[1]  # (the zeros after a row land in the padding)
             flat[shift:shift + size].reshape(-1, plane)[:, :ho * wp] += cols[:, :, i * kernel[1] + j].reshape(-1, ho * wp)
     xp = flat[:size].reshape(n, groups * c_group, hp, wp)
-    return xp if not (top or bottom or left or right) else xp[:, :, top:top + input_size[0], left:left + input_size[1]].copy()
+    if not (top or bottom or left or right):
+        return xp
+    return xp[:, :, top:top + input_size[0], left:left + input_size[1]].copy()
 
 
 def _conv2d_weight_grad(x: np.ndarray, g: np.ndarray, stride: Pair, padding: Padding2d, dilation: Pair, groups: int,
@@ -694,7 +696,8 @@ def _conv2d_weight_grad(x: np.ndarray, g: np.ndarray, stride: Pair, padding: Pad
     the batch and positions (one matrix product per group)."""
     n, c_out = g.shape[:2]
     windows = _windows_by_group(x, kernel_size, stride, padding, dilation, groups, g.shape[2:])
-    cols = windows.transpose(1, 2, 3, 4, 0, 5, 6).reshape(groups, -1, g[0, 0].size * n)  # (groups, C/groups·kH·kW, N·H_out·W_out)
+    # (groups, C/groups·kH·kW, N·H_out·W_out): the columns of every image side by side
+    cols = windows.transpose(1, 2, 3, 4, 0, 5, 6).reshape(groups, -1, g[0, 0].size * n)
     dw = np.matmul(_grad_by_group(g, groups), cols.transpose(0, 2, 1))  # (groups, C_out/groups, C/groups·kH·kW)
     return dw.reshape(c_out, -1, kernel_size[0], kernel_size[1])
 

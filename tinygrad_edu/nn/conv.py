@@ -79,7 +79,8 @@ class _ConvNd(Module):
                 raise RuntimeError(f"padding ({before}, {after}) is too large for an axis of size {n} "
                                    f"in padding_mode={self.padding_mode!r}")
             if before or after:
-                index = np.pad(np.arange(n), (before, after), mode=_NUMPY_PAD_MODES[self.padding_mode])  # type: ignore[call-overload]
+                mode = _NUMPY_PAD_MODES[self.padding_mode]
+                index = np.pad(np.arange(n), (before, after), mode=mode)  # type: ignore[call-overload]
                 x = x[(slice(None),) * axis + (index,)]
         return x
 
@@ -176,7 +177,8 @@ class AvgPool2d(Module):
                  padding: int | tuple[int, int] = 0, ceil_mode: bool = False, count_include_pad: bool = True,
                  divisor_override: int | None = None) -> None:
         self.kernel_size, self.stride, self.padding = kernel_size, kernel_size if stride is None else stride, padding
-        self.ceil_mode, self.count_include_pad, self.divisor_override = bool(ceil_mode), bool(count_include_pad), divisor_override
+        self.ceil_mode, self.count_include_pad = bool(ceil_mode), bool(count_include_pad)
+        self.divisor_override = divisor_override
 
     def forward(self, x: Tensor) -> Tensor:
         try:

@@ -363,7 +363,10 @@ def _ints(name: str, what: str, value: Any, dims: int, minimum: int) -> tuple[in
     """An int or a tuple of `dims` ints, each at least `minimum`, as a tuple."""
     if type(value) is int and value >= minimum:  # the common case, quickly
         return (value,) * dims
-    items = (value,) * dims if isinstance(value, (int, np.integer)) else tuple(value) if isinstance(value, (tuple, list)) else None
+    if isinstance(value, (int, np.integer)):
+        items: tuple[Any, ...] | None = (value,) * dims
+    else:
+        items = tuple(value) if isinstance(value, (tuple, list)) else None
     if (items is None or len(items) != dims or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) for v in items)
             or any(v < minimum for v in items)):
         raise ValueError(f"{name}: {what} must be an int or a tuple of {dims} ints, each at least {minimum}; got {value!r}")
