@@ -251,6 +251,8 @@ class CrossEntropyLoss(Module):
     0.226928
     """
 
+    weight: Tensor | None  # a buffer
+
     def __init__(
         self, weight: Any = None, ignore_index: int = -100, reduction: str = "mean", label_smoothing: float = 0.0
     ) -> None:
@@ -271,6 +273,8 @@ class NLLLoss(Module):
     >>> NLLLoss(reduction="sum")(Tensor([[-0.5, -1.0], [-2.0, -0.1]]), [0, 1]).item()
     0.6
     """
+
+    weight: Tensor | None  # a buffer
 
     def __init__(self, weight: Any = None, ignore_index: int = -100, reduction: str = "mean") -> None:
         self.register_buffer("weight", None if weight is None else np.array(weight.data if isinstance(weight, Tensor) else weight))
