@@ -272,6 +272,180 @@ def _clip_tensor_case(op: ops.Op, draw: Draw, rng: np.random.Generator) -> Case:
     low, high = rng.choice([-1.5, -1.0, -0.5, 0.0], shapes[1]), rng.choice([0.5, 1.0, 1.5], shapes[2])
     return Case([x, low, high], lambda t, lo, hi: t.clamp(lo, hi),
                 lambda a, lo, hi: np.where(a < lo, lo, np.where(a > hi, hi, a)))
+# --------------------------------------------------------------------------- convolution and pooling
+# References are direct loops over output positions (no im2col, no strides), or np.einsum.
+
+
+def _conv_geometry(draw: Draw) -> dict[str, Any]:
+    """A tiny random conv: every element is perturbed by the second-order test's finite differences."""
+    groups = draw(st.sampled_from([1, 1, 2]))
+    kernel = (draw(st.integers(1, 3)), draw(st.integers(1, 2)))
+    stride = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    dilation = (draw(st.integers(1, 2)), 1)
+    padding = ((draw(st.integers(0, 1)), draw(st.integers(0, 1))), (draw(st.integers(0, 1)), 0))
+    size = tuple(draw(st.integers(max(1, d * (k - 1) + 1 - sum(p)), d * (k - 1) + 2))
+                 for k, d, p in zip(kernel, dilation, padding))
+    return {"n": draw(st.integers(1, 2)), "c_group": draw(st.integers(1, 2)), "o_group": draw(st.integers(1, 2)),
+            "groups": groups, "kernel": kernel, "stride": stride, "dilation": dilation, "padding": padding,
+            "size": size}
+
+
+def _conv_loop(geo: dict[str, Any], visit: Callable[[int, int, int, int, int, slice, Any, Any], None]) -> None:
+    """Call visit(n, o, i, j, group, channels, rows, cols) for every output position of the conv."""
+    (sh, sw), (dh, dw), ((top, bottom), (left, right)) = geo["stride"], geo["dilation"], geo["padding"]
+    kh, kw = geo["kernel"]
+    h, w = geo["size"]
+    ho, wo = ((h + top + bottom - dh * (kh - 1) - 1) // sh + 1, (w + left + right - dw * (kw - 1) - 1) // sw + 1)
+    for n in range(geo["n"]):
+        for o in range(geo["o_group"] * geo["groups"]):
+            group = o // geo["o_group"]
+            channels = slice(group * geo["c_group"], (group + 1) * geo["c_group"])
+            for i in range(ho):
+                for j in range(wo):  # window positions in the padded image
+                    visit(n, o, i, j, group, channels, np.arange(kh) * dh + i * sh, np.arange(kw) * dw + j * sw)
+
+
+def _conv_shapes(geo: dict[str, Any]) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+    """Shapes of x, w and y."""
+    (sh, sw), (dh, dw), ((top, bottom), (left, right)) = geo["stride"], geo["dilation"], geo["padding"]
+    (kh, kw), (h, w) = geo["kernel"], geo["size"]
+    c, o = geo["c_group"] * geo["groups"], geo["o_group"] * geo["groups"]
+    y = (geo["n"], o, (h + top + bottom - dh * (kh - 1) - 1) // sh + 1, (w + left + right - dw * (kw - 1) - 1) // sw + 1)
+    return (geo["n"], c, h, w), (o, geo["c_group"], kh, kw), y
+
+
+def _padded(x: np.ndarray, padding: Any) -> np.ndarray:
+    (top, bottom), (left, right) = padding
+    out = np.zeros(x.shape[:2] + (x.shape[2] + top + bottom, x.shape[3] + left + right))
+    out[:, :, top:top + x.shape[2], left:left + x.shape[3]] = x
+    return out
+
+
+def _conv_params(geo: dict[str, Any]) -> dict[str, Any]:
+    return {"stride": geo["stride"], "padding": geo["padding"], "dilation": geo["dilation"], "groups": geo["groups"]}
+
+
+def _conv_case(op: ops.Op, draw: Draw, rng: np.random.Generator) -> Case:
+    geo = _conv_geometry(draw)
+    x_shape, w_shape, y_shape = _conv_shapes(geo)
+    (top, _), (left, _) = geo["padding"]
+    h, w_ = geo["size"]
+
+    def conv(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+        xp, y = _padded(x, geo["padding"]), np.zeros(y_shape)
+
+        def visit(n: int, o: int, i: int, j: int, group: int, channels: slice, rows: Any, cols: Any) -> None:
+            y[n, o, i, j] = (xp[n, channels][:, rows][:, :, cols] * w[o]).sum()
+
+        _conv_loop(geo, visit)
+        return y
+
+    def input_grad(g: np.ndarray, w: np.ndarray) -> np.ndarray:  # every window gets back g·w
+        xp = np.zeros(_padded(np.zeros(x_shape), geo["padding"]).shape)
+
+        def visit(n: int, o: int, i: int, j: int, group: int, channels: slice, rows: Any, cols: Any) -> None:
+            xp[n][np.ix_(np.arange(channels.start, channels.stop), rows, cols)] += g[n, o, i, j] * w[o]
+
+        _conv_loop(geo, visit)
+        return xp[:, :, top:top + h, left:left + w_]
+
+    def weight_grad(x: np.ndarray, g: np.ndarray) -> np.ndarray:  # every window of x, weighted by g
+        xp, dw = _padded(x, geo["padding"]), np.zeros(w_shape)
+
+        def visit(n: int, o: int, i: int, j: int, group: int, channels: slice, rows: Any, cols: Any) -> None:
+            dw[o] += g[n, o, i, j] * xp[n, channels][:, rows][:, :, cols]
+
+        _conv_loop(geo, visit)
+        return dw
+
+    params = _conv_params(geo)
+    if op.name == "conv2d":
+        def call(x: Tensor, w: Tensor) -> Tensor:
+            return tg.nn.functional.conv2d(x, w, stride=geo["stride"], dilation=geo["dilation"], groups=geo["groups"],
+                                           padding=0) if not any(map(any, geo["padding"])) else \
+                ops.call(ops.CONV2D, x, w, **params)  # asymmetric padding has no public spelling
+
+        return Case([sample(rng, "real", x_shape), sample(rng, "real", w_shape)], call, conv)
+    if op.name == "conv2d_input_grad":  # conv2d's rule for its input, called as the engine calls it
+        return Case([sample(rng, "real", y_shape), sample(rng, "real", w_shape)],
+                    lambda g, w: ops.call(ops.CONV2D_INPUT_GRAD, g, w, input_size=geo["size"], **params), input_grad)
+    return Case([sample(rng, "real", x_shape), sample(rng, "real", y_shape)],
+                lambda x, g: ops.call(ops.CONV2D_WEIGHT_GRAD, x, g, kernel_size=geo["kernel"], **params), weight_grad)
+
+
+def _pool_geometry(draw: Draw) -> dict[str, Any]:
+    kernel = (draw(st.integers(1, 3)), draw(st.integers(1, 2)))
+    geo = {"kernel_size": kernel, "stride": (draw(st.integers(1, 3)), draw(st.integers(1, 2))),
+           "padding": tuple(draw(st.integers(0, k // 2)) for k in kernel), "dilation": (draw(st.integers(1, 2)), 1)}
+    # at least one kernel span: then every window holds an element of the image (none is all padding)
+    size = tuple(draw(st.integers(d * (k - 1) + 1, d * (k - 1) + 3)) for k, d in zip(kernel, geo["dilation"]))
+    return {**geo, "size": size, "ceil_mode": draw(st.booleans()), "nc": (draw(st.integers(1, 2)), draw(st.integers(1, 2)))}
+
+
+def _pool_windows(geo: dict[str, Any]) -> list[tuple[int, int, list[tuple[int, int, int]]]]:
+    """For each output position (i, j), its window's elements inside the image: (offset, row, col)."""
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = geo["kernel_size"], geo["stride"], geo["padding"], geo["dilation"]
+    h, w = geo["size"]
+    out = [tg.ops.pool_output_size(n, k, s, p, d, geo["ceil_mode"])
+           for n, k, s, p, d in zip((h, w), (kh, kw), (sh, sw), (ph, pw), (dh, dw))]
+    windows = []
+    for i in range(out[0]):
+        for j in range(out[1]):
+            cells = [(a * kw + b, i * sh - ph + a * dh, j * sw - pw + b * dw) for a in range(kh) for b in range(kw)]
+            windows.append((i, j, [(k, r, c) for k, r, c in cells if 0 <= r < h and 0 <= c < w]))
+    return windows
+
+
+def _max_pool_case(op: ops.Op, draw: Draw, rng: np.random.Generator) -> Case:
+    geo = _pool_geometry(draw)
+    n, c = geo["nc"]
+    x_shape = (n, c) + geo["size"]
+    windows = _pool_windows(geo)
+    y_shape = (n, c, windows[-1][0] + 1, windows[-1][1] + 1)
+    params = {k: geo[k] for k in ("kernel_size", "stride", "padding", "dilation")}
+    if op.name == "max_pool2d":
+        def reference(x: np.ndarray) -> np.ndarray:
+            y = np.zeros(y_shape)
+            for i, j, cells in windows:
+                y[:, :, i, j] = np.max([x[:, :, r, col] for _, r, col in cells], axis=0)
+            return y
+
+        return Case([sample(rng, "distinct", x_shape)],
+                    lambda t: tg.nn.functional.max_pool2d(t, **params, ceil_mode=geo["ceil_mode"]), reference)
+    # the rule's scatter and its adjoint gather, for any choice of offsets (padding ones included)
+    index = rng.integers(0, geo["kernel_size"][0] * geo["kernel_size"][1], y_shape)
+    where = {(i, j): {k: (r, col) for k, r, col in cells} for i, j, cells in windows}
+    params.update(index=index, input_size=geo["size"])
+    if op.name == "max_pool2d_scatter":
+        def scatter(g: np.ndarray) -> np.ndarray:
+            z = np.zeros(x_shape)
+            for (a, b, i, j), k in np.ndenumerate(index):
+                if k in where[i, j]:
+                    z[(a, b) + where[i, j][k]] += g[a, b, i, j]
+            return z
+
+        return Case([sample(rng, "real", y_shape)], lambda t: ops.call(ops.MAX_POOL2D_SCATTER, t, **params), scatter)
+
+    def gather(h: np.ndarray) -> np.ndarray:
+        y = np.zeros(y_shape)
+        for (a, b, i, j), k in np.ndenumerate(index):
+            if k in where[i, j]:
+                y[a, b, i, j] = h[(a, b) + where[i, j][k]]
+        return y
+
+    return Case([sample(rng, "real", x_shape)], lambda t: ops.call(ops.MAX_POOL2D_GATHER, t, **params), gather)
+
+
+EINSUM_EQUATIONS = ["ij,jk->ik", "bij,bjk->bik", "bhqd,bhkd->bhqk", "i,j->ij", "ij->ji", "ij->", "ij->i",
+                    "ij,j->i", "ij,k->ik", "ab,bc,cd->ad", "ij,ij->", "ijk,ik->j", "ij,jk"]
+
+
+def _einsum_case(op: ops.Op, draw: Draw, rng: np.random.Generator) -> Case:
+    equation = draw(st.sampled_from(EINSUM_EQUATIONS))
+    terms = equation.split("->")[0].split(",")
+    sizes = {c: draw(st.integers(1, 3)) for c in sorted(set("".join(terms)))}
+    return Case([sample(rng, "real", tuple(sizes[c] for c in t)) for t in terms],
+                lambda *ts: tg.einsum(equation, *ts), lambda *xs: np.einsum(equation, *xs))
 
 
 CASES: dict[str, Callable[[ops.Op, Draw, np.random.Generator], Case]] = {
@@ -286,6 +460,9 @@ CASES: dict[str, Callable[[ops.Op, Draw, np.random.Generator], Case]] = {
     "cross_entropy": _cross_entropy_case,
     "where": _where_case, "pad": _pad_case, "scatter": _scatter_case,
     "clip_tensor": _clip_tensor_case,
+    "conv2d": _conv_case, "conv2d_input_grad": _conv_case, "conv2d_weight_grad": _conv_case,
+    "max_pool2d": _max_pool_case, "max_pool2d_scatter": _max_pool_case, "max_pool2d_gather": _max_pool_case,
+    "einsum": _einsum_case,
 }
 
 ALL_OPS = sorted(set(REGISTRY) - NOT_DIFFERENTIABLE)
@@ -334,7 +511,7 @@ SAVING_OPS = sorted(op.name for op in REGISTRY.values() if op.saving_forward is 
 
 
 def test_the_ops_that_save_work_for_their_rules() -> None:
-    assert SAVING_OPS == ["cross_entropy"]  # a new one is also covered by the test below
+    assert SAVING_OPS == ["cross_entropy", "max_pool2d"]  # a new one is also covered by the test below
 
 
 @pytest.mark.parametrize("name", SAVING_OPS)

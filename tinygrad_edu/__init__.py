@@ -95,6 +95,7 @@ from .tensor import (
     zeros,
     zeros_like,
 )
+from .tensor import Tensor, concatenate, cross_entropy, einsum, ones, randn, stack, zeros
 from .training import Restarts, best_of_restarts, fit
 from .value import Value
 from .viz import (
@@ -141,6 +142,7 @@ __all__ = [
     "detect_anomaly",
     "draw_graph",
     "draw_network",
+    "einsum",
     "enable_grad",
     "erf",
     "exp",

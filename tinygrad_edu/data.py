@@ -1,5 +1,5 @@
 """Data: minibatches of arrays as Tensors, small datasets generated in code (all seeded), and one real
-dataset shipped with the package (`digits`, 8x8 handwritten digits).
+datasets shipped with the package (`digits`, 8x8 handwritten digits; `names`, US first names).
 
 >>> from tinygrad_edu.data import batches, two_moons
 >>> X, y = two_moons(n=10)
@@ -19,12 +19,16 @@ import numpy as np
 
 from .tensor import Tensor
 
-__all__ = ["batches", "digits", "parity", "spirals", "two_moons", "xor"]
+__all__ = ["NAMES_VOCAB", "batches", "digits", "name_sequences", "names", "parity", "spirals", "two_moons", "xor"]
 
 Seed = int | np.random.Generator | None
 MAX_PARITY_BITS = 20  # 2**20 rows of 20 float64 features: 160 MiB, already more than a lesson needs
 DIGITS_FILE = "digits.npz"  # in tinygrad_edu/_data/, with its provenance and license in README.md there
 DIGITS_SPLITS = (None, "train", "test")
+NAMES_FILE = "names.txt"  # in tinygrad_edu/_data/, with its provenance and license in README.md there
+NAMES_VOCAB = ".abcdefghijklmnopqrstuvwxyz"  # token ids 0..26; "." (0) starts and ends every name
+NAMES_SPLITS = (None, "train", "val")
+IGNORE_INDEX = -100  # the targets' padding: PyTorch's default ignore_index for cross_entropy
 
 
 # --------------------------------------------------------------------------- minibatches
@@ -244,6 +248,76 @@ def _digits_arrays() -> tuple[np.ndarray, np.ndarray]:
     if images.ndim != 3 or images.shape[1:] != (8, 8) or labels.shape != images.shape[:1]:
         raise ValueError(f"digits: {DIGITS_FILE} is damaged: images {images.shape}, labels {labels.shape}")
     return images, labels
+
+
+def names() -> list[str]:
+    """10,000 distinct US first names, lowercase a-z, the most common first (births 1880-2024, from the
+    Social Security Administration's baby-name files), read from the package: no download.
+
+    >>> words = names(); len(words), words[:3], max(map(len, words))
+    (10000, ['james', 'john', 'robert'], 13)
+    """
+    text = (resources.files("tinygrad_edu") / "_data" / NAMES_FILE).read_text(encoding="ascii")
+    words = text.split("\n")
+    if words[-1] == "":
+        words.pop()  # the file ends with a newline
+    if not all(w.isalpha() and w.islower() and w.isascii() for w in words):
+        raise ValueError(f"names: {NAMES_FILE} is damaged: every line must be a lowercase a-z name")
+    return words
+
+
+def name_sequences(
+    split: str | None = None,
+    val_fraction: float = 0.1,
+    seed: int = 0,
+    words: list[str] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each name as a (context, next character) sequence of token ids (NAMES_VOCAB: "." is 0, "a" 1, ...,
+    "z" 26): X (n, L) and Y (n, L) int64, L = the longest of the words + 1 (before the split).
+
+    Row i of X is "." followed by the name, row i of Y the name followed by "." (so Y[i, t] is the
+    character after X[i, :t+1]); a shorter name's X is padded with 0 and its Y with -100 (PyTorch's
+    ignore_index): drop those positions from the loss (`Y != -100`). `words` defaults to `names()`.
+    With split="train" or "val", a random round(val_fraction × n) names go to "val" and the rest to
+    "train", chosen and ordered at random from the int `seed` (the same seed gives disjoint sets).
+
+    >>> X, Y = name_sequences(words=["ann", "bo"]); X.tolist(), Y.tolist()
+    ([[0, 1, 14, 14], [0, 2, 15, 0]], [[1, 14, 14, 0], [2, 15, 0, -100]])
+    >>> len(name_sequences("train")[0]), len(name_sequences("val")[0])
+    (9000, 1000)
+    """
+    if split not in NAMES_SPLITS:
+        raise ValueError(f"name_sequences: split must be None, 'train' or 'val', got {split!r}")
+    if isinstance(val_fraction, bool) or not isinstance(val_fraction, numbers.Real):
+        raise TypeError(f"name_sequences: val_fraction must be a real number, got {val_fraction!r}")
+    if not 0.0 < float(val_fraction) < 1.0:
+        raise ValueError(f"name_sequences: val_fraction must be between 0 and 1 (exclusive), got {val_fraction!r}")
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or int(seed) < 0:
+        # an int only: the train and the val call must draw the same split, which a Generator would not
+        raise TypeError(f"name_sequences: seed must be an int >= 0 (the same one for train and val), got {seed!r}")
+    chosen = names() if words is None else list(words)
+    if not chosen:
+        raise ValueError("name_sequences: words is empty")
+    for w in chosen:
+        if not isinstance(w, str) or not w or any(c not in NAMES_VOCAB[1:] for c in w):
+            raise ValueError(f"name_sequences: every word must be a non-empty string of a-z, got {w!r}")
+    length = max(map(len, chosen)) + 1  # of all the words: train and val get the same width
+    if split is not None:
+        order = np.random.default_rng(int(seed)).permutation(len(chosen))
+        n_val = int(round(float(val_fraction) * len(chosen)))
+        if n_val == 0 or n_val == len(chosen):
+            empty = "val" if n_val == 0 else "train"
+            raise ValueError(f"name_sequences: val_fraction={val_fraction!r} leaves the {empty} set empty")
+        rows = order[:n_val] if split == "val" else order[n_val:]
+        chosen = [chosen[i] for i in rows]
+    X = np.zeros((len(chosen), length), dtype=np.int64)
+    Y = np.full((len(chosen), length), IGNORE_INDEX, dtype=np.int64)
+    for i, w in enumerate(chosen):
+        ids = [NAMES_VOCAB.index(c) for c in w]
+        X[i, 1 : len(w) + 1] = ids
+        Y[i, : len(w)] = ids
+        Y[i, len(w)] = 0
+    return X, Y
 
 
 # --------------------------------------------------------------------------- helpers

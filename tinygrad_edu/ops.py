@@ -1225,4 +1225,335 @@ def with_params(op: Op, **params: Any) -> Op:
     )
 
 
+# --------------------------------------------------------------------------- convolution and pooling
+# Images are NCHW and kernels torch's (C_out, C_in/groups, kH, kW). Geometry params are (height, width)
+# pairs: stride, dilation, kernel_size; padding is ((top, bottom), (left, right)), as np.pad takes it.
+# conv2d is bilinear, and its two rules are the two other products of the same three arrays:
+#   conv2d(x, w) -> y              dx = conv2d_input_grad(g, w)     dw = conv2d_weight_grad(x, g)
+#   conv2d_input_grad(g, w) -> x   dg = conv2d(h, w)                dw = conv2d_weight_grad(h, g)
+#   conv2d_weight_grad(x, g) -> w  dx = conv2d_input_grad(g, h)     dg = conv2d(x, h)
+# (h: the gradient arriving at the op's output), so the three close under differentiation.
+
+Pair = tuple[int, int]
+Padding2d = tuple[Pair, Pair]
+
+
+def conv_output_size(size: int, kernel: int, stride: int, padding: Pair, dilation: int) -> int:
+    """How many windows of a (dilated) kernel fit along an axis of `size` padded by (before, after)."""
+    return (size + padding[0] + padding[1] - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def _pad2d(x: np.ndarray, padding: Padding2d, value: float = 0.0) -> np.ndarray:
+    """x (N, C, H, W) with `value` around the last two axes (a fresh array; x itself when no padding)."""
+    (top, bottom), (left, right) = padding
+    if not (top or bottom or left or right):
+        return x
+    n, c, h, w = x.shape
+    out = np.full((n, c, top + h + bottom, left + w + right), value, dtype=x.dtype)
+    out[:, :, top:top + h, left:left + w] = x
+    return out
+
+
+def _windows(xp: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair, out: Pair) -> np.ndarray:
+    """The view (N, C, H_out, W_out, kH, kW) of padded images: every window, nothing copied."""
+    n, c = xp.shape[:2]
+    s_n, s_c, s_h, s_w = xp.strides
+    shape = (n, c, out[0], out[1], kernel[0], kernel[1])
+    strides = (s_n, s_c, s_h * stride[0], s_w * stride[1], s_h * dilation[0], s_w * dilation[1])
+    if not xp.flags.c_contiguous:
+        return np.lib.stride_tricks.as_strided(xp, shape, strides, writeable=False)
+    view = np.ndarray(shape, xp.dtype, buffer=xp, strides=strides)  # (as_strided, minus its Python layer)
+    view.flags.writeable = False
+    return view
+
+
+def _windows_by_group(x: np.ndarray, kernel: Pair, stride: Pair, padding: Padding2d, dilation: Pair, groups: int,
+                      out: Pair) -> np.ndarray:
+    """The view (N, groups, C/groups, kH, kW, H_out, W_out) of every window of the padded images."""
+    n, c = x.shape[:2]
+    cols = _windows(_pad2d(x, padding), kernel, stride, dilation, out)
+    return cols.reshape(n, groups, c // groups, out[0], out[1], kernel[0], kernel[1]).transpose(0, 1, 2, 5, 6, 3, 4)
+
+
+def _grad_by_group(g: np.ndarray, groups: int) -> np.ndarray:
+    """An output gradient (N, C_out, H_out, W_out) as (groups, C_out/groups, N·H_out·W_out)."""
+    n, c = g.shape[:2]
+    return g.reshape(n, groups, c // groups, -1).transpose(1, 2, 0, 3).reshape(groups, c // groups, -1)
+
+
+def _conv2d(x: np.ndarray, w: np.ndarray, stride: Pair, padding: Padding2d, dilation: Pair, groups: int) -> np.ndarray:
+    """Cross-correlation of images x (N, C, H, W) with kernels w (C_out, C/groups, kH, kW): im2col (each
+    image's windows copied into columns (groups, C/groups·kH·kW, H_out·W_out), along output rows), then
+    one matrix product per image and group, which lands in the output's layout."""
+    n = x.shape[0]
+    c_out, _, kh, kw = w.shape
+    out = (conv_output_size(x.shape[2], kh, stride[0], padding[0], dilation[0]),
+           conv_output_size(x.shape[3], kw, stride[1], padding[1], dilation[1]))
+    cols = _windows_by_group(x, (kh, kw), stride, padding, dilation, groups, out).reshape(n, groups, -1, out[0] * out[1])
+    y = np.matmul(w.reshape(groups, c_out // groups, -1), cols)  # (N, groups, C_out/groups, H_out·W_out)
+    return y.reshape(n, c_out, out[0], out[1])
+
+
+def _conv2d_input_grad(g: np.ndarray, w: np.ndarray, stride: Pair, padding: Padding2d, dilation: Pair, groups: int,
+                       input_size: Pair) -> np.ndarray:
+    """The transposed convolution: what conv2d's output gradient g gives its input x (N, C, H, W).
+
+    Each window's share wᵀg is summed back where the window came from (col2im): one strided add per
+    kernel offset, kH·kW NumPy operations in all."""
+    n, _, ho, wo = g.shape
+    _, c_group, kh, kw = w.shape
+    (top, bottom), (left, right) = padding
+    h, wd = input_size
+    w_t = w.reshape(groups, -1, c_group * kh * kw).transpose(0, 2, 1)  # (groups, C/groups·kH·kW, C_out/groups)
+    if stride == (1, 1):
+        return _conv2d_input_grad_stride1(g, w_t, c_group, (kh, kw), padding, dilation, input_size)
+    # each image's columns, (N, groups, C/groups·kH·kW, H_out·W_out): a matmul per image, g as it is
+    cols = np.matmul(w_t, g.reshape(n, groups, -1, ho * wo))
+    cols = cols.reshape(n, groups, c_group, kh, kw, ho, wo)
+    xp = np.zeros((n, groups, c_group, top + h + bottom, left + wd + right), dtype=cols.dtype)
+    sh, sw = stride
+    for i in range(kh):
+        r = i * dilation[0]
+        for j in range(kw):
+            s = j * dilation[1]
+            xp[:, :, :, r:r + sh * (ho - 1) + 1:sh, s:s + sw * (wo - 1) + 1:sw] += cols[:, :, :, i, j]
+    xp = xp.reshape(n, groups * c_group, top + h + bottom, left + wd + right)
+    return xp if not (top or bottom or left or right) else xp[:, :, top:top + h, left:left + wd].copy()
+
+
+def _conv2d_input_grad_stride1(g: np.ndarray, w_t: np.ndarray, c_group: int, kernel: Pair, padding: Padding2d,
+                               dilation: Pair, input_size: Pair) -> np.ndarray:
+    """_conv2d_input_grad at stride 1, faster: col2im on each image plane laid out flat, where a kernel
+    offset is one shift of the whole plane, so each of the kH·kW adds runs along a row as long as the
+    plane instead of one output row. The columns are made as wide as the padded image for that (the
+    extra entries zero, from zeros put after each row of g or of the columns, whichever is smaller)."""
+    n, c_out, ho, wo = g.shape
+    groups, k, _ = w_t.shape
+    (top, bottom), (left, right) = padding
+    hp, wp = top + input_size[0] + bottom, left + input_size[1] + right
+    if c_out // groups <= k:  # widen g
+        wide = np.zeros((n, c_out, ho, wp), dtype=g.dtype)
+        wide[..., :wo] = g
+        cols = np.matmul(w_t, wide.reshape(n, groups, -1, ho * wp))
+    else:  # widen the columns
+        narrow = np.matmul(w_t, g.reshape(n, groups, -1, ho * wo))
+        cols = np.zeros((n, groups, k, ho, wp), dtype=narrow.dtype)
+        cols[..., :wo] = narrow.reshape(n, groups, k, ho, wo)
+    cols = cols.reshape(n, groups * c_group, kernel[0] * kernel[1], ho * wp)
+    plane = hp * wp
+    size = n * groups * c_group * plane
+    flat = np.zeros(size + (kernel[0] - 1) * dilation[0] * wp + (kernel[1] - 1) * dilation[1], dtype=cols.dtype)
+    for i in range(kernel[0]):
+        for j in range(kernel[1]):
+            shift = i * dilation[0] * wp + j * dilation[1]  # (the zeros after a row land in the padding)
+            flat[shift:shift + size].reshape(-1, plane)[:, :ho * wp] += cols[:, :, i * kernel[1] + j].reshape(-1, ho * wp)
+    xp = flat[:size].reshape(n, groups * c_group, hp, wp)
+    if not (top or bottom or left or right):
+        return xp
+    return xp[:, :, top:top + input_size[0], left:left + input_size[1]].copy()
+
+
+def _conv2d_weight_grad(x: np.ndarray, g: np.ndarray, stride: Pair, padding: Padding2d, dilation: Pair, groups: int,
+                        kernel_size: Pair) -> np.ndarray:
+    """What conv2d's output gradient g gives its kernels: each window of x weighted by g, summed over
+    the batch and positions (one matrix product per group)."""
+    n, c_out = g.shape[:2]
+    windows = _windows_by_group(x, kernel_size, stride, padding, dilation, groups, g.shape[2:])
+    # (groups, C/groups·kH·kW, N·H_out·W_out): the columns of every image side by side
+    cols = windows.transpose(1, 2, 3, 4, 0, 5, 6).reshape(groups, -1, g[0, 0].size * n)
+    dw = np.matmul(_grad_by_group(g, groups), cols.transpose(0, 2, 1))  # (groups, C_out/groups, C/groups·kH·kW)
+    return dw.reshape(c_out, -1, kernel_size[0], kernel_size[1])
+
+
+CONV2D: Op = define(Op(
+    "conv2d", "conv", _conv2d,
+    vjps=(lambda g, out, x, w, **p: call(CONV2D_INPUT_GRAD, g, w, input_size=tuple(x.shape[2:]), **p),
+          lambda g, out, x, w, **p: call(CONV2D_WEIGHT_GRAD, x, g, kernel_size=tuple(w.shape[2:]), **p)),
+    derivatives=("convᵀ(g, w)", "Σ windows(x)·g"), domain=("real", "real"),
+))
+
+CONV2D_INPUT_GRAD: Op = define(Op(  # the transposed convolution, conv2d's rule for its input
+    "conv2d_input_grad", "convᵀ", _conv2d_input_grad,
+    vjps=(lambda h, out, g, w, input_size, **p: call(CONV2D, h, w, **p),
+          lambda h, out, g, w, input_size, **p: call(CONV2D_WEIGHT_GRAD, h, g, kernel_size=tuple(w.shape[2:]), **p)),
+    derivatives=("conv(·, w)", "Σ windows(·)·g"), domain=("real", "real"),
+))
+
+CONV2D_WEIGHT_GRAD: Op = define(Op(  # conv2d's rule for its kernels
+    "conv2d_weight_grad", "conv_w", _conv2d_weight_grad,
+    vjps=(lambda h, out, x, g, kernel_size, **p: call(CONV2D_INPUT_GRAD, g, h, input_size=tuple(x.shape[2:]), **p),
+          lambda h, out, x, g, kernel_size, **p: call(CONV2D, x, h, **p)),
+    derivatives=("convᵀ(g, ·)", "conv(x, ·)"), domain=("real", "real"),
+))
+
+
+def pool_output_size(size: int, kernel: int, stride: int, padding: int, dilation: int, ceil_mode: bool) -> int:
+    """torch's count of pooling windows along an axis: with ceil_mode a last, partial window is kept
+    when it starts inside the input or its left padding."""
+    span = size + 2 * padding - dilation * (kernel - 1) - 1
+    out = (span + (stride - 1 if ceil_mode else 0)) // stride + 1
+    if ceil_mode and (out - 1) * stride >= size + padding:
+        out -= 1
+    return out
+
+
+def pool_padding(size: Pair, kernel: Pair, stride: Pair, padding: Pair, dilation: Pair, out: Pair) -> Padding2d:
+    """Padding before and after each axis: `padding`, and after it as much as ceil mode's last window needs."""
+    after = tuple(max(p, (o - 1) * s + d * (k - 1) + 1 - n - p)
+                  for n, k, s, p, d, o in zip(size, kernel, stride, padding, dilation, out))
+    return (padding[0], after[0]), (padding[1], after[1])
+
+
+def _max_pool2d_saving(x: np.ndarray, kernel_size: Pair, stride: Pair, padding: Pair, dilation: Pair,
+                       ceil_mode: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The largest element of each window of x (N, C, H, W) padded with -inf; and, for the rule, the
+    offset of that element in its window (row-major over kH x kW; the first on ties, a NaN if any, as
+    torch). One pass per kernel offset, over every window at once (NumPy's max over small strided
+    axes is far slower)."""
+    windows = _max_pool2d_windows(x, kernel_size, stride, padding, dilation, ceil_mode)
+    out = windows[..., 0, 0].copy()
+    index = np.zeros(out.shape, dtype=np.intp)
+    for k in range(1, kernel_size[0] * kernel_size[1]):
+        v = windows[..., k // kernel_size[1], k % kernel_size[1]].copy()  # (contiguous: the next three are fast)
+        better = v > out
+        if x.dtype.kind == "f":
+            better |= np.isnan(v)
+        np.maximum(out, v, out=out)  # (a NaN stays, as in torch)
+        index += better * (k - index)  # (masked assignments are slow in NumPy)
+    return out, index
+
+
+def _max_pool2d_windows(x: np.ndarray, kernel_size: Pair, stride: Pair, padding: Pair, dilation: Pair,
+                        ceil_mode: bool) -> np.ndarray:
+    """The view (N, C, H_out, W_out, kH, kW) of x padded with -inf (and as ceil mode's last window needs)."""
+    size = (x.shape[2], x.shape[3])
+    out = tuple(pool_output_size(*a, ceil_mode) for a in zip(size, kernel_size, stride, padding, dilation))
+    low = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
+    pads = pool_padding(size, kernel_size, stride, padding, dilation, out)  # type: ignore[arg-type]
+    return _windows(_pad2d(x, pads, low), kernel_size, stride, dilation, out)  # type: ignore[arg-type]
+
+
+def _max_pool2d(x: np.ndarray, kernel_size: Pair, stride: Pair, padding: Pair, dilation: Pair,
+                ceil_mode: bool) -> np.ndarray:
+    windows = _max_pool2d_windows(x, kernel_size, stride, padding, dilation, ceil_mode)
+    out = windows[..., 0, 0].copy()
+    for i in range(kernel_size[0]):
+        for j in range(kernel_size[1]):
+            if i or j:
+                np.maximum(out, windows[..., i, j], out=out)  # (NaN wins, as in torch)
+    return out
+
+
+def _max_pool2d_grad(g: Any, out: Any, x: Any, kernel_size: Pair, stride: Pair, padding: Pair, dilation: Pair,
+                     ceil_mode: bool, saved: np.ndarray | None = None) -> Any:
+    index = saved if saved is not None else _max_pool2d_saving(
+        x if isinstance(x, np.ndarray) else x.data, kernel_size, stride, padding, dilation, ceil_mode)[1]  # constants
+    return call(MAX_POOL2D_SCATTER, g, index=index, input_size=tuple(x.shape[2:]), kernel_size=kernel_size,
+                stride=stride, padding=padding, dilation=dilation)
+
+
+MAX_POOL2D: Op = define(Op(
+    "max_pool2d", "maxpool", _max_pool2d,
+    vjps=(_max_pool2d_grad,), saving_forward=_max_pool2d_saving,
+    derivatives=("1 at each window's maximum",), domain=("distinct",),
+))
+
+
+def _picked_positions(index: np.ndarray, input_size: Pair, kernel_size: Pair, stride: Pair, padding: Pair,
+                      dilation: Pair) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each window, the row and column (in the unpadded image) of the element `index` picks, and
+    whether it lies inside the image (not in the padding)."""
+    ho, wo = index.shape[2:]
+    rows = (np.arange(ho) * stride[0] - padding[0])[:, np.newaxis] + index // kernel_size[1] * dilation[0]
+    cols = np.arange(wo) * stride[1] - padding[1] + index % kernel_size[1] * dilation[1]
+    inside = (rows >= 0) & (rows < input_size[0]) & (cols >= 0) & (cols < input_size[1])
+    return rows, cols, inside
+
+
+def _max_pool2d_scatter(g: np.ndarray, index: np.ndarray, input_size: Pair, kernel_size: Pair, stride: Pair,
+                        padding: Pair, dilation: Pair) -> np.ndarray:
+    """Zeros the shape of the pooled images, with each window's g added where its index points: one
+    strided add per kernel offset (windows may overlap; one offset's positions never do)."""
+    n, c, ho, wo = g.shape
+    pads = pool_padding(input_size, kernel_size, stride, padding, dilation, (ho, wo))
+    (top, bottom), (left, right) = pads
+    zp = np.zeros((n, c, top + input_size[0] + bottom, left + input_size[1] + right), dtype=g.dtype)
+    apart = all(s >= d * (k - 1) + 1 for s, d, k in zip(stride, dilation, kernel_size))  # windows that do not overlap
+    for i in range(kernel_size[0]):
+        r = i * dilation[0]
+        for j in range(kernel_size[1]):
+            s = j * dilation[1]
+            view = zp[:, :, r:r + stride[0] * (ho - 1) + 1:stride[0], s:s + stride[1] * (wo - 1) + 1:stride[1]]
+            picked = g * (index == i * kernel_size[1] + j)
+            if apart:  # every element belongs to one window: set, not add
+                view[...] = picked
+            else:
+                view += picked
+    if not (top or bottom or left or right):
+        return zp
+    return zp[:, :, top:top + input_size[0], left:left + input_size[1]].copy()
+
+
+def _max_pool2d_gather(h: np.ndarray, index: np.ndarray, input_size: Pair, kernel_size: Pair, stride: Pair,
+                       padding: Pair, dilation: Pair) -> np.ndarray:
+    """Each window's element of h (N, C, H, W) where its index points (0 where that is padding)."""
+    rows, cols, inside = _picked_positions(index, input_size, kernel_size, stride, padding, dilation)
+    n, c = h.shape[:2]
+    picked = h[np.arange(n)[:, None, None, None], np.arange(c)[None, :, None, None],
+               np.clip(rows, 0, input_size[0] - 1), np.clip(cols, 0, input_size[1] - 1)]
+    return picked * inside
+
+
+MAX_POOL2D_SCATTER: Op = define(Op(  # max_pool2d's rule: g goes to each window's maximum
+    "max_pool2d_scatter", "unpool", _max_pool2d_scatter,
+    vjps=(lambda h, out, g, **p: call(MAX_POOL2D_GATHER, h, **p),),
+    derivatives=("gather at the maxima",), domain=("real",),
+    reads=(),
+))
+
+MAX_POOL2D_GATHER: Op = define(Op(  # the adjoint of the scatter: each window's maximum picked out of h
+    "max_pool2d_gather", "pick", _max_pool2d_gather,
+    vjps=(lambda g, out, h, **p: call(MAX_POOL2D_SCATTER, g, **p),),
+    derivatives=("scatter to the maxima",), domain=("real",),
+    reads=(),
+))
+
+
+# --------------------------------------------------------------------------- einsum
+
+
+@functools.lru_cache(maxsize=256)
+def einsum_terms(equation: str) -> tuple[tuple[str, ...], str]:
+    """An explicit equation "ij,jk->ik" split into its input terms and its output term."""
+    inputs, output = equation.split("->")
+    return tuple(inputs.split(",")), output
+
+
+def _einsum(*xs: np.ndarray, equation: str) -> np.ndarray:
+    return np.einsum(equation, *xs, optimize=len(xs) > 1)  # (BLAS where it can)
+
+
+def _einsum_grad(k: int, g: Any, out: Any, *xs: Any, equation: str) -> Any:
+    """Operand k's gradient: the einsum of g with the other operands, onto k's indices; an index only k
+    has (summed out of the output) comes back by broadcasting."""
+    inputs, output = einsum_terms(equation)
+    others = [term for j, term in enumerate(inputs) if j != k]
+    present = set(output).union(*others)
+    term = inputs[k]
+    kept = "".join(i for i in term if i in present)
+    grad = call(EINSUM, g, *(x for j, x in enumerate(xs) if j != k), equation=",".join([output, *others]) + "->" + kept)
+    if kept != term:
+        shape = xs[k].shape
+        grad = call(BROADCAST_TO, grad.reshape(tuple(n if i in present else 1 for i, n in zip(term, shape))),
+                    shape=tuple(shape))
+    return grad
+
+
+EINSUM: Op = define(Op(
+    "einsum", "einsum", _einsum,
+    vjps=ForEachInput(_einsum_grad),
+    derivatives=("einsum of g with the others",), domain=("real",), broadcasting=True,  # may promote dtypes
+))
+
+
 SCALAR_OPS = tuple(op for op in REGISTRY.values() if op.scalar_forward is not None)

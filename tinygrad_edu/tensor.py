@@ -1794,3 +1794,59 @@ def full_like(t: Tensor, fill_value: Any, *, dtype: Any = None, requires_grad: b
 def randn_like(t: Tensor, *, rng: np.random.Generator | int | None = None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples of t's shape and float dtype."""
     return randn(t.shape, rng=rng, dtype=t.dtype if t.dtype.kind == "f" else np.float64, requires_grad=requires_grad)
+# --------------------------------------------------------------------------- einsum
+
+
+def einsum(equation: str, *operands: Any) -> Tensor:
+    """Einstein summation, as torch.einsum: "bij,bjk->bik" multiplies and sums over the indices that
+    the output ("->") leaves out; without "->" the output is the indices that appear once, sorted.
+    One "einsum" node; each operand's gradient is an einsum of the output gradient with the others.
+    Ellipsis ("...") and an index repeated within one operand (diagonals) are not supported.
+
+    >>> einsum("ij,j->i", Tensor([[1.0, 2.0], [3.0, 4.0]]), Tensor([1.0, 1.0]))
+    Tensor([3., 7.])
+    """
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])  # torch also takes the operands as one list
+    if not isinstance(equation, str):
+        raise TypeError(f"einsum: the equation must be a string, got {type(equation).__name__}")
+    if not operands:
+        raise ValueError("einsum: expected at least one operand")
+    ts = _as_tensors(operands, ops.EINSUM)
+    explicit = _einsum_equation(equation, [t.shape for t in ts])
+    return _apply(ops.EINSUM, ts, {"equation": explicit})
+
+
+def _einsum_equation(equation: str, shapes: list[Shape]) -> str:
+    """The equation checked against the operands' shapes and written out explicitly ("ij,jk->ik")."""
+    eq = equation.replace(" ", "")
+    if "." in eq:
+        raise ValueError(f"einsum: ellipsis ('...') is not supported in {equation!r}; write every index out")
+    lhs, arrow, output = eq.partition("->")
+    terms = lhs.split(",")
+    if len(terms) != len(shapes):
+        raise ValueError(f"einsum: {equation!r} has {len(terms)} operand term(s) but {len(shapes)} operand(s) were given")
+    sizes: dict[str, tuple[int, int]] = {}  # index -> (size, the operand it was first seen in)
+    for k, (term, shape) in enumerate(zip(terms, shapes)):
+        if not all(c.isascii() and c.isalpha() for c in term):
+            raise ValueError(f"einsum: operand {k}'s term {term!r} in {equation!r} must be letters a-z, A-Z only")
+        repeated = sorted({c for c in term if term.count(c) > 1})
+        if repeated:
+            raise ValueError(f"einsum: index {repeated[0]!r} repeats within operand {k} ({term!r}) in {equation!r}: "
+                             "diagonals and traces of one operand are not supported")
+        if len(term) != len(shape):
+            raise RuntimeError(f"einsum: operand {k} has shape {shape} ({len(shape)} axes) but its term {term!r} "
+                               f"in {equation!r} names {len(term)}")
+        for c, n in zip(term, shape):
+            if c in sizes and sizes[c][0] != n:
+                size, first = sizes[c]
+                raise RuntimeError(f"einsum: index {c!r} in {equation!r} has size {size} in operand {first} but "
+                                   f"{n} in operand {k} (shapes {shapes})")
+            sizes.setdefault(c, (n, k))
+    if not arrow:  # implicit output: the indices that appear once, in alphabetical order
+        output = "".join(sorted(c for c in sizes if lhs.count(c) == 1))
+    for c in output:
+        if c not in sizes or output.count(c) > 1:
+            raise ValueError(f"einsum: output index {c!r} in {equation!r} "
+                             + ("appears more than once" if c in sizes else "appears in no operand"))
+    return ",".join(terms) + "->" + output

@@ -1,15 +1,16 @@
 """Neural-network building blocks: Module, Tensor layers, losses, and the same layers made of Values.
 
-Re-exports only; `tinygrad_edu.nn.functional` holds the functions (activations, losses, attention),
-`tinygrad_edu.nn.utils` gradient clipping.
+Re-exports only; `tinygrad_edu.nn.functional` holds the functions (activations, losses, attention,
+convolution and pooling), `tinygrad_edu.nn.utils` gradient clipping.
 """
 
 from . import functional as functional
 from . import utils as utils
+from .activation import ELU, GELU, SELU, Hardsigmoid, Hardtanh, LeakyReLU, ReLU6, SiLU, Softplus, Softsign
 from .attention import MultiheadAttention
+from .conv import AvgPool2d, Conv1d, Conv2d, Flatten, MaxPool2d
 from .dropout import Dropout
 from .embedding import Embedding
-from .activation import ELU, GELU, SELU, Hardsigmoid, Hardtanh, LeakyReLU, ReLU6, SiLU, Softplus, Softsign
 from .functional import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -53,14 +54,18 @@ from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from .scalar import Layer, Neuron, ScalarMLP
 
 __all__ = [
+    "AvgPool2d",
     "BCELoss",
     "BCEWithLogitsLoss",
     "BatchNorm1d",
     "BatchNorm2d",
+    "Conv1d",
+    "Conv2d",
     "CrossEntropyLoss",
     "Dropout",
     "ELU",
     "Embedding",
+    "Flatten",
     "GELU",
     "GRU",
     "GRUCell",
@@ -77,6 +82,7 @@ __all__ = [
     "LoadResult",
     "MLP",
     "MSELoss",
+    "MaxPool2d",
     "Module",
     "MultiheadAttention",
     "NLLLoss",

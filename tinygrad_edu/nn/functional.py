@@ -1,5 +1,6 @@
-"""Activations, losses and attention as functions; `pad` and `one_hot` are re-exported from the tensor
-module, the layers' functional forms from beside their layers.
+"""Activations, losses, attention, convolution and pooling as functions (conv and pooling call their
+primitives in ops.py); `pad` and `one_hot` are re-exported from the tensor module, the layers'
+functional forms from beside their layers.
 
 Activations take a Tensor or a Value, with PyTorch's arguments and defaults: each one op of the
 registry, or a few. `inplace` is accepted where PyTorch's function has it, and the result is always
@@ -398,3 +399,197 @@ def _attention_bias(mask: Any, shape: tuple[int, ...], dtype: np.dtype, name: st
     if isinstance(mask, Tensor) and mask.requires_grad:
         return mask
     return array.astype(dtype)
+# --------------------------------------------------------------------------- convolution and pooling
+# NCHW images (or CHW, unbatched) and torch's kernel layout (C_out, C_in/groups, kH, kW). conv2d,
+# its input and weight gradients and max_pool2d are primitives (see ops.py); conv1d is conv2d on
+# images one row high, avg_pool2d a depthwise conv2d with a constant kernel.
+
+IntOrPair = int | tuple[int, ...]
+
+
+def conv2d(input: Any, weight: Tensor, bias: Tensor | None = None, stride: IntOrPair = 1,
+           padding: IntOrPair | str = 0, dilation: IntOrPair = 1, groups: int = 1) -> Tensor:
+    """2-d cross-correlation of images (N, C_in, H, W) with kernels (C_out, C_in/groups, kH, kW), as torch's.
+
+    `padding` is zeros around each side: an int, a pair (height, width), "valid" (none) or "same"
+    (the output keeps the input's size; stride 1 only).
+
+    >>> x, w = Tensor(np.arange(16.0).reshape(1, 1, 4, 4)), Tensor(np.ones((1, 1, 2, 2)))
+    >>> conv2d(x, w, stride=2).data[0, 0]
+    array([[10., 18.],
+           [42., 50.]])
+    """
+    return _conv("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv1d(input: Any, weight: Tensor, bias: Tensor | None = None, stride: IntOrPair = 1,
+           padding: IntOrPair | str = 0, dilation: IntOrPair = 1, groups: int = 1) -> Tensor:
+    """1-d cross-correlation of sequences (N, C_in, L) with kernels (C_out, C_in/groups, k), as torch's:
+    conv2d on images one row high.
+
+    >>> conv1d(Tensor([[[1.0, 2.0, 3.0, 4.0]]]), Tensor([[[1.0, -1.0]]])).data
+    array([[[-1., -1., -1.]]])
+    """
+    return _conv("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv_padding(name: str, padding: IntOrPair | str, kernel: tuple[int, ...], stride: tuple[int, ...],
+                 dilation: tuple[int, ...]) -> tuple[tuple[int, int], ...]:
+    """Padding (before, after) per spatial axis from torch's spellings: an int, a tuple, "valid" or "same"."""
+    dims = len(kernel)
+    if isinstance(padding, str):
+        if padding == "valid":
+            return ((0, 0),) * dims
+        if padding != "same":
+            raise ValueError(f"{name}: padding must be an int, a tuple, 'valid' or 'same', got {padding!r}")
+        if any(s != 1 for s in stride):
+            raise ValueError(f"{name}: padding='same' is not supported for strided convolutions (stride={stride})")
+        totals = [d * (k - 1) for k, d in zip(kernel, dilation)]  # torch puts the odd one after
+        return tuple((t // 2, t - t // 2) for t in totals)
+    return tuple((p, p) for p in _ints(name, "padding", padding, dims, minimum=0))
+
+
+def _conv(name: str, dims: int, input: Any, weight: Tensor, bias: Tensor | None, stride: IntOrPair,
+          padding: IntOrPair | str, dilation: IntOrPair, groups: int) -> Tensor:
+    if not isinstance(weight, Tensor):
+        raise TypeError(f"{name}: the weight must be a Tensor, got {type(weight).__name__}")
+    x = input if isinstance(input, Tensor) else Tensor(np.asarray(input), dtype=weight.dtype)
+    kernel_axes = ", ".join(("kH", "kW")[2 - dims:])
+    if weight.ndim != dims + 2:
+        raise RuntimeError(f"{name}: expected a weight of shape (C_out, C_in/groups, {kernel_axes}), "
+                           f"got shape {weight.shape}")
+    if x.ndim not in (dims + 1, dims + 2):
+        raise RuntimeError(f"{name}: expected a {dims + 1}-D (unbatched) or {dims + 2}-D (batched) input, "
+                           f"got shape {x.shape}")
+    if not isinstance(groups, (int, np.integer)) or isinstance(groups, bool) or groups < 1:
+        raise ValueError(f"{name}: groups must be a positive int, got {groups!r}")
+    groups = int(groups)
+    c_out, c_group = weight.shape[:2]
+    kernel = tuple(weight.shape[2:])
+    stride_ = _ints(name, "stride", stride, dims, minimum=1)
+    dilation_ = _ints(name, "dilation", dilation, dims, minimum=1)
+    pads = conv_padding(name, padding, kernel, stride_, dilation_)
+    if c_out % groups:
+        raise RuntimeError(f"{name}: the weight's {c_out} output channels (shape {weight.shape}) are not "
+                           f"divisible by groups={groups}")
+    channels = x.shape[-dims - 1]
+    if channels != c_group * groups:
+        raise RuntimeError(f"{name}: expected an input with {c_group * groups} channels (weight of shape "
+                           f"{weight.shape}, groups={groups}), got an input of shape {x.shape}")
+    spatial = x.shape[-dims:]
+    padded = tuple(n + a + b for n, (a, b) in zip(spatial, pads))
+    extent = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation_))
+    if any(e > p for e, p in zip(extent, padded)):
+        raise RuntimeError(f"{name}: the kernel (size {kernel}, dilation {dilation_}, so spanning {extent}) is "
+                           f"larger than the padded input {padded} (input shape {x.shape}, padding {pads})")
+    if x.dtype != weight.dtype:
+        raise RuntimeError(f"{name}: the input ({x.dtype}) and the weight ({weight.dtype}) must have the same dtype")
+    if bias is not None and (not isinstance(bias, Tensor) or bias.shape != (c_out,)):
+        raise RuntimeError(f"{name}: expected a bias Tensor of shape ({c_out},), got "
+                           f"{bias.shape if isinstance(bias, Tensor) else type(bias).__name__}")
+    batched = x.ndim == dims + 2
+    if not batched:
+        x = x.reshape((1,) + x.shape)
+    if dims == 1:  # images one row high
+        x = x.reshape(x.shape[:2] + (1,) + x.shape[2:])
+        weight = weight.reshape(weight.shape[:2] + (1,) + weight.shape[2:])
+        stride_, dilation_, pads = (1,) + stride_, (1,) + dilation_, ((0, 0),) + pads
+    y = ops.call(ops.CONV2D, x, weight, stride=stride_, padding=pads, dilation=dilation_, groups=groups)
+    if dims == 1:
+        y = y.reshape(y.shape[:2] + y.shape[3:])
+    if bias is not None:
+        y = y + bias.reshape((c_out,) + (1,) * dims)
+    return y if batched else y.reshape(y.shape[1:])
+
+
+def max_pool2d(input: Tensor, kernel_size: IntOrPair, stride: IntOrPair | None = None, padding: IntOrPair = 0,
+               dilation: IntOrPair = 1, ceil_mode: bool = False, return_indices: bool = False) -> Tensor:
+    """The largest element of each window of images (N, C, H, W) or (C, H, W), as torch's (padding is -inf).
+
+    The gradient goes to each window's maximum (the first one where several tie, as torch).
+
+    >>> max_pool2d(Tensor(np.arange(16.0).reshape(1, 1, 4, 4)), 2).data[0, 0]
+    array([[ 5.,  7.],
+           [13., 15.]])
+    """
+    if return_indices:
+        raise ValueError("max_pool2d: return_indices=True is not supported")
+    x, geometry, batched = _pool_args("max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode)
+    y = ops.call(ops.MAX_POOL2D, x, **geometry, ceil_mode=bool(ceil_mode))
+    return y if batched else y.reshape(y.shape[1:])
+
+
+def avg_pool2d(input: Tensor, kernel_size: IntOrPair, stride: IntOrPair | None = None, padding: IntOrPair = 0,
+               ceil_mode: bool = False, count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
+    """The mean of each window of images (N, C, H, W) or (C, H, W), as torch's: a depthwise conv2d with
+    a constant kernel (zero padding counts in the mean unless count_include_pad=False).
+
+    >>> avg_pool2d(Tensor(np.arange(16.0).reshape(1, 1, 4, 4)), 2).data[0, 0]
+    array([[ 2.5,  4.5],
+           [10.5, 12.5]])
+    """
+    name = "avg_pool2d"
+    x, geometry, batched = _pool_args(name, input, kernel_size, stride, padding, 1, ceil_mode)
+    if x.dtype.kind != "f":
+        raise TypeError(f"{name}: expected a floating-point input, got dtype {x.dtype}")
+    channels, size = x.shape[1], x.shape[2:]
+    kernel, step, pad = geometry["kernel_size"], geometry["stride"], geometry["padding"]
+    out = tuple(ops.pool_output_size(n, k, s, p, 1, bool(ceil_mode)) for n, k, s, p in zip(size, kernel, step, pad))
+    pads = ops.pool_padding(size, kernel, step, pad, (1, 1), out)  # type: ignore[arg-type]
+    if divisor_override is not None:
+        if int(divisor_override) == 0:
+            raise ValueError(f"{name}: divisor_override must be non-zero")
+        divisor: Any = float(divisor_override)
+    else:  # per window, torch's count: the window clipped to the padded input (or to the input itself)
+        counts = []
+        for n, k, s, p, o in zip(size, kernel, step, pad, out):
+            start = np.arange(o) * s - p
+            end = np.minimum(start + k, n + p)
+            counts.append(end - start if count_include_pad else np.minimum(end, n) - np.maximum(start, 0))
+        divisor = np.multiply.outer(counts[0], counts[1]).astype(x.dtype)
+        if np.all(divisor == divisor.flat[0]):
+            divisor = float(divisor.flat[0])
+    uniform = isinstance(divisor, float)
+    weight = Tensor(np.full((channels, 1) + kernel, 1 / divisor if uniform else 1.0, dtype=x.dtype))
+    y = ops.call(ops.CONV2D, x, weight, stride=step, padding=pads, dilation=(1, 1), groups=channels)
+    if not uniform:
+        y = y * (1 / divisor)
+    return y if batched else y.reshape(y.shape[1:])
+
+
+def _pool_args(name: str, input: Any, kernel_size: IntOrPair, stride: IntOrPair | None, padding: IntOrPair,
+               dilation: IntOrPair, ceil_mode: bool) -> tuple[Tensor, dict[str, tuple[int, ...]], bool]:
+    """The input as a batched Tensor and the checked geometry (pairs), as torch checks them."""
+    x = input if isinstance(input, Tensor) else Tensor(np.asarray(input))
+    if x.ndim not in (3, 4):
+        raise RuntimeError(f"{name}: expected a 3-D (unbatched) or 4-D (batched) input, got shape {x.shape}")
+    kernel = _ints(name, "kernel_size", kernel_size, 2, minimum=1)
+    step = kernel if stride is None or stride == () else _ints(name, "stride", stride, 2, minimum=1)
+    pad = _ints(name, "padding", padding, 2, minimum=0)
+    dil = _ints(name, "dilation", dilation, 2, minimum=1)
+    if any(2 * p > k for p, k in zip(pad, kernel)):
+        raise ValueError(f"{name}: padding should be at most half of the kernel size, got padding={pad}, "
+                         f"kernel_size={kernel}")
+    size = x.shape[-2:]
+    out = tuple(ops.pool_output_size(n, k, s, p, d, bool(ceil_mode)) for n, k, s, p, d in zip(size, kernel, step, pad, dil))
+    if min(out) < 1:
+        raise RuntimeError(f"{name}: the input of shape {x.shape} is too small for kernel_size={kernel} with "
+                           f"padding={pad}, dilation={dil}: the output would be {out}")
+    batched = x.ndim == 4
+    if not batched:
+        x = x.reshape((1,) + x.shape)
+    return x, {"kernel_size": kernel, "stride": step, "padding": pad, "dilation": dil}, batched
+
+
+def _ints(name: str, what: str, value: Any, dims: int, minimum: int) -> tuple[int, ...]:
+    """An int or a tuple of `dims` ints, each at least `minimum`, as a tuple."""
+    if type(value) is int and value >= minimum:  # the common case, quickly
+        return (value,) * dims
+    if isinstance(value, (int, np.integer)):
+        items: tuple[Any, ...] | None = (value,) * dims
+    else:
+        items = tuple(value) if isinstance(value, (tuple, list)) else None
+    if (items is None or len(items) != dims or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) for v in items)
+            or any(v < minimum for v in items)):
+        raise ValueError(f"{name}: {what} must be an int or a tuple of {dims} ints, each at least {minimum}; got {value!r}")
+    return tuple(int(v) for v in items)

@@ -251,10 +251,13 @@ class CrossEntropyLoss(Module):
     0.226928
     """
 
+    weight: Tensor | None  # a buffer
+
     def __init__(
         self, weight: Any = None, ignore_index: int = -100, reduction: str = "mean", label_smoothing: float = 0.0
     ) -> None:
-        self.weight = None if weight is None else np.array(weight.data if isinstance(weight, Tensor) else weight)
+        # a buffer, as in PyTorch: state_dict has "weight" when one is given (and load_state_dict takes it)
+        self.register_buffer("weight", None if weight is None else np.array(weight.data if isinstance(weight, Tensor) else weight))
         self.ignore_index, self.reduction, self.label_smoothing = ignore_index, reduction, label_smoothing
 
     def forward(self, logits: Tensor, target: Any) -> Tensor:
@@ -271,8 +274,10 @@ class NLLLoss(Module):
     0.6
     """
 
+    weight: Tensor | None  # a buffer
+
     def __init__(self, weight: Any = None, ignore_index: int = -100, reduction: str = "mean") -> None:
-        self.weight = None if weight is None else np.array(weight.data if isinstance(weight, Tensor) else weight)
+        self.register_buffer("weight", None if weight is None else np.array(weight.data if isinstance(weight, Tensor) else weight))
         self.ignore_index, self.reduction = ignore_index, reduction
 
     def forward(self, log_probs: Tensor, target: Any) -> Tensor:

@@ -20,6 +20,13 @@ op                 forward                             backward (for each input 
 matmul             n*k*m MACs for (n,k)@(k,m): output  the same MACs again (g @ yᵀ or xᵀ @ g), so 2x
                    elements x inner dimension k        forward when both inputs require grad
                    (batched: times the batch)
+conv2d, and its     output elements x C_in/groups x kH  the same MACs again per input requiring grad
+input and weight   x kW (the gradient ops make the     (its rules are its two gradient ops)
+gradient ops       same products: counted from the
+                   conv's output g and kernel shape)
+einsum of n >= 2   (n-1) x product of all its index    the same MACs again per operand requiring
+operands           sizes (e.g. b·i·j·k for bij,bjk)    grad (its rule is an einsum of the same
+                                                       indices); of one operand: as sum, below
 Value mul feeding  1 MAC                               1 MAC (g * the other input, accumulated)
 an add or sub
 that add or sub    0 (it is the MAC's accumulate)      0 (it passes the gradient through)
@@ -28,20 +35,25 @@ broadcast_to,      0 (data movement)                   0
 astype, getitem,
 scatter_add,
 concatenate, stack,
-pad, scatter
+pad, scatter,
+max_pool2d_scatter,
+max_pool2d_gather
 sum, mean, max,    1 flop per input element            1 flop per input element
-softmax, log_softmax,
-cross_entropy
+min, prod,
+logsumexp, softmax,
+log_softmax,
+cross_entropy,
+max_pool2d
 every other op     1 flop per output element           1 flop per element (the larger of output
 (add, mul, exp,    (exp, log, tanh, sigmoid and pow    and input: g x local derivative)
 log, tanh, relu,   count 1 like the others)
 ...)
 =================  ==================================  =============================================
 
-Only matmul is a MAC in a Tensor graph; in a Value graph a multiply followed by an add is one, so
-a neuron Σᵢ wᵢ·xᵢ + b costs one MAC per weight, as a Linear layer's matmul does. Like the usual
-2·n·k·m for a matmul (which really takes n·m·(2k-1) flops), 2 x MACs over-counts by one add per
-sum. Gradient accumulation where a node feeds several others is not counted.
+Only matmul, convolutions and einsums are MACs in a Tensor graph; in a Value graph a multiply
+followed by an add is one, so a neuron Σᵢ wᵢ·xᵢ + b costs one MAC per weight, as a Linear layer's
+matmul does. Like the usual 2·n·k·m for a matmul (which really takes n·m·(2k-1) flops), 2 x MACs
+over-counts by one add per sum. Gradient accumulation where a node feeds several others is not counted.
 
 The rules of thumb this is compared with: a forward pass costs about 2 FLOPs per parameter per
 example (1 MAC per weight), and a training step about 3x the forward (the backward pass ≈ 2x).
@@ -67,7 +79,11 @@ __all__ = ["GraphStats", "graph_stats"]
 MOVEMENT_OPS = frozenset({"reshape", "transpose", "broadcast_to", "astype", "getitem", "scatter_add", "concatenate",
                           "stack", "pad", "scatter"})
 # ops whose work is proportional to their input, not their (smaller) output
-REDUCING_OPS = frozenset({"sum", "mean", "max", "softmax", "log_softmax", "cross_entropy"})
+REDUCING_OPS = frozenset({"sum", "mean", "max", "min", "prod", "logsumexp", "softmax", "log_softmax", "cross_entropy"})
+# convolution and pooling: the conv's products and its two gradient ops (see _conv_or_einsum_macs)
+CONV_OPS = frozenset({"conv2d", "conv2d_input_grad", "conv2d_weight_grad"})
+MOVEMENT_OPS = MOVEMENT_OPS | {"max_pool2d_scatter", "max_pool2d_gather"}
+REDUCING_OPS = REDUCING_OPS | {"max_pool2d", "einsum"}  # (an einsum of one operand: a sum or a transpose)
 VALUE_BYTES = 8  # a Value's data is a Python float: its float64 payload (object overhead not counted)
 
 
@@ -236,6 +252,10 @@ def graph_stats(
             macs = size * (x.shape[-1] if shaped else 1)  # output elements x inner dimension
             fwd_macs[name] += macs
             bwd_macs[name] += macs * len(grad_inputs)
+        elif name in CONV_OPS or (name == "einsum" and len(node_inputs) > 1):
+            macs = _conv_or_einsum_macs(node)
+            fwd_macs[name] += macs
+            bwd_macs[name] += macs * len(grad_inputs)
         elif not shaped and name == "mul" and id(node) in fused_muls:
             fwd_macs[name] += 1
             bwd_macs[name] += len(grad_inputs)
@@ -266,6 +286,27 @@ def graph_stats(
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _conv_or_einsum_macs(node: Node) -> int:
+    """Multiply-adds of a convolution, or of an einsum of several operands, done directly.
+
+    A conv2d makes each output element from C_in/groups x kH x kW products; its input gradient (a
+    transposed conv) and its weight gradient make the same products, counted from the conv output
+    (the gradient g) and the kernel shape. An einsum of n operands makes (n - 1) products for each
+    combination of its indices' values."""
+    assert node.op is not None
+    a, b = (inp.data for inp in node.inputs[:2])
+    params = node.params or {}
+    if node.op.name == "conv2d":
+        return int(node.data.size) * math.prod(b.shape[1:])  # output elements x C_in/groups x kH x kW
+    if node.op.name == "conv2d_input_grad":  # (g, w): g is the conv's output
+        return int(a.size) * math.prod(b.shape[1:])
+    if node.op.name == "conv2d_weight_grad":  # (x, g): the weight is this node's output
+        return int(b.size) * math.prod(node.data.shape[1:])
+    terms, _ = params["equation"].split("->")
+    sizes = {c: n for term, inp in zip(terms.split(","), node.inputs) for c, n in zip(term, inp.data.shape)}
+    return math.prod(sizes.values()) * (len(node.inputs) - 1)
 
 
 def _parameter_ids(params: Module | Iterable[Node] | None) -> set[int] | None:
