@@ -160,3 +160,9 @@ def test_model_names_read_like_nanogpt(example: ModuleType) -> None:
     assert names[-4:] == ["ln_f.weight", "ln_f.bias", "lm_head.weight", "lm_head.bias"]
     assert isinstance(tg.graph_stats(example.loss_of(model, np.zeros((1, 5), dtype=np.int64),
                                                      np.zeros((1, 5), dtype=np.int64))), tg.GraphStats)
+
+
+def test_the_lstm_baseline_runs_on_the_same_split(example: ModuleType) -> None:
+    data = example.names_data()
+    loss = example.lstm_val_loss(data, steps=5)
+    assert 2.0 < loss < math.log(27) + 0.2  # five steps: barely trained, but a loss of the same kind
