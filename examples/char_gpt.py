@@ -63,7 +63,7 @@ import tinygrad_edu as tg  # noqa: E402
 from tinygrad_edu import Tensor, nn  # noqa: E402
 from tinygrad_edu.nn import functional as F  # noqa: E402
 
-VOCAB = ".abcdefghijklmnopqrstuvwxyz"  # token 0 is "." (start and end of a name), then a-z
+VOCAB = tg.data.NAMES_VOCAB  # ".abc...z": token 0 is "." (start and end of a name), then a-z
 IGNORE = -100  # the targets' padding (cross_entropy's default ignore_index)
 
 
