@@ -712,7 +712,7 @@ SCATTER: Op = define(Op(  # x with the elements at `target` replaced by src's at
 
 
 
-# =========================================================================== elementwise math and activations
+# --------------------------------------------------------------------------- elementwise math and activations
 # sqrt, abs, sign, clip, maximum, minimum, sin, cos, log2, erf, remainder (%), floor division (//), round,
 # floor, ceil; the activations gelu (exact and tanh), silu, softplus, leaky_relu, elu, hardtanh. Masks and
 # the other constants a rule multiplies by are built from the inputs' values (`_raw`), never recorded:
