@@ -9,6 +9,10 @@ Backward rules are written with operators and a few helpers (`call`, `sum_to_sha
 data (floats, ndarrays) and on graph nodes alike. The engine passes raw data for a plain backward and
 graph nodes for `create_graph=True`, so the same rule gives first and higher derivatives.
 
+The records come in families, each under its banner, in this order: the post's elementwise ops,
+the matrix product, reductions, shape and indexing, the softmax family and cross-entropy, movement
+and indexing (where, pad, scatter), elementwise math and activations, convolution and pooling, einsum.
+
 This module imports only NumPy and the standard library.
 """
 
