@@ -14,16 +14,16 @@ from tinygrad_edu import Tensor, Value
 
 def test_matmul_shape_mismatch_names_op_and_both_shapes() -> None:
     a, b = Tensor(np.ones((32, 4))), Tensor(np.ones((3, 3)))
-    with pytest.raises(ValueError, match=r"matmul on shapes \(32, 4\) and \(3, 3\).*4.*3"):
+    with pytest.raises(RuntimeError, match=r"matmul on shapes \(32, 4\) and \(3, 3\).*4.*3"):
         a @ b
-    with pytest.raises(ValueError, match=r"matmul on shapes \(3,\) and \(\)"):
+    with pytest.raises(RuntimeError, match=r"matmul on shapes \(3,\) and \(\)"):
         Tensor(np.ones(3)) @ Tensor(2.0)
 
 
 def test_broadcast_mismatch_names_op_and_both_shapes() -> None:
-    with pytest.raises(ValueError, match=r"add on shapes \(3,\) and \(4,\)"):
+    with pytest.raises(RuntimeError, match=r"add on shapes \(3,\) and \(4,\)"):
         Tensor(np.ones(3)) + Tensor(np.ones(4))
-    with pytest.raises(ValueError, match=r"mul on shapes \(2, 3\) and \(2,\)"):
+    with pytest.raises(RuntimeError, match=r"mul on shapes \(2, 3\) and \(2,\)"):
         Tensor(np.ones((2, 3))) * np.ones(2)
 
 
@@ -45,11 +45,12 @@ def test_backward_without_graph() -> None:
         y.backward()
 
 
-def test_log_of_non_positive_values() -> None:
-    with pytest.raises(ValueError, match=r"log: input must be positive, got -1\.0"):
-        Value(-1.0).log()
-    with pytest.raises(ValueError, match=r"log: .*2 of 3 elements .*shape-\(3,\).*<= 0"):
-        Tensor([1.0, 0.0, -2.0], requires_grad=True).log()
+def test_log_of_non_positive_values_follows_ieee_with_numpys_warning() -> None:
+    with pytest.warns(RuntimeWarning):
+        assert math.isnan(Value(-1.0).log().data)
+    with pytest.warns(RuntimeWarning):
+        out = Tensor([1.0, 0.0, -2.0], requires_grad=True).log().data
+    assert out[0] == 0.0 and out[1] == -math.inf and math.isnan(out[2])
 
 
 def test_integer_tensor_cannot_require_grad() -> None:
@@ -81,15 +82,15 @@ def test_unsupported_operands() -> None:
 
 def test_axis_and_shape_errors() -> None:
     t = Tensor(np.ones((2, 3)))
-    with pytest.raises(ValueError, match=r"sum: axis 2 is out of range for shape \(2, 3\)"):
+    with pytest.raises(IndexError, match=r"sum: axis 2 is out of range for shape \(2, 3\)"):
         t.sum(axis=2)
-    with pytest.raises(ValueError, match=r"reshape on shape \(2, 3\).*size 6.*\(4,\)"):
+    with pytest.raises(RuntimeError, match=r"reshape on shape \(2, 3\).*size 6.*\(4,\)"):
         t.reshape(4)
-    with pytest.raises(ValueError, match="transpose: axes"):
+    with pytest.raises(RuntimeError, match="transpose: axes"):
         t.transpose(0, 0)
     with pytest.raises(IndexError, match=r"getitem on shape \(2, 3\)"):
         t[5]
-    with pytest.raises(ValueError, match=r"concatenate on shapes \(2, 3\) and \(3, 2\)"):
+    with pytest.raises(RuntimeError, match=r"concatenate on shapes \(2, 3\) and \(3, 2\)"):
         tg.concatenate([t, Tensor(np.ones((3, 2)))], axis=0)
     with pytest.raises(ValueError, match="item: only a one-element Tensor"):
         t.item()

@@ -117,6 +117,20 @@ def test_tensor_nodes_show_shape_dtype_and_a_summary_never_a_wall_of_numbers() -
     assert "local 1 if x > 0 else 0 = min 0" in relu_edge and "max 1" in relu_edge  # elementwise local derivative
 
 
+def test_small_tensors_are_drawn_in_full_one_line_per_row_with_planes_side_by_side() -> None:
+    x = Tensor(np.arange(8.0).reshape(2, 2, 2), requires_grad=True, label="x")  # two 2x2 planes
+    v = Tensor(np.arange(8.0), requires_grad=True, label="v")  # one axis: a summary, as before
+    big = Tensor(np.ones((6, 6)), requires_grad=True, label="big")  # 36 elements: a summary
+    loss = (x * 3.0).sum() + (v * 1.0).sum() + big.sum()
+    nodes, edges = parse(draw_graph(loss).source)
+    by_name = {lines[0]: lines for lines in nodes.values()}
+    assert by_name["x"][2:] == ["data", "[0, 1]   [4, 5]", "[2, 3]   [6, 7]", "grad", "[3, 3]   [3, 3]", "[3, 3]   [3, 3]"]
+    assert by_name["v"][2].startswith("data min 0 · mean 3.5") and by_name["big"][2].startswith("data min 1")
+    x_id = next(nid for nid, lines in nodes.items() if lines[0] == "x")
+    (attrs,) = [a for src, _, a in edges if src == x_id]
+    assert "local y =\\n[3, 3]   [3, 3]\\n[3, 3]   [3, 3]\\ncarries\\n[3, 3]   [3, 3]\\n[3, 3]   [3, 3]" in attrs
+
+
 def test_show_picks_what_appears() -> None:
     a = Value(2.0, label="a")
     out = (a * 0.3).tanh()

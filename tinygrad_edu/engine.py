@@ -302,18 +302,20 @@ class Node(Recorder):
         """A leaf that needs no gradient (a number or array taking part in an op)."""
         raise NotImplementedError
 
-    def backward(self, gradient: Any = None, retain_graph: bool = False, create_graph: bool = False) -> None:
+    def backward(self, gradient: Any = None, retain_graph: bool | None = None, create_graph: bool = False) -> None:
         """Add d(self)/d(leaf) into the `.grad` of every leaf that requires grad.
 
         Gradients accumulate across calls until zeroed. `gradient` is dL/d(self); it defaults to 1
         and is required when self is not a scalar. Without `retain_graph` the graph is used up: a
         second backward through it raises RuntimeError. With `create_graph`, the gradients are
-        themselves graph nodes (so `.grad` holds a Value/Tensor), and can be differentiated again.
+        themselves graph nodes (so `.grad` holds a Value/Tensor), and can be differentiated again;
+        `retain_graph` then defaults to True, as in PyTorch, so the graph they refer to is kept.
         """
         seed = _seed_gradient(self, gradient, "backward")
         _last_backward.output = weakref.ref(self)
+        retain = create_graph if retain_graph is None else retain_graph
         with _cyclic_gc_paused():
-            _run_backward([self], [seed], retain_graph, create_graph, targets=None)
+            _run_backward([self], [seed], retain, create_graph, targets=None)
 
 
 class ScalarNode(Node):

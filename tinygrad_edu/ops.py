@@ -9,6 +9,10 @@ Backward rules are written with operators and a few helpers (`call`, `sum_to_sha
 data (floats, ndarrays) and on graph nodes alike. The engine passes raw data for a plain backward and
 graph nodes for `create_graph=True`, so the same rule gives first and higher derivatives.
 
+The records come in families, each under its banner, in this order: the post's elementwise ops,
+the matrix product, reductions, shape and indexing, the softmax family and cross-entropy, movement
+and indexing (where, pad, scatter), elementwise math and activations, convolution and pooling, einsum.
+
 This module imports only NumPy and the standard library.
 """
 
@@ -161,7 +165,7 @@ def _scalar_pow(x: float, y: float) -> float:
 def _scalar_log(x: float) -> float:
     if x > 0:
         return math.log(x)
-    return -math.inf if x == 0 else math.nan
+    return float(np.log(np.float64(x)))  # -inf at 0, nan below, with NumPy's warning (math raises)
 
 
 def _scalar_sigmoid(x: float) -> float:
@@ -240,16 +244,17 @@ def _pow_grad_base(g: Any, out: Any, x: Any, y: Any) -> Any:
 
 
 def _pow_grad_exponent(g: Any, out: Any, x: Any, y: Any) -> Any:
-    # x^y·log(x), except where x == 0 < y: there 0**y is 0 nearby, so d/dy is 0, not 0 * -inf
-    # (at 0**y with y <= 0 it jumps: no derivative, and the rule's inf or nan says so)
-    flat = (np.asarray(getattr(x, "data", x)) == 0) & (np.asarray(getattr(y, "data", y)) > 0)
+    # x^y·log(x), except where x == 0 <= y: there it is 0, not 0 * -inf. For y > 0, 0**y is 0 nearby;
+    # at y == 0 the limit from x > 0 is 0 as well (PyTorch's convention); for y < 0, 0**y is inf: the
+    # rule's nan says there is no derivative
+    flat = (np.asarray(getattr(x, "data", x)) == 0) & (np.asarray(getattr(y, "data", y)) >= 0)
     return g * out * call(LOG, _one_where(x, flat) if flat.any() else x)
 
 
 POW: Op = define(Op(
     "pow", "**", _power,
     vjps=(_pow_grad_base, _pow_grad_exponent),
-    derivatives=("y·x^(y-1)", "x^y·log(x)"), domain=("positive", "real"),
+    derivatives=("y·x^(y-1)", "x^y·log(x); 0 at x = 0 ≤ y"), domain=("positive", "real"),
     scalar_forward=_scalar_pow, broadcasting=True,
 ))
 
@@ -711,7 +716,7 @@ SCATTER: Op = define(Op(  # x with the elements at `target` replaced by src's at
 
 
 
-# =========================================================================== elementwise math and activations
+# --------------------------------------------------------------------------- elementwise math and activations
 # sqrt, abs, sign, clip, maximum, minimum, sin, cos, log2, erf, remainder (%), floor division (//), round,
 # floor, ceil; the activations gelu (exact and tanh), silu, softplus, leaky_relu, elu, hardtanh. Masks and
 # the other constants a rule multiplies by are built from the inputs' values (`_raw`), never recorded:
@@ -735,13 +740,13 @@ def _sign_constant(x: Any) -> Any:
 
 
 def _scalar_sqrt(x: float) -> float:
-    return math.sqrt(x) if x >= 0 else math.nan  # NumPy's NaN for a negative number (math raises)
+    return math.sqrt(x) if x >= 0 else float(np.sqrt(np.float64(x)))  # NumPy's nan and warning (math raises)
 
 
 def _scalar_log2(x: float) -> float:
     if x > 0:
         return math.log2(x)
-    return -math.inf if x == 0 else math.nan
+    return float(np.log2(np.float64(x)))  # -inf at 0, nan below, with NumPy's warning
 
 
 def _scalar_sin(x: float) -> float:

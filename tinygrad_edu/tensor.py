@@ -218,13 +218,8 @@ class Tensor(Node):
         return _apply1(ops.EXP, self)
 
     def log(self) -> Tensor:
-        """The natural logarithm, elementwise."""
-        bad = self.data <= 0
-        if bad.any():
-            raise ValueError(
-                f"log: input must be positive; {int(bad.sum())} of {self.size} elements of the "
-                f"shape-{self.shape} input are <= 0 (the smallest is {self.data.min()!r})"
-            )
+        """The natural logarithm, elementwise: -inf at 0 and nan below, with NumPy's warning, as in
+        PyTorch (masked computations rely on it; `tg.detect_anomaly()` names the op that made them)."""
         return _apply1(ops.LOG, self)
 
     def relu(self) -> Tensor:
@@ -241,20 +236,20 @@ class Tensor(Node):
 
     def softmax(self, axis: int = -1) -> Tensor:
         """exp(x) / sum(exp(x)) along axis, computed without overflow."""
-        return _apply1(ops.SOFTMAX, self, {"axis": _axis(self, axis, "softmax")})
+        return _apply1(ops.SOFTMAX, self, {"axis": _softmax_axis(self, axis, "softmax")})
 
     def log_softmax(self, axis: int = -1) -> Tensor:
         """x - log(sum(exp(x))) along axis, computed without overflow."""
-        return _apply1(ops.LOG_SOFTMAX, self, {"axis": _axis(self, axis, "log_softmax")})
+        return _apply1(ops.LOG_SOFTMAX, self, {"axis": _softmax_axis(self, axis, "log_softmax")})
 
     # ---- elementwise math (PyTorch's names; rounding is piecewise constant: its gradient is 0)
     def sqrt(self) -> Tensor:
-        """√x elementwise (d/dx = 1/(2√x)); raises for negative elements, as log does for x <= 0."""
-        return _apply1(ops.SQRT, self._nonnegative("sqrt"))
+        """√x elementwise (d/dx = 1/(2√x)); nan for negative elements, as log (IEEE, NumPy's warning)."""
+        return _apply1(ops.SQRT, self)
 
     def rsqrt(self) -> Tensor:
         """1/√x elementwise: one power node, x ** -0.5."""
-        return self._nonnegative("rsqrt") ** -0.5
+        return self ** -0.5
 
     def abs(self) -> Tensor:
         """|x| elementwise (d/dx = sign(x): 0 at the kink, as in PyTorch)."""
@@ -275,13 +270,7 @@ class Tensor(Node):
         return _apply1(ops.COS, self)
 
     def log2(self) -> Tensor:
-        """The base-2 logarithm, elementwise; raises for elements <= 0, as log does."""
-        bad = self.data <= 0
-        if bad.any():
-            raise ValueError(
-                f"log2: input must be positive; {int(bad.sum())} of {self.size} elements of the "
-                f"shape-{self.shape} input are <= 0 (the smallest is {self.data.min()!r})"
-            )
+        """The base-2 logarithm, elementwise (-inf at 0, nan below, as log)."""
         return _apply1(ops.LOG2, self)
 
     def square(self) -> Tensor:
@@ -353,15 +342,6 @@ class Tensor(Node):
     def floor_divide(self, other: Any) -> Tensor:
         """x // other, rounded down (not differentiable: a backward through it raises, as in PyTorch)."""
         return self // other
-
-    def _nonnegative(self, name: str) -> Tensor:
-        bad = self.data < 0
-        if bad.any():
-            raise ValueError(
-                f"{name}: input must be >= 0; {int(bad.sum())} of {self.size} elements of the "
-                f"shape-{self.shape} input are negative (the smallest is {self.data.min()!r})"
-            )
-        return self
 
     # ---- comparisons and logic: boolean tensors made from the data, outside the graph (as in PyTorch)
     __lt__ = _comparison(np.less, "lt")
@@ -587,7 +567,7 @@ class Tensor(Node):
         if not axes:
             axes = tuple(reversed(range(self.ndim)))
         if sorted(_axis(self, a, "transpose") for a in axes) != list(range(self.ndim)):
-            raise ValueError(f"transpose: axes {axes} are not a permutation of the {self.ndim} axes of shape {self.shape}")
+            raise RuntimeError(f"transpose: axes {axes} are not a permutation of the {self.ndim} axes of shape {self.shape}")
         return _apply1(ops.TRANSPOSE, self, {"axes": tuple(_axis(self, a, "transpose") for a in axes)})
 
     @property
@@ -1043,6 +1023,8 @@ def _forward_error(op: Op, arrays: list[Any], e: Exception) -> Exception:
     shapes = " and ".join(str(np.shape(a)) for a in arrays)
     reason = op.explain(*arrays) if op.explain is not None and isinstance(e, ValueError) else None
     message = f"{op.name} on shape{'s' if len(arrays) > 1 else ''} {shapes}: {reason or e}"
+    if isinstance(e, ValueError):  # shapes that do not fit, a bad reshape: PyTorch's RuntimeError
+        return RuntimeError(message)
     try:
         return type(e)(message)
     except TypeError:  # NumPy's own subclasses take other arguments: use the built-in type they extend
@@ -1118,11 +1100,19 @@ def _raw(x: Any) -> Any:
 def _axis(t: Tensor, axis: Any, op: str) -> int:
     if isinstance(axis, numbers.Integral) and -t.ndim <= int(axis) < t.ndim:
         return int(axis) % t.ndim
-    raise ValueError(f"{op}: axis {axis!r} is out of range for shape {t.shape}")
+    if not isinstance(axis, numbers.Integral):
+        raise TypeError(f"{op}: axis must be an int, got {axis!r} for shape {t.shape}")
+    raise IndexError(f"{op}: axis {axis!r} is out of range for shape {t.shape}")  # (NumPy's and PyTorch's type)
 
 
 def _reduce(op: Op, t: Tensor, axis: Any, keepdims: bool) -> Tensor:
     return _apply1(op, t, {"axis": _axes(t, axis, op.name), "keepdims": bool(keepdims)})
+
+
+def _softmax_axis(t: Tensor, axis: Any, op: str) -> int | None:
+    """The axis softmax normalises along; None (all of its one element) for a 0-d tensor, which takes
+    dim 0 or -1 as in PyTorch."""
+    return None if t.ndim == 0 and _dim(t, axis, op) == 0 else _axis(t, axis, op)
 
 
 def _axes(t: Tensor, axis: Any, op: str) -> tuple[int, ...] | None:
@@ -1133,6 +1123,10 @@ def _axes(t: Tensor, axis: Any, op: str) -> tuple[int, ...] | None:
             (isinstance(axis, (tuple, list)) and all(isinstance(a, numbers.Integral) for a in axis))):
         raise TypeError(f"{op}: axis must be an int or a tuple of ints, got {axis!r} for shape {t.shape}")
     axes = (axis,) if isinstance(axis, numbers.Integral) else tuple(axis)
+    if t.ndim == 0 and all(a in (0, -1) for a in axes):  # PyTorch: a 0-d tensor has the one dim 0 (or -1)
+        if len(axes) > 1:
+            raise ValueError(f"{op}: repeated axis in {axes} for shape {t.shape}")
+        return ()
     normalized = tuple(sorted({_axis(t, a, op) for a in axes}))
     if len(normalized) != len(axes):
         raise ValueError(f"{op}: repeated axis in {axes} for shape {t.shape}")
@@ -1179,7 +1173,7 @@ def stack(tensors: Sequence[Tensor], axis: int = 0, *, dim: int | None = None) -
     axis = axis if dim is None else dim
     ts = _as_tensors(tensors, ops.STACK)
     if not -ts[0].ndim - 1 <= axis <= ts[0].ndim:
-        raise ValueError(f"stack: axis {axis} is out of range for inputs of shape {ts[0].shape}")
+        raise IndexError(f"stack: axis {axis} is out of range for inputs of shape {ts[0].shape}")
     return _apply(ops.STACK, ts, {"axis": axis % (ts[0].ndim + 1)})
 
 

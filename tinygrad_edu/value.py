@@ -125,9 +125,7 @@ class Value(ScalarNode):
         return _unary(EXP, self)
 
     def log(self) -> Value:
-        """The natural logarithm; raises ValueError for data <= 0 (d/dx = 1/x)."""
-        if not self.data > 0:
-            raise ValueError(f"log: input must be positive, got {self.data!r}")
+        """The natural logarithm (d/dx = 1/x): -inf at 0 and nan below, with NumPy's warning."""
         return _unary(LOG, self)
 
     def relu(self) -> Value:
@@ -147,15 +145,11 @@ class Value(ScalarNode):
     __floordiv__, __rfloordiv__ = _binary_operator(FLOOR_DIVIDE), _binary_operator(FLOOR_DIVIDE, reflected=True)
 
     def sqrt(self) -> Value:
-        """√self; raises ValueError for data < 0 (d/dx = 1/(2√x))."""
-        if not self.data >= 0:
-            raise ValueError(f"sqrt: input must be >= 0, got {self.data!r}")
+        """√self (d/dx = 1/(2√x)); nan below 0, with NumPy's warning."""
         return _unary(SQRT, self)
 
     def rsqrt(self) -> Value:
         """1/√self: one power node, self ** -0.5."""
-        if not self.data >= 0:
-            raise ValueError(f"rsqrt: input must be >= 0, got {self.data!r}")
         return self**-0.5
 
     def abs(self) -> Value:
@@ -177,9 +171,7 @@ class Value(ScalarNode):
         return _unary(COS, self)
 
     def log2(self) -> Value:
-        """The base-2 logarithm; raises ValueError for data <= 0."""
-        if not self.data > 0:
-            raise ValueError(f"log2: input must be positive, got {self.data!r}")
+        """The base-2 logarithm (-inf at 0, nan below, with NumPy's warning)."""
         return _unary(LOG2, self)
 
     def erf(self) -> Value:

@@ -37,7 +37,9 @@ def draw_graph(
     `show` picks what appears: "data" and "grad" in the boxes, the local derivative's "formula" and
     "local" value and the gradient "contribution" on the edges. Gradients are dL/d(node) for
     L = output (seeded with `gradient` when the output is not a scalar), computed by the engine's
-    rules without changing any .grad. `names` names leaves, e.g. a model's parameters ("0.weight").
+    rules without changing any .grad. A tensor's values are summarised (min, mean, max), or shown in
+    full, row by row, when it has 2 or more axes and at most SMALL_ARRAY values (a tiny image, a few
+    kernels). `names` names leaves, e.g. a model's parameters ("0.weight").
     Above `max_nodes` (None: no limit), nodes of one op at one depth are drawn as one box; the
     drawing's `notes` (and caption) say so.
 
@@ -184,10 +186,24 @@ def _node_rows(node: Node, name: str, flow: GradientFlow | None, show: set[str],
     if node.shaped:
         rows.append(shape_text(node.data))
     if "data" in show:
-        rows.append("data " + summary(node.data, precision))
+        rows += _values("data", node.data, precision)
     if "grad" in show and flow is not None and node in flow.grads:
-        rows.append("grad " + summary(flow.grads[node], precision))
+        rows += _values("grad", flow.grads[node], precision)
     return rows
+
+
+SMALL_ARRAY = 32  # a tensor of 2 or more axes and at most this many elements is drawn in full
+
+
+def _values(head: str, array: Any, precision: int) -> list[str]:
+    """`head` and a summary on one line; for a small tensor of 2 or more axes (a tiny image, a kernel),
+    `head` alone and then every value: one line per row, the planes (the leading axes) side by side."""
+    if type(array) is float or np.ndim(array) < 2 or not 4 < np.size(array) <= SMALL_ARRAY:  # (a float: kept fast)
+        return [f"{head} {summary(array, precision)}"]
+    a = np.asarray(array)
+    planes = a.reshape(-1, *a.shape[-2:])
+    return [head] + ["   ".join("[" + ", ".join(number(v, precision) for v in plane[r]) + "]" for plane in planes)
+                     for r in range(a.shape[-2])]
 
 
 def _edge_rows(node: Node, inp: Node, flow: GradientFlow | None, show: set[str], precision: int) -> list[str]:
@@ -197,17 +213,19 @@ def _edge_rows(node: Node, inp: Node, flow: GradientFlow | None, show: set[str],
     if not inp.requires_grad:  # nothing flows back to a constant, and its derivative may not exist
         return [f"local {text}"] if "formula" in show else []
     local = local_derivative(node, slots) if show & {"local", "contribution"} else None
-    parts = []
-    if "formula" in show:
-        parts.append(text)
+    rows = []
+    head = "local " + text if "formula" in show else "local"
     if "local" in show and local is not None:
-        parts.append(summary(local, precision))
-    rows = ["local " + " = ".join(parts)] if parts else []
+        rows += _values(head + (" =" if "formula" in show else ""), local, precision)
+    elif "formula" in show:
+        rows.append(head)
     if "contribution" in show and flow is not None and (inp, node) in flow.edges:
-        carried = summary(flow.edges[inp, node], precision)
+        carried = flow.edges[inp, node]
         if local is not None and not node.shaped:  # a scalar edge: upstream gradient × local derivative
-            carried = f"{number(flow.grads[node], precision)} × {number(local, precision)} = {carried}"
-        rows.append("carries " + carried)
+            rows.append(f"carries {number(flow.grads[node], precision)} × {number(local, precision)} = "
+                        f"{summary(carried, precision)}")
+        else:
+            rows += _values("carries", carried, precision)
     return rows
 
 
