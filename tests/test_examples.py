@@ -37,7 +37,18 @@ def run_example(name: str, out: pathlib.Path, **options: Any) -> dict[str, Any]:
     return results
 
 
-@pytest.mark.parametrize("name", sorted(p.stem for p in EXAMPLES.glob("*.py") if not p.stem.startswith("_")))
+# examples whose own test file already runs the quick mode and checks every picture it writes: run once
+QUICK_RUN_ELSEWHERE = {"cnn_digits", "char_lstm", "char_gpt"}
+
+
+def test_the_examples_run_elsewhere_are_checked_there() -> None:
+    for name in QUICK_RUN_ELSEWHERE:
+        text = (EXAMPLES.parent / "tests" / f"test_example_{name}.py").read_text()
+        assert "quick=True" in text and "PNG" in text, name
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in EXAMPLES.glob("*.py")
+                                        if not p.stem.startswith("_") and p.stem not in QUICK_RUN_ELSEWHERE))
 def test_every_example_runs_quickly_and_writes_its_pictures(name: str, tmp_path: pathlib.Path) -> None:
     results = run_example(name, tmp_path)
     for picture in results.get("pictures", []):
