@@ -127,9 +127,11 @@ class Optimizer:
 
     # ---- saving and resuming
     def state_dict(self) -> dict[str, Any]:
-        """A copy of what training needs to resume exactly, in PyTorch's layout: {"state": {index: {...}},
-        "param_groups": [{hyperparameters..., "params": [index, ...]}]}, parameters numbered 0, 1, ...
-        across the groups in order (the numbers stand for the parameters, which are not saved here).
+        """A copy of what training needs to resume exactly, in PyTorch's layout.
+
+        That is `{"state": {index: {name: value}}, "param_groups": [{hyperparameter: value, "params":
+        [index, ...]}]}`, with the parameters numbered 0, 1, ... across the groups in order (the numbers
+        stand for the parameters, which are not saved here).
 
         >>> w = Tensor([1.0, 2.0], requires_grad=True)
         >>> opt = tg.optim.SGD([w], lr=0.1, momentum=0.9)
@@ -152,8 +154,8 @@ class Optimizer:
 
         The groups must match in number and size; each saved hyperparameter replaces the group's, and each
         parameter's state is copied in its dtype (a Value's as floats). Everything is checked before anything
-        changes. The state may also come as `tg.load` reads a file back, numbers as arrays and lists as
-        dicts by index; `tg.load(path, into=optimizer)` calls this.
+        changes. The state may also come as `tg.load` reads a file back (numbers as arrays, lists as dicts
+        by index): `tg.load(path, into=optimizer)` calls this.
         """
         name = type(self).__name__
         if not isinstance(state_dict, Mapping) or "param_groups" not in state_dict:

@@ -82,8 +82,9 @@ class LRScheduler:
         return list(self._last_lr)
 
     def state_dict(self) -> dict[str, Any]:
-        """Its attributes but the optimizer, as PyTorch saves a scheduler: last_epoch, base_lrs, _last_lr and
-        the schedule's settings (SequentialLR's schedulers as their state dicts; LambdaLR's functions left out).
+        """Its attributes but the optimizer, as PyTorch saves a scheduler: `last_epoch`, `base_lrs`, `_last_lr`
+        and the schedule's settings (SequentialLR's schedulers as their state dicts; LambdaLR's functions left
+        out).
 
         >>> opt = tg.optim.SGD([Value(0.0)], lr=1.0)
         >>> s = tg.optim.lr_scheduler.StepLR(opt, step_size=2); s.step(); s.step()
