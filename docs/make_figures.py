@@ -5,6 +5,7 @@ It writes docs/figures/*.svg (run it again after a change to the drawings):
 * post-network.svg     the post's network, neuron by neuron, on the example x = 0.5, y = 0.8
 * post-graph.svg       the computation graph of that example's loss, with what flows on each edge (top to bottom)
 * expression.svg       the small scalar expression tanh(a*b + b**2)
+* model-by-module.svg  a small transformer block's graph, one box per module (docs/howto/render-a-graph.md)
 
 The network and its weights are the tutorial's (docs/tutorial.md), so the numbers in the pictures
 are the numbers in the text. Importing this file draws nothing.
@@ -14,7 +15,10 @@ from __future__ import annotations
 
 import pathlib
 
+import numpy as np
+
 import tinygrad_edu as tg
+from tinygrad_edu import Tensor, nn
 
 FIGURES = pathlib.Path(__file__).resolve().parent / "figures"
 
@@ -30,6 +34,20 @@ def post_network() -> tg.nn.NeuronNetwork:
     """The tutorial's network, with the tutorial's weights."""
     return tg.nn.NeuronNetwork(EDGES, inputs=[1], biases=[2, 5, 8], outputs=[9], activation=ACTIVATION,
                                weights=WEIGHTS)
+
+
+class Block(nn.Module):
+    """x + attention(norm(x)), then + mlp(x): the how-to's small transformer block."""
+
+    def __init__(self) -> None:
+        self.norm = nn.LayerNorm(4)
+        self.attn = nn.MultiheadAttention(4, 2, batch_first=True, rng=0)
+        self.mlp = nn.Sequential(nn.Linear(4, 8, rng=1), nn.GELU(), nn.Linear(8, 4, rng=2))
+
+    def forward(self, x: Tensor) -> Tensor:
+        h = self.norm(x)
+        x = x + self.attn(h, h, h, need_weights=False)[0]
+        return x + self.mlp(x)
 
 
 def main() -> None:
@@ -49,6 +67,10 @@ def main() -> None:
     e.label = "e"
     e.backward()
     written.append(tg.render(tg.draw_graph(e), FIGURES / "expression.svg", backend="auto"))
+
+    model = nn.Sequential(nn.Linear(3, 4, rng=3), Block(), nn.Linear(4, 1, rng=4))
+    loss = (model(Tensor(np.random.default_rng(0).normal(size=(2, 5, 3)))) ** 2).mean()
+    written.append(tg.render(tg.draw_graph(loss, names=model), FIGURES / "model-by-module.svg", backend="auto"))
 
     for path in written:
         print(f"{path}  {path.stat().st_size:,} bytes")

@@ -349,7 +349,8 @@ def test_draw_graph_and_explain_on_a_conv_net() -> None:
     source = str(drawing.source) if hasattr(drawing, "source") else str(drawing)
     assert "conv2d" in source and "maxpool" in source
     text = tg.explain(net[0].weight, loss, names=net)
-    assert text.startswith("dL/d0.weight = ") and "conv2d" in text and "Σ windows(x)·g" in text
+    # the weight's rule, Σ windows(x)·g, with the names of the input and the gradient put in
+    assert text.startswith("dL/d0.weight = Σ windows(const)·dL/dconv2d(const, 0.weight) = ")
 
 
 def test_check_module_grads_passes_on_a_cnn() -> None:

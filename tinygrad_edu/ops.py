@@ -47,7 +47,10 @@ class Op:
     symbol: str  # what a drawing shows in the node, e.g. "*"
     forward: Callable[..., Any]  # raw NumPy data (and params by keyword) -> raw output
     vjps: Sequence[Callable[..., Any]] | ForEachInput  # vjps[k](grad_out, out, *inputs, **params) -> gradient of input k
-    derivatives: tuple[str, ...]  # local derivative of each input as text, e.g. ("y", "x") for x*y
+    # local derivative of each input as text, e.g. ("y", "x") for x*y, in the rule's letters (x, y: the
+    # inputs); or, where it names the gradient arriving (the rule's first argument, g), the whole
+    # vector-Jacobian product, as matmul's ("g @ yᵀ", "xᵀ @ g")
+    derivatives: tuple[str, ...]
     domain: tuple[str, ...]  # where tests may sample each input (see DOMAINS)
     scalar_forward: Callable[..., float] | None = None  # float forward; None: not available on Value
     broadcasting: bool = False  # inputs are broadcast and type-promoted: the engine sums gradients back
@@ -1237,7 +1240,9 @@ def with_params(op: Op, **params: Any) -> Op:
 #   conv2d(x, w) -> y              dx = conv2d_input_grad(g, w)     dw = conv2d_weight_grad(x, g)
 #   conv2d_input_grad(g, w) -> x   dg = conv2d(h, w)                dw = conv2d_weight_grad(h, g)
 #   conv2d_weight_grad(x, g) -> w  dx = conv2d_input_grad(g, h)     dg = conv2d(x, h)
-# (h: the gradient arriving at the op's output), so the three close under differentiation.
+# (h: the gradient arriving at the op's output), so the three close under differentiation. Their
+# derivative texts are these rules, in the rules' own letters (g for conv2d's output gradient, h for
+# the gradient arriving at a gradient op), as matmul's "g @ yᵀ" is.
 
 Pair = tuple[int, int]
 Padding2d = tuple[Pair, Pair]
@@ -1381,14 +1386,14 @@ CONV2D_INPUT_GRAD: Op = define(Op(  # the transposed convolution, conv2d's rule 
     "conv2d_input_grad", "convᵀ", _conv2d_input_grad,
     vjps=(lambda h, out, g, w, input_size, **p: call(CONV2D, h, w, **p),
           lambda h, out, g, w, input_size, **p: call(CONV2D_WEIGHT_GRAD, h, g, kernel_size=tuple(w.shape[2:]), **p)),
-    derivatives=("conv(·, w)", "Σ windows(·)·g"), domain=("real", "real"),
+    derivatives=("conv(h, w)", "Σ windows(h)·g"), domain=("real", "real"),
 ))
 
 CONV2D_WEIGHT_GRAD: Op = define(Op(  # conv2d's rule for its kernels
     "conv2d_weight_grad", "conv_w", _conv2d_weight_grad,
     vjps=(lambda h, out, x, g, kernel_size, **p: call(CONV2D_INPUT_GRAD, g, h, input_size=tuple(x.shape[2:]), **p),
           lambda h, out, x, g, kernel_size, **p: call(CONV2D, x, h, **p)),
-    derivatives=("convᵀ(g, ·)", "conv(x, ·)"), domain=("real", "real"),
+    derivatives=("convᵀ(g, h)", "conv(x, h)"), domain=("real", "real"),
 ))
 
 

@@ -103,8 +103,11 @@ class Tensor(Node):
            [6., 8.]])
     """
 
-    __slots__ = ("inputs", "params", "retains_grad")
+    __slots__ = ("inputs", "params", "retains_grad", "_module_calls")
     shaped = True
+    # (module, args, kwargs) of each module call that returned this tensor, innermost first; set by
+    # Module.__call__ (see nn/module.py), left unset otherwise
+    _module_calls: tuple[tuple[Any, tuple[Any, ...], dict[str, Any]], ...]
 
     def __init__(
         self,

@@ -7,6 +7,9 @@ of `parameters()` are deterministic. A layer or tensor reached twice is counted 
 
 A buffer is state that is not a parameter (BatchNorm's running statistics): a Tensor that requires no
 grad, declared with `register_buffer` so that `state_dict` saves it and `load_state_dict` restores it.
+
+Calling a module notes, on the node(s) it returns, which module made them from which arguments (see
+`module_calls`): drawings read that to box a graph by module. Nothing is added to the ops themselves.
 """
 
 from __future__ import annotations
@@ -61,7 +64,17 @@ class Module:
     forward: Callable[..., Any] = _forward_unimplemented  # subclasses give it their own signature
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.forward(*args, **kwargs)
+        out = self.forward(*args, **kwargs)
+        if type(out) is Tensor and out.op is not None and not (args and args[0] is out):  # the usual case
+            note = (self, args, kwargs)
+            if id(out) == _last_noted[0]:  # returned by an inner call too (as a Sequential's last layer)
+                out._module_calls = (*getattr(out, "_module_calls", ()), note)
+            else:  # a new node: its slot is empty (reading an empty slot would cost more than the rest)
+                out._module_calls = (note,)
+                _last_noted[0] = id(out)
+        else:
+            _note_call(self, args, kwargs, out)
+        return out
 
     # ---- discovery
     def _fields(self) -> Iterable[tuple[str, Any]]:
@@ -264,6 +277,64 @@ class Module:
             return f"{type(self).__name__}({extra}){count}"
         body = "\n".join(([extra] if extra else []) + lines)
         return f"{type(self).__name__}({count}\n  " + body.replace("\n", "\n  ") + "\n)"
+
+
+# --------------------------------------------------------------------------- which module made a node
+# A drawing boxes a graph by module from notes taken when a module returns: the call (module, args,
+# kwargs) is noted on each Tensor it returned that an op made, innermost call first (a Sequential
+# returns its last layer's output), in a slot of the Tensor: a tuple on the node, cheap enough for
+# every call. An outer call adds its note to those of the node the latest call noted (reading an
+# empty slot costs more than all the rest); a node noted earlier and returned again after other calls
+# keeps only the newest note (y = self.a(x); self.b(y); return y). Values are not noted: scalar
+# graphs are drawn op by op, and a note per neuron would slow them down.
+_last_noted = [0]  # the id of the Tensor the latest call noted
+
+
+class ModuleCall(NamedTuple):
+    """One call of a module, as noted on what it returned."""
+
+    module: Module
+    inputs: frozenset[int]  # ids of the nodes among its arguments: where the call's own work begins
+    key: int  # the same for every Tensor one call returned (its (h, c), its (output, weights))
+
+
+def module_calls(node: Node) -> list[ModuleCall]:
+    """The module calls that returned `node` (a Tensor), innermost first.
+
+    >>> class Double(Module):
+    ...     def forward(self, x: Tensor) -> Tensor:
+    ...         return x * 2
+    >>> m = Double(); y = m(Tensor([1.0], requires_grad=True))
+    >>> [(type(c.module).__name__, len(c.inputs)) for c in module_calls(y)]
+    [('Double', 1)]
+    """
+    return [ModuleCall(note[0], frozenset(map(id, _nodes_in(note[1:]))), id(note))
+            for note in getattr(node, "_module_calls", ())]
+
+
+def _note_call(module: Module, args: tuple[Any, ...], kwargs: dict[str, Any], out: Any) -> None:
+    """Note a call on the Tensors it returned (Module.__call__ notes a single one itself)."""
+    if not isinstance(out, (Tensor, tuple, list)):
+        return
+    outputs = [n for n in _nodes_in((out,)) if isinstance(n, Tensor) and n.op is not None]
+    inputs = {id(n) for n in _nodes_in((args, kwargs))} if outputs else set()
+    note = (module, args, kwargs)
+    for node in outputs:
+        if id(node) not in inputs:  # (an argument returned as it came is not the call's work)
+            node._module_calls = (*getattr(node, "_module_calls", ()), note)
+    if outputs:
+        _last_noted[0] = id(outputs[0])  # (an outer call may return it: out, weights = self.attn(...))
+
+
+def _nodes_in(values: Iterable[Any]) -> Iterator[Node]:
+    """The nodes among `values`, also inside tuples, lists and dicts."""
+    for v in values:
+        if isinstance(v, Node):
+            yield v
+        elif isinstance(v, (tuple, list)):
+            yield from _nodes_in(v)
+        elif isinstance(v, dict):
+            yield from _nodes_in(v.values())
 
 
 def _data(x: Any) -> Any:

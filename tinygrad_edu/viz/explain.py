@@ -8,6 +8,8 @@ when the graph is a NeuronNetwork's, in the post's three steps.
 
 from __future__ import annotations
 
+import inspect
+import re
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,7 +20,7 @@ import numpy as np
 from ..engine import GradientFlow, Node, gradient_flow, last_backward_output
 from ..nn.module import Module
 from ..nn.network import NeuronNetwork
-from ..ops import ADD
+from ..ops import ADD, ForEachInput
 from .dot import number, summary
 from .graph import _leaf_names, _slots, every_node, formula, local_derivative
 
@@ -33,6 +35,12 @@ class Term:
     upstream: Any  # dL/d(consumer)
     local: Any  # the local derivative's value (None where it is a Jacobian: matmul, sums)
     contribution: Any  # what the edge carries back
+    product: str | None = None  # the op's rule where it names the gradient itself: "dL/dy @ Wᵀ", "convᵀ(dL/dy, w)"
+
+    @property
+    def symbolic(self) -> str:
+        """What the edge carries back, in symbols: upstream gradient × local derivative, or the rule."""
+        return self.product or f"{self.upstream_name} × {self.local_text}"
 
     @property
     def scalar(self) -> bool:
@@ -52,7 +60,7 @@ class ChainRule:
         head = f"dL/d{self.name}"
         if not self.terms:
             return f"{head} = {summary(self.grad, precision)}"
-        symbolic = " + ".join(f"{t.upstream_name} × {t.local_text}" for t in self.terms)
+        symbolic = " + ".join(t.symbolic for t in self.terms)
         if all(t.scalar for t in self.terms):
             numeric = " + ".join(f"{number(t.upstream, precision)} × {number(t.local, precision)}" for t in self.terms)
             return f"{head} = {symbolic} = {numeric} = {summary(self.grad, precision)}"
@@ -101,7 +109,7 @@ def explain(node: Node, output: Node | None = None, *, names: Module | Mapping[s
             value = f"{number(t.upstream, precision)} × {number(t.local, precision)} = {number(t.contribution, precision)}"
         else:
             value = summary(t.contribution, precision)
-        lines.append(f"  edge {rule.name} -> {t.consumer}: {t.upstream_name} × {t.local_text} = {value}")
+        lines.append(f"  edge {rule.name} -> {t.consumer}: {t.symbolic} = {value}")
     return "\n".join(lines)
 
 
@@ -172,6 +180,8 @@ class _Graph:
             return None
         if len(inputs) == 2 and len(n.op.symbol) <= 2:
             return f"({inputs[0]}{n.op.symbol}{inputs[1]})"
+        if n.op.name == "transpose" and _swaps_last_two((n.params or {})["axes"]):  # a matrix transpose: kᵀ
+            return f"{inputs[0]}ᵀ"
         return f"{n.op.name}({', '.join(s or '' for s in inputs)})"
 
     def describe(self, node: Node) -> str:
@@ -202,6 +212,19 @@ class _Graph:
             return self.names[node.inputs[placeholder]]
         return f"({text})" if _has_top_level_operator(text) else text  # a product binds: dL/dt × (1 - t²)
 
+    def _product_text(self, node: Node, slot: int) -> str | None:
+        """The edge's rule, where the op's text for it names the gradient arriving (as its rule's first
+        argument, g): a vector-Jacobian product, "g @ yᵀ", with the names of the gradient and the
+        inputs put in for the rule's letters: "dL/d(x@W) @ Wᵀ". None where the text is a local derivative."""
+        letters = rule_letters(node, slot)
+        text = formula(node, [slot])
+        if not letters or not re.search(rf"(?<![A-Za-z_]){letters[0]}(?![A-Za-z_])", text):
+            return None
+        names = {letters[0]: self.gradient_name(node)}
+        names.update((letter, self.names[inp]) for letter, inp in zip(letters[1:], node.inputs))
+        text = re.sub(r"(?<![A-Za-z_])([A-Za-z])(?![A-Za-z_])", lambda m: names.get(m[1], m[1]), text)
+        return text.replace("ᵀᵀ", "")  # the transpose of kᵀ is k
+
     def chain_rule(self, node: Node) -> ChainRule | None:
         if node not in self.flow.grads:
             return None
@@ -214,9 +237,34 @@ class _Graph:
             text = " + ".join(self._local_text(c, k) for k in slots)  # x*x: both slots, one edge
             if len(slots) > 1:
                 text = f"({text})"
+            products = [self._product_text(c, k) for k in slots]
+            product = " + ".join(p for p in products if p) if all(products) else None
             terms.append(Term(self.names[c], self.gradient_name(c), text, self.flow.grads[c], local,
-                              self.flow.edges[node, c]))
+                              self.flow.edges[node, c], product))
         return ChainRule(self.names[node], self.flow.grads[node], terms)
+
+
+def _swaps_last_two(axes: tuple[int, ...]) -> bool:
+    n = len(axes)
+    return n >= 2 and tuple(axes) == (*range(n - 2), n - 1, n - 2)
+
+
+def rule_letters(node: Node, slot: int) -> list[str]:
+    """The names the op's rule for this input gives the gradient arriving and the inputs, as its
+    derivative texts use them: ["g", "x", "y"] for matmul, ["h", "g", "w"] for conv2d_input_grad."""
+    assert node.op is not None
+    vjps = node.op.vjps
+    rule = vjps.rule if isinstance(vjps, ForEachInput) else vjps[min(slot, len(vjps) - 1)]
+    try:
+        parameters = list(inspect.signature(rule).parameters.values())
+    except (TypeError, ValueError):  # a rule without a signature Python can read
+        return []
+    if isinstance(vjps, ForEachInput):
+        parameters = parameters[1:]  # rule(k, g, out, *inputs)
+    named = [p.name for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if len(named) < 2:
+        return []
+    return [named[0], *named[2:2 + len(node.inputs)]]  # the gradient, then the inputs (not `out`)
 
 
 def _has_top_level_operator(text: str) -> bool:

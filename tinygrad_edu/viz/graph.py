@@ -4,6 +4,9 @@ Every edge input -> node is labelled with the local derivative d(node)/d(input) 
 op's single definition, and its value) and, when gradients are known, what the edge carries back:
 upstream gradient x local derivative. The engine gives a node the sum of what the edges leaving it
 carry back, so the drawing shows the post's "advanced chain rule" at every node.
+
+A model's graph is drawn with one box per module (see modules.py), its edges carrying the gradient
+that flows between modules; a big graph without a model, with one box per op and depth.
 """
 
 from __future__ import annotations
@@ -17,9 +20,13 @@ import numpy as np
 from ..engine import GradientFlow, Node, gradient_flow
 from ..nn.module import Module
 from .dot import FONT, Drawing, attributes, label, number, shape_text, summary
+from .modules import Box, ModuleGroups
 
 SHOW = ("data", "grad", "formula", "local", "contribution")
-COLORS = {"output": "#fde2e1", "leaf": "#e1effd", "constant": "#f0f0f0", "op": "white"}
+COLORS = {"output": "#fde2e1", "leaf": "#e1effd", "constant": "#f0f0f0", "op": "white", "module": "#fff4d6"}
+COLLAPSE = ("auto", "module", "op", None)
+BY_MODULE_ABOVE = 20  # nodes: a model's graph bigger than this is drawn by module unless told otherwise
+MODULE_BOXES = 16  # at most this many boxes (where one depth allows it) when collapse="module" picks the depth
 
 
 def draw_graph(
@@ -28,11 +35,12 @@ def draw_graph(
     show: Iterable[str] = SHOW,
     gradient: Any = None,
     names: Module | Mapping[str, Node] | None = None,
+    collapse: str | int | None = "auto",
     max_nodes: int | None = 300,
     precision: int = 4,
-    rankdir: str = "LR",
+    rankdir: str | None = None,
 ) -> Drawing:
-    """Draw the graph that computed `output`, left to right, as a `graphviz.Digraph`.
+    """Draw the graph that computed `output` as a `graphviz.Digraph`.
 
     `show` picks what appears: "data" and "grad" in the boxes, the local derivative's "formula" and
     "local" value and the gradient "contribution" on the edges. Gradients are dL/d(node) for
@@ -40,8 +48,14 @@ def draw_graph(
     rules without changing any .grad. A tensor's values are summarised (min, mean, max), or shown in
     full, row by row, when it has 2 or more axes and at most SMALL_ARRAY values (a tiny image, a few
     kernels). `names` names leaves, e.g. a model's parameters ("0.weight").
-    Above `max_nodes` (None: no limit), nodes of one op at one depth are drawn as one box; the
-    drawing's `notes` (and caption) say so.
+
+    `collapse` says what becomes one box: "module", each call of a module of `names` (a model) at
+    the depth that keeps the drawing to about 16 boxes, or at the depth given as an int (1: the
+    model's children); "op", the nodes of one op at one depth, merging depths until at most
+    `max_nodes` boxes remain; None, nothing: every node is drawn. "auto" (the default) draws by module
+    a graph of more than 20 nodes when `names` is a model, by op one of more than `max_nodes` (None:
+    no limit) otherwise. The drawing's `notes` (and caption) say what was collapsed. `rankdir` is
+    "LR" (left to right: the default, but for drawings by module) or "TB" (top to bottom).
 
     >>> a = Value(2.0, label="a"); b = Value(-3.0, label="b"); e = a * b
     >>> g = draw_graph(e); g.source.count("->")
@@ -53,11 +67,19 @@ def draw_graph(
         raise ValueError(f"draw_graph: unknown show= item(s) {sorted(unknown)}; choose from {SHOW}")
     if not isinstance(output, Node):
         raise TypeError(f"draw_graph: expected a Value or Tensor, got {type(output).__name__}")
+    if collapse not in COLLAPSE and (type(collapse) is not int or collapse < 0):
+        raise ValueError(f"draw_graph: collapse must be one of {COLLAPSE} or a depth (an int >= 0), got {collapse!r}")
+    if collapse == "module" or type(collapse) is int:
+        if not isinstance(names, Module):
+            raise ValueError(f"draw_graph: collapse={collapse!r} draws a box per module of a model: pass names=model")
     nodes = every_node(output)
     flow = None
     if show & {"grad", "contribution"} and output.requires_grad and (gradient is not None or np.size(output.data) == 1):
         flow = gradient_flow(output, gradient)
     depth = _ranks(nodes)
+    groups, module_depth = _module_depth(nodes, names, collapse)
+    if rankdir is None:
+        rankdir = "TB" if groups is not None else "LR"
     drawing = Drawing(graph_attr={"rankdir": rankdir, "nodesep": "0.25", "ranksep": "0.6"},
                       node_attr={"shape": "box", "style": "rounded,filled", "fontname": FONT, "fontsize": "11"},
                       edge_attr={"fontname": FONT, "fontsize": "9", "color": "#555555"})
@@ -66,8 +88,12 @@ def draw_graph(
         why = "it does not require grad" if not output.requires_grad else "it is not a scalar (pass gradient=)"
         drawing.notes.append(f"no gradients shown: {why}")
     leaf_names = _leaf_names(names)
-    if max_nodes is not None and len(nodes) > max_nodes:
-        _draw_collapsed(drawing, nodes, output, depth, flow, leaf_names, show, max_nodes, precision)
+    if groups is None and (collapse == "module" or type(collapse) is int):
+        drawing.notes.append("no module calls in this graph (a module notes the Tensors it returns): not by module")
+    if groups is not None:
+        _draw_by_module(drawing, nodes, output, groups, module_depth, flow, leaf_names, show, precision)
+    elif collapse == "op" or (collapse is not None and max_nodes is not None and len(nodes) > max_nodes):
+        _draw_collapsed(drawing, nodes, output, depth, flow, leaf_names, show, max_nodes or 300, precision)
     else:
         _draw_every_node(drawing, nodes, output, depth, flow, leaf_names, show, precision)
     if drawing.notes:
@@ -118,6 +144,21 @@ def _ranks(nodes: list[Node]) -> dict[Node, int]:
     for leaf, d in first_use.items():
         depth[leaf] = d - 1
     return depth
+
+
+def _module_depth(nodes: list[Node], names: Module | Mapping[str, Node] | None,
+                  collapse: str | int | None) -> tuple[ModuleGroups | None, int]:
+    """The module calls to draw as boxes, and the depth to draw them at; (None, 0) to draw otherwise."""
+    if not isinstance(names, Module) or collapse in ("op", None):
+        return None, 0
+    if collapse == "auto" and len(nodes) <= BY_MODULE_ABOVE:
+        return None, 0
+    groups = ModuleGroups(nodes, names)
+    if not groups.calls:
+        return None, 0
+    if type(collapse) is int:
+        return groups, collapse
+    return groups, groups.choose_depth(nodes, MODULE_BOXES)
 
 
 def _leaf_names(names: Module | Mapping[str, Node] | None) -> dict[int, str]:
@@ -258,6 +299,97 @@ def _same_rank(drawing: Drawing, ids: Mapping[Any, str], depth: Mapping[Any, int
     for d in sorted(columns):
         if len(columns[d]) > 1:
             drawing.body.append("\t{rank=same; " + "; ".join(columns[d]) + "}\n")
+
+
+# --------------------------------------------------------------------------- drawing by module
+
+
+def _draw_by_module(drawing: Drawing, nodes: list[Node], output: Node, groups: ModuleGroups, depth: int,
+                    flow: GradientFlow | None, leaf_names: dict[int, str], show: set[str], precision: int) -> None:
+    """One box per module call at `depth` (see modules.py), the other nodes one by one; an edge per
+    value that enters a box or a node, labelled with the gradient it carries back (and, into a node,
+    with the local derivative)."""
+    box_of = groups.boxes(nodes, depth)
+    members: dict[Box, list[Node]] = defaultdict(list)
+    node_ids: dict[Node, str] = {}  # the DOT names of the nodes drawn on their own ...
+    for k, n in enumerate(nodes):
+        b = box_of[n]
+        if b is None:
+            node_ids[n] = f"n{k}"
+        else:
+            members[b].append(n)
+    box_ids = {b: f"b{k}" for k, b in enumerate(members)}  # ... and of the boxes
+
+    def group(n: Node) -> str:
+        b = box_of[n]
+        return box_ids[b] if b is not None else node_ids[n]
+
+    entering: dict[tuple[Node, str], list[Node]] = defaultdict(list)  # (value, where it goes) -> its consumers there
+    for n in nodes:
+        for inp in dict.fromkeys(n.inputs):  # an input used twice is one edge
+            if group(inp) != group(n):
+                entering[inp, group(n)].append(n)
+    body = drawing.body
+    for (inp, target), consumers in entering.items():
+        rows = []
+        if len(consumers) == 1 and box_of[consumers[0]] is None and "formula" in show:  # an op drawn on its own
+            rows.append("local " + formula(consumers[0], _slots(consumers[0], inp)))
+        if "contribution" in show and flow is not None and inp.requires_grad:
+            carried = [flow.edges[inp, c] for c in consumers if (inp, c) in flow.edges]
+            if carried:  # the sum of what the edges into the box carry back: the gradient it passes on
+                rows.append("carries " + _norm(sum(carried), precision))
+        attrs = {"label": label(rows)} if rows else {}
+        if not inp.requires_grad:
+            attrs["style"] = "dashed"
+        body.append(f"\t{group(inp)} -> {target} {attributes(**attrs)}\n")
+
+    leaving = {inp for inp, _ in entering} | {inp for n in nodes if box_of[n] is None for inp in n.inputs}
+    for b, ms in members.items():
+        outs = [m for m in ms if m is output or m in leaving]
+        rows = _box_rows(b, ms, outs, groups)
+        color = COLORS["output"] if any(m is output for m in ms) else COLORS["module"]
+        body.append(f"\t{box_ids[b]} {attributes(label=label(rows), fillcolor=color)}\n")
+    for n in nodes:
+        if box_of[n] is None:  # as in a drawing of every node, but values in few words: a gradient's norm
+            shown = show if np.size(n.data) <= 4 else show - {"data"}  # (a constant's value, a loss)
+            rows = _node_rows(n, _name(n, leaf_names), None, shown, precision)
+            if "grad" in show and flow is not None and n in flow.grads:
+                rows.append("grad " + _norm(flow.grads[n], precision))
+            body.append(f"\t{node_ids[n]} {attributes(label=label(rows), fillcolor=COLORS[_kind(n, output)])}\n")
+    count = len(members) + sum(b is None for b in box_of.values())
+    note = f"{len(nodes)} nodes drawn as {count} boxes, by module at depth {depth}"
+    if depth < groups.max_depth:
+        note += f"; collapse={depth + 1} opens the modules one level deeper"
+    drawing.notes.append(note + ", collapse=None draws every node")
+
+
+def _norm(g: Any, precision: int) -> str:
+    """||g||, the size of a gradient in one number (its value, for a scalar). (ASCII bars: a font that
+    lacks ‖ would draw the whole line in another.)"""
+    return "||g|| " + number(np.sqrt(np.sum(np.square(g))), precision) if np.size(g) > 1 else number(g, precision)
+
+
+def _box_rows(b: Box, members: list[Node], outputs: list[Node], groups: ModuleGroups) -> list[str]:
+    """A module's box: its name and class, parameters and ops, and the shape of what it returns."""
+    call = groups.by_key.get(b.call) if b.call is not None else None
+    module: Module | None
+    if b.path in groups.modules:
+        module = groups.modules[b.path]
+        rows = [f"{b.path}: {type(module).__name__}" if b.path else type(module).__name__]
+    else:  # a module outside the model (a loss module), named by its class
+        module, rows = (call.module if call is not None else None), [b.path]
+    ops = sum(m.op is not None for m in members)
+    counts = [f"{module.num_parameters():,} parameters"] if module is not None and module.num_parameters() else []
+    counts.append(f"{ops} op{'s' if ops != 1 else ''}")
+    if call is None:
+        calls = len({c.key for m in members for c in groups.within.get(m, []) if c.depth > groups.depths.get(b.path, 0)})
+        counts.append(f"{calls} calls inside")
+    rows.append(" · ".join(counts))
+    for o in outputs[:2]:
+        rows.append("→ " + (shape_text(o.data) if o.shaped else "scalar"))
+    if len(outputs) > 2:
+        rows.append(f"(and {len(outputs) - 2} more)")
+    return rows
 
 
 # --------------------------------------------------------------------------- big graphs

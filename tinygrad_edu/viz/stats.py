@@ -50,9 +50,10 @@ log, tanh, relu,   count 1 like the others)
 ...)
 =================  ==================================  =============================================
 
-Only matmul, convolutions and einsums are MACs in a Tensor graph; in a Value graph a multiply
-followed by an add is one, so a neuron Σᵢ wᵢ·xᵢ + b costs one MAC per weight, as a Linear layer's
-matmul does. Like the usual 2·n·k·m for a matmul (which really takes n·m·(2k-1) flops), 2 x MACs
+Only matmul, convolutions and einsums are MACs in a Tensor graph (attention's two products, q @ kᵀ
+and weights @ v, are batched matmuls: N·H·L·S·E MACs each for N sequences, H heads, L queries, S keys
+and E numbers per head); in a Value graph a multiply followed by an add is one, so a neuron
+Σᵢ wᵢ·xᵢ + b costs one MAC per weight, as a Linear layer's matmul does. Like the usual 2·n·k·m for a matmul (which really takes n·m·(2k-1) flops), 2 x MACs
 over-counts by one add per sum. Gradient accumulation where a node feeds several others is not counted.
 
 The rules of thumb this is compared with: a forward pass costs about 2 FLOPs per parameter per
