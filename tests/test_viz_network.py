@@ -56,6 +56,12 @@ def field(rows: list[str], name: str) -> float:
     return float(hit.split(" = ", 1)[1])
 
 
+def caption_loss(source: str) -> float:
+    """The number after "L = " on the caption's first line."""
+    (caption,) = CAPTION.findall(source)
+    return float(caption.split("\\n")[0].rsplit("L = ", 1)[1])
+
+
 def sigmoid(t: float) -> float:
     return 1.0 / (1.0 + math.exp(-t))
 
@@ -158,7 +164,7 @@ def test_values_deltas_and_weight_gradients_match_finite_differences(x: float, y
 
     (caption,) = CAPTION.findall(drawing.source)
     assert caption.startswith(f"x = {x:g}, y = {y:g}, L = ")
-    assert float(caption.rsplit("L = ", 1)[1]) == pytest.approx((y - hand["a9"]) ** 2, rel=1e-8)
+    assert caption_loss(drawing.source) == pytest.approx((y - hand["a9"]) ** 2, rel=1e-8)
 
 
 def test_a_loss_function_replaces_the_squared_error() -> None:
@@ -168,7 +174,7 @@ def test_a_loss_function_replaces_the_squared_error() -> None:
     halved = draw_network(net, x, y, loss=lambda out, t: 0.5 * (out - t) ** 2, precision=10)
     a9 = hand_forward(weights(net), x)["a9"]
     (caption,) = CAPTION.findall(halved.source)
-    assert float(caption.rsplit("L = ", 1)[1]) == pytest.approx(0.5 * (y - a9) ** 2, rel=1e-8)
+    assert caption_loss(halved.source) == pytest.approx(0.5 * (y - a9) ** 2, rel=1e-8)
     for j in (3, 4, 6, 7, 9):
         assert field(nodes(halved.source)[j][0], "δ") == pytest.approx(0.5 * field(plain[j][0], "δ"), rel=1e-7)
 
@@ -260,7 +266,7 @@ def test_mlp_example_gradients_match_finite_differences_and_leave_grad_alone() -
     for n, k in ((10, 0), (11, 1)):
         assert field(drawn[n][0], "δ") == pytest.approx(-2 * (y[k] - field(drawn[n][0], "a")), rel=1e-7)
     (caption,) = CAPTION.findall(drawing.source)
-    assert float(caption.rsplit("L = ", 1)[1]) == pytest.approx(mlp_loss(model, x, y), rel=1e-8)
+    assert caption_loss(drawing.source) == pytest.approx(mlp_loss(model, x, y), rel=1e-8)
 
 
 def test_sequential_with_tanh_and_a_layer_without_bias() -> None:
@@ -291,7 +297,7 @@ def test_scalar_mlp_draws_like_the_mlp_with_the_same_seed() -> None:
 
 def test_big_layers_are_truncated_with_a_note() -> None:
     model = MLP([784, 16, 10], rng=0)
-    drawing = draw_network(model, max_per_layer=12)
+    drawing = draw_network(model, max_per_layer=12, show=("weights", "gradients"))
     source = drawing.source
     groups = ranks(source)
     assert len(groups) == 3
@@ -311,7 +317,7 @@ def test_big_layers_are_truncated_with_a_note() -> None:
 
 
 def test_no_limit_draws_every_neuron() -> None:
-    drawing = draw_network(MLP([30, 16, 10], rng=0), max_per_layer=None)
+    drawing = draw_network(MLP([30, 16, 10], rng=0), max_per_layer=None, show="weights")
     assert len(nodes(drawing.source)) == 31 + 17 + 10
     assert len(edges(drawing.source)) == 31 * 16 + 17 * 10
     assert drawing.notes == []
@@ -370,3 +376,62 @@ def test_the_in_process_renderer_reads_the_drawing() -> None:
 
     svg = render_source(draw_network(MLP([784, 16, 10], rng=0), max_per_layer=5).source, "svg", backend="wasm")
     assert b"<svg" in svg and b"780 more" in svg
+
+
+# --------------------------------------------------------------------------- show= and the caption's loss
+
+COLORED = re.compile(r'^\tn(\d+) -> n(\d+) \[(?:label="((?:[^"\\]|\\.)*)" )?color="(#[0-9a-f]{6})" penwidth="([\d.]+)"\]$',
+                     re.M)
+
+
+def test_show_picks_the_edge_labels() -> None:
+    net = post_network(rng=2)
+    default = draw_network(net, 0.5, 0.8).source
+    both = draw_network(net, 0.5, 0.8, show=("weights", "gradients")).source
+    assert default == both  # 12 edges: small enough to label by default
+    assert all(len(rows) == 2 for rows in edges(both).values())
+    weights_only = edges(draw_network(net, 0.5, 0.8, show="weights").source)
+    assert len(weights_only) == 12 and all(len(rows) == 1 and rows[0].startswith("w = ") for rows in weights_only.values())
+    for show in ((), "none"):
+        source = draw_network(net, 0.5, 0.8, show=show).source
+        assert edges(source) == {} and "w = " not in source
+        assert len(COLORED.findall(source)) == 12
+    grads = COLORED.findall(draw_network(net, 0.5, 0.8, show=["gradients"]).source)
+    assert len(grads) == 12 and all(text.startswith("dL/dw = ") for *_, text, _, _ in grads)
+    with pytest.raises(ValueError, match=r"draw_network: unknown show= item\(s\) \['weight'\]"):
+        draw_network(net, show=["weight"])
+
+
+def test_a_big_network_is_drawn_with_edges_coloured_by_weight() -> None:
+    """MLP([2, 8, 8, 1]): 105 edges, too many to write on; colour is the weight's sign, width its size."""
+    model = MLP([2, 8, 8, 1], rng=0)
+    source = draw_network(model).source
+    found = COLORED.findall(source)
+    assert len(found) == 105 and edges(source) == {} and "w = " not in source
+    weights = {(1, 4): model.layers[0].weight.data[0, 0], (12, 20): model.layers[1].bias.data[7]}
+    biggest = max(float(np.abs(layer.weight.data).max()) for layer in model.layers)
+    biggest = max(biggest, *(float(np.abs(layer.bias.data).max()) for layer in model.layers))
+    by_edge = {(int(i), int(j)): (color, float(width)) for i, j, _, color, width in found}
+    for edge, w in weights.items():
+        color, width = by_edge[edge]
+        assert color == ("#2b6cb0" if w >= 0 else "#c53030")
+        assert width == pytest.approx(0.3 + 2.7 * abs(w) / biggest, abs=0.01)
+    (caption,) = CAPTION.findall(source)
+    assert "blue w > 0, red w < 0" in caption and "all 105 edges" in caption
+
+
+def test_the_caption_names_the_loss_behind_the_deltas() -> None:
+    model = MLP([2, 3, 1], output_activation="sigmoid", rng=0)
+    x, y = [0.5, -1.0], [1.0]
+    squared = CAPTION.findall(draw_network(model, x, y).source)[0]
+    assert "L = squared error Σ (y - a)²; δ = dL/dz for this example (pass loss= for another loss)" in squared
+    bce = draw_network(model, x, y, loss=tg.nn.functional.binary_cross_entropy, precision=10)
+    (caption,) = CAPTION.findall(bce.source)
+    assert "L = binary_cross_entropy(outputs, target); δ = dL/dz" in caption and "pass loss=" not in caption
+    p = float(np.ravel(model(Tensor(np.array(x))).data)[0])
+    assert caption_loss(bce.source) == pytest.approx(-math.log(p), rel=1e-8)
+    delta_out = field(nodes(bce.source)[8][0], "δ")
+    assert delta_out == pytest.approx(p - 1.0, rel=1e-6)  # BCE after a sigmoid: δ = a - y
+    module_loss = CAPTION.findall(draw_network(model, x, y, loss=tg.nn.BCELoss()).source)[0]
+    assert "L = BCELoss(outputs, target)" in module_loss
+    assert "L = loss(outputs, target)" in CAPTION.findall(draw_network(model, x, y, loss=lambda o, t: (o - 1.0).sum()).source)[0]

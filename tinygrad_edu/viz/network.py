@@ -34,6 +34,9 @@ LossFunction = Callable[[Any, Any], Node]
 
 SYMBOLS = {"identity": "id"}  # the others: the symbol of the activation's op, or its name (see _symbol)
 COLORS = {"input": "#b7e1b0", "output": "#f4b6b0", "bias": "#b0c8f4", "hidden": "white"}
+SHOW = ("weights", "gradients")  # what the edge labels may show
+LABELLED_EDGES = 40  # show=None labels the edges of a drawing with at most this many, else colours them
+POSITIVE, NEGATIVE = "#2b6cb0", "#c53030"  # unlabelled edges: blue for w > 0, red for w < 0
 SUPPORTED = ("a NeuronNetwork, an MLP, a ScalarMLP, a Linear, or a Sequential of Linear layers each "
              "followed by at most one ReLU, Sigmoid, Tanh, Identity or other activation module of "
              "nn.layers.ACTIVATION_MODULES with its default arguments")
@@ -57,6 +60,7 @@ def draw_network(
     target: Any = None,
     *,
     loss: LossFunction | None = None,
+    show: Iterable[str] | str | None = None,
     precision: int = 4,
     max_per_layer: int | None = 12,
     rankdir: str = "LR",
@@ -67,8 +71,12 @@ def draw_network(
     modules. Edges show their weight w and, once a backward pass has filled the weights' `.grad`,
     dL/dw. Given one example `x` (a number or one value per input neuron) the neurons show z and
     a = f(z); given a `target` too, the loss — the post's squared error Σ (y - a_out)², or
-    `loss(outputs, target)` — and every neuron's delta dL/dz and every weight's dL/dw for that
-    example, computed by the engine without changing any `.grad`. A layer of more than
+    `loss(outputs, target)`, named in the caption — and every neuron's delta dL/dz and every
+    weight's dL/dw for that example, computed by the engine without changing any `.grad`. Pass the
+    loss the model is trained with (say `tg.nn.functional.binary_cross_entropy`): the deltas are
+    those of that loss. `show` picks what the edge labels hold: "weights", "gradients", both, or
+    none (`()` or "none"); unlabelled edges are drawn blue for w > 0, red for w < 0, as wide as |w|.
+    The default labels both on drawings of at most 40 edges, and none on larger ones. A layer of more than
     `max_per_layer` neurons (None: no limit) is drawn as its first ones, a "⋮ k more" box and its
     last one; `notes` (and the caption) say what was left out.
 
@@ -86,6 +94,7 @@ def draw_network(
         raise ValueError("draw_network: a target needs an example x to compare with")
     if loss is not None and target is None:
         raise ValueError("draw_network: loss= needs a target (and x)")
+    shown = _show(show)
     neurons = _neurons(model)
     evaluation = neurons.evaluate(x, target, loss) if x is not None else None
     drawing = Drawing(graph_attr={"rankdir": rankdir, "nodesep": "0.3", "ranksep": "1.1", "fontname": FONT},
@@ -94,13 +103,38 @@ def draw_network(
                       edge_attr={"fontname": FONT, "fontsize": "8", "color": "#555555", "arrowsize": "0.6"})
     drawing.notes = []
     drawn = _draw_neurons(drawing, neurons, evaluation, max_per_layer, precision)
-    _draw_edges(drawing, neurons, drawn, evaluation, precision)
+    legend = _draw_edges(drawing, neurons, drawn, evaluation, shown, precision)
     if drawing.notes:
         drawing.notes.append(f"pass max_per_layer=None to draw every neuron (the limit is {max_per_layer})")
     caption = [evaluation.caption(precision)] if evaluation is not None else []
+    if evaluation is not None and evaluation.loss is not None:
+        caption.append(f"L = {_loss_name(loss)}; δ = dL/dz for this example" + ("" if loss is not None else " (pass loss= for another loss)"))
+    caption += legend
     if caption or drawing.notes:
         drawing.body.append(f"\tlabel={label(caption + drawing.notes)} labelloc=b fontsize=10\n")
     return drawing
+
+
+def _show(show: Iterable[str] | str | None) -> set[str] | None:
+    """The edge labels asked for (None: decided by the drawing's size), or ValueError."""
+    if show is None:
+        return None
+    items = ({show} if show != "none" else set()) if isinstance(show, str) else set(show)
+    unknown = items - set(SHOW)
+    if unknown:
+        raise ValueError(f"draw_network: unknown show= item(s) {sorted(unknown)}; choose from {SHOW}, "
+                         "or () or 'none' for unlabelled edges")
+    return items
+
+
+def _loss_name(loss: LossFunction | None) -> str:
+    """What the caption calls the loss: the post's squared error, or the function's (module's) name."""
+    if loss is None:
+        return "squared error Σ (y - a)²"
+    name = getattr(loss, "__name__", None)
+    if name is None:
+        name = type(loss).__name__
+    return "loss(outputs, target)" if name == "<lambda>" else f"{name}(outputs, target)"
 
 
 # --------------------------------------------------------------------------- what one example gives
@@ -504,18 +538,32 @@ def _draw_neurons(drawing: Drawing, neurons: _EdgeList | _Layers, evaluation: _E
 
 
 def _draw_edges(drawing: Drawing, neurons: _EdgeList | _Layers, drawn: set[int], evaluation: _Evaluation | None,
-                precision: int) -> None:
-    """Every edge among the drawn neurons, with its weight and dL/dw: this example's when there is a
-    target, else the last backward's (.grad)."""
+                show: set[str] | None, precision: int) -> list[str]:
+    """Every edge among the drawn neurons, labelled with what `show` asks for: its weight, and dL/dw
+    (this example's when there is a target, else the last backward's .grad). Edges without their
+    weight written are coloured by its sign and as wide as its size. Returns the caption's legend."""
     gradient = evaluation.weight_grad if evaluation is not None and evaluation.weight_grad is not None \
         else neurons.stored_grad()
     edges = neurons.edges(drawn)
+    shown = (set(SHOW) if len(edges) <= LABELLED_EDGES else set()) if show is None else show
+    weights = {edge: neurons.weight(edge) for edge in edges}
+    biggest = max((abs(w) for w in weights.values()), default=0.0) or 1.0
     for edge in edges:
-        rows = ["w = " + number(neurons.weight(edge), precision)]
-        g = gradient(edge) if gradient is not None else None
+        rows = ["w = " + number(weights[edge], precision)] if "weights" in shown else []
+        g = gradient(edge) if gradient is not None and "gradients" in shown else None
         if g is not None:
             rows.append("dL/dw = " + number(g, precision))
-        drawing.body.append(f"\tn{edge[0]} -> n{edge[1]} {attributes(label=label(rows))}\n")
+        attrs = {"label": label(rows)} if rows else {}
+        if "weights" not in shown:
+            w = weights[edge]
+            attrs.update(color=POSITIVE if w >= 0 else NEGATIVE, penwidth=f"{0.3 + 2.7 * abs(w) / biggest:.2f}")
+        drawing.body.append(f"\tn{edge[0]} -> n{edge[1]} {attributes(**attrs)}\n")
     if len(edges) < neurons.edge_count:
         drawing.notes.append(f"{neurons.edge_count - len(edges)} of {neurons.edge_count} edges not drawn "
                              "(those of neurons not drawn)")
+    if "weights" in shown or not edges:
+        return []
+    legend = [f"edges: blue w > 0, red w < 0, wider for larger |w| (largest |w| = {number(biggest, precision)})"]
+    if show is None:
+        legend.append(f"show=('weights', 'gradients') writes them on all {len(edges)} edges")
+    return legend
