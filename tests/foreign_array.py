@@ -11,6 +11,7 @@ arrays, fails. Python numbers and NumPy scalars are accepted, as CuPy passes the
 from __future__ import annotations
 
 import types
+import weakref
 from typing import Any
 
 import numpy as np
@@ -22,11 +23,12 @@ from tinygrad_edu.device import Device, register_device
 class ForeignArray(NDArrayOperatorsMixin):
     """An ndarray in disguise, which NumPy cannot turn back into an ndarray by itself."""
 
-    __slots__ = ("_a",)
+    __slots__ = ("_a", "__weakref__")
 
     def __init__(self, array: np.ndarray) -> None:
         assert type(array) is np.ndarray, type(array)
         self._a = array
+        _WRAPPERS[id(array)] = self
 
     # ---- what it is
     shape = property(lambda self: self._a.shape)
@@ -35,7 +37,7 @@ class ForeignArray(NDArrayOperatorsMixin):
     size = property(lambda self: self._a.size)
     strides = property(lambda self: self._a.strides)
     T = property(lambda self: _wrap(self._a.T))
-    base = property(lambda self: _wrap(self._a.base) if self._a.base is not None else None)
+    base = property(lambda self: _wrapper_of(self._a.base))
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         raise TypeError("Implicit conversion to a NumPy array is not allowed (ForeignArray, as in CuPy); "
@@ -108,6 +110,18 @@ class ForeignArray(NDArrayOperatorsMixin):
 
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
         return _wrap(func(*_unwrap(args, strict=True), **_unwrap(kwargs, strict=True)))
+
+
+# ndarray id -> its wrapper while that lives: `a.base` is one object, as CuPy's is (the engine tracks
+# in-place changes by the memory-owning array)
+_WRAPPERS: weakref.WeakValueDictionary[int, ForeignArray] = weakref.WeakValueDictionary()
+
+
+def _wrapper_of(array: np.ndarray | None) -> ForeignArray | None:
+    if type(array) is not np.ndarray:
+        return None
+    found = _WRAPPERS.get(id(array))
+    return found if found is not None and found._a is array else ForeignArray(array)
 
 
 def _unwrap(x: Any, strict: bool) -> Any:

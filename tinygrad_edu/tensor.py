@@ -1076,7 +1076,7 @@ def _binary(op: Op, x: Tensor, other: Any, reflected: bool = False) -> Tensor:
     if kind is Tensor:
         y = other
     elif not (x.requires_grad and _grad_mode.enabled) and (
-        kind is float or kind is int or (kind is np.ndarray and other.dtype.kind in "fiub")
+        kind is float or kind is int or (kind is np.ndarray and other.dtype.kind in "fiub" and type(x.data) is np.ndarray)
     ):  # nothing will be recorded: no constant node for the operand (NumPy adapts numbers to the dtype as we do)
         args = (other, x.data) if reflected else (x.data, other)
         try:
@@ -1105,6 +1105,8 @@ def _as_tensor(x: Any, like: Tensor, op: Op, copy: bool = True) -> Tensor:
             return _leaf(np.array(x, dtype=dtype if dtype.kind == "f" else np.result_type(dtype, x)))
         return _leaf(array_module(data).asarray(x, dtype=dtype if dtype.kind == "f" else np.result_type(dtype, x)))
     if kind is np.ndarray and x.dtype.kind in "fiub":
+        if type(like.data) is not np.ndarray:  # a NumPy array is a constant: copied to the tensor's device
+            return _leaf(device_of(like.data).to_device(x))
         return _leaf(x.copy() if copy else x)
     if is_array(x):  # an array of another device (mixing devices raises in the op's forward)
         return _leaf(x.copy() if copy else x)

@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from ..device import is_array
+
 from ..tensor import Tensor
 from .module import Module
 
@@ -32,7 +34,8 @@ def embedding(input: Any, weight: Tensor, padding_idx: int | None = None) -> Ten
 
 
 def _lookup(input: Any, weight: Tensor, padding_idx: int | None, where: str) -> Tensor:
-    ids = np.asarray(input.data if isinstance(input, Tensor) else input)
+    ids = input.data if isinstance(input, Tensor) else input
+    ids = ids if is_array(ids) else np.asarray(ids)  # (host ids index a GPU's weight too: CuPy copies them)
     if ids.dtype.kind not in "iu":
         raise ValueError(f"{where}: expected integer ids, got an array of dtype {ids.dtype} and shape {ids.shape}")
     size = weight.shape[0]

@@ -550,7 +550,7 @@ def avg_pool2d(input: Tensor, kernel_size: IntOrPair, stride: IntOrPair | None =
         if np.all(divisor == divisor.flat[0]):
             divisor = float(divisor.flat[0])
     uniform = isinstance(divisor, float)
-    weight = Tensor(np.full((channels, 1) + kernel, 1 / divisor if uniform else 1.0, dtype=x.dtype))
+    weight = Tensor(np.full((channels, 1) + kernel, 1 / divisor if uniform else 1.0, dtype=x.dtype), device=x.device)
     y = ops.call(ops.CONV2D, x, weight, stride=step, padding=pads, dilation=(1, 1), groups=channels)
     if not uniform:
         y = y * (1 / divisor)

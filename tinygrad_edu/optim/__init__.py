@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from ..device import is_array
 from ..engine import Node, mark_modified
 
 __all__ = ["Adam", "AdamW", "Optimizer", "SGD", "lr_scheduler"]
@@ -134,7 +135,7 @@ class Optimizer:
             g = g.data
         if not p.shaped:
             return float(g)
-        g = np.asarray(g, dtype=p.data.dtype)
+        g = g.astype(p.data.dtype, copy=False) if is_array(g) else np.asarray(g, dtype=p.data.dtype)
         if g.shape != p.data.shape:
             raise ValueError(
                 f"{type(self).__name__}: {_describe(p)} has shape {p.data.shape} but its grad has shape {g.shape}"
@@ -308,15 +309,15 @@ def _scale(p: Node, factor: float) -> None:
 
 
 def _copy(x: Any) -> Any:
-    return x.copy() if isinstance(x, np.ndarray) else x
+    return x.copy() if is_array(x) else x
 
 
 def _zeros_like(x: Any) -> Any:
-    return np.zeros_like(x) if isinstance(x, np.ndarray) else 0.0
+    return np.zeros_like(x) if is_array(x) else 0.0
 
 
 def _sqrt(x: Any) -> Any:
-    return np.sqrt(x) if isinstance(x, np.ndarray) else math.sqrt(x)
+    return np.sqrt(x) if is_array(x) else math.sqrt(x)
 
 
 def _check_real(name: str, key: str, value: Any) -> None:
