@@ -242,7 +242,8 @@ def mark_modified(node: Node, where: str) -> None:
 _changed_memory: dict[int, tuple[weakref.ref[np.ndarray], int]] = {}
 
 
-def _memory_of(array: np.ndarray) -> np.ndarray:
+def _memory_of(array: Any) -> Any:
+    """The array that owns the memory an array views (NumPy's or a device's)."""
     while is_array(array.base):
         array = array.base
     return array

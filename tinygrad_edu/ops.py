@@ -237,7 +237,7 @@ def _one_where(x: Any, mask: Any) -> Any:
 
 def _values(v: Any) -> Any:
     """The array of a graph node, an array, or a number (as a 0-d NumPy array)."""
-    data = v.data if isinstance(v, Recorder) else v  # (an ndarray's own .data is its buffer)
+    data = v.data if isinstance(v, Recorder) else v  # type: ignore[attr-defined]  # (an ndarray's .data is its buffer)
     return data if is_array(data) else np.asarray(data)
 
 
