@@ -98,6 +98,9 @@ class ForeignArray(NDArrayOperatorsMixin):
 
     # ---- NumPy's protocols
     def __array_ufunc__(self, ufunc: Any, method: str, *args: Any, **kwargs: Any) -> Any:
+        if method != "__call__" and method != "outer" and ufunc not in _UFUNC_METHODS.get(method, ()):
+            raise TypeError(f"ForeignArray: {ufunc.__name__}.{method} is not supported (CuPy has it for "
+                            f"{sorted(u.__name__ for u in _UFUNC_METHODS.get(method, ()))} only)")
         if method == "at":  # ufunc.at(a, index, b): the index may be host arrays, as in indexing
             a, index, *rest = args
             getattr(ufunc, method)(_unwrap(a, True), _unwrap(index, False), *_unwrap(rest, True))
@@ -122,6 +125,13 @@ def _wrapper_of(array: np.ndarray | None) -> ForeignArray | None:
         return None
     found = _WRAPPERS.get(id(array))
     return found if found is not None and found._a is array else ForeignArray(array)
+
+
+# the ufunc methods CuPy has, and for which ufuncs (its documentation, "Universal functions")
+_UFUNC_METHODS = {
+    "reduce": (np.add, np.multiply), "accumulate": (np.add, np.multiply), "reduceat": (np.add,),
+    "at": (np.add, np.subtract, np.maximum, np.minimum, np.bitwise_and, np.bitwise_or, np.bitwise_xor),
+}
 
 
 def _unwrap(x: Any, strict: bool) -> Any:

@@ -235,6 +235,14 @@ def _one_where(x: Any, mask: Any) -> Any:
     return x + mask
 
 
+def _max(x: Any, axis: Any, keepdims: bool) -> Any:
+    """x's maximum along axis: NumPy's reduction itself (x.max adds a Python layer), or the method of a
+    device's array (CuPy has ufunc.reduce for add and multiply only)."""
+    if type(x) is np.ndarray:
+        return np.maximum.reduce(x, axis=axis, keepdims=keepdims)
+    return x.max(axis=axis, keepdims=keepdims)
+
+
 def _values(v: Any) -> Any:
     """The array of a graph node, an array, or a number (as a 0-d NumPy array)."""
     data = v.data if isinstance(v, Recorder) else v  # type: ignore[attr-defined]  # (an ndarray's .data is its buffer)
@@ -594,7 +602,7 @@ def _log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
 
 
 def _softmax(x: np.ndarray, axis: int) -> np.ndarray:
-    e = np.exp(x - np.maximum.reduce(x, axis=axis, keepdims=True))  # (x.max without its Python layer)
+    e = np.exp(x - _max(x, axis, True))
     e /= np.add.reduce(e, axis=axis, keepdims=True)
     return e
 
@@ -623,7 +631,7 @@ def _cross_entropy_saving(logits: np.ndarray, labels: np.ndarray) -> tuple[Any, 
     """
     if logits.dtype.kind != "f":  # integers: a float loss, as log_softmax gives
         logits = logits.astype(np.float64)
-    shifted = logits - np.maximum.reduce(logits, axis=-1, keepdims=True)
+    shifted = logits - _max(logits, -1, True)
     exps = np.exp(shifted)
     sums = np.add.reduce(exps, axis=-1)
     loss = np.add.reduce(np.log(sums) - shifted[array_module(shifted).arange(len(labels)), labels]) / len(labels)

@@ -1623,7 +1623,7 @@ def _is_plain_classification(
         return False
     classes = input.shape[1]
     # as unsigned integers negative labels are huge, so one max finds labels on both sides of the range
-    if labels.size and np.maximum.reduce(labels.astype(np.uint64)) >= classes:
+    if labels.size and ops._max(labels.astype(np.uint64), None, False) >= classes:
         return False
     return not 0 <= ignore_index < classes or not (labels == ignore_index).any()
 
