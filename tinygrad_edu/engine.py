@@ -235,7 +235,11 @@ def mark_modified(node: Node, where: str) -> None:
     if is_array(node.data):  # views of this memory (t[1:], t.T) change with it
         memory = _memory_of(node.data)
         key = id(memory)  # the entry goes when the memory does: nothing accumulates over a long run
-        _changed_memory[key] = (weakref.ref(memory, lambda _: _changed_memory.pop(key, None)), epoch[0])
+        try:
+            ref = weakref.ref(memory, lambda _: _changed_memory.pop(key, None))
+        except TypeError:  # an array library without weak references: only the leaf itself is tracked
+            return
+        _changed_memory[key] = (ref, epoch[0])
 
 
 # id of an array that owns memory -> (a weak reference to it, the epoch it was last changed in place)
