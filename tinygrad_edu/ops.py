@@ -239,7 +239,7 @@ def _max(x: Any, axis: Any, keepdims: bool) -> Any:
     """x's maximum along axis: NumPy's reduction itself (x.max adds a Python layer), or the method of a
     device's array (CuPy has ufunc.reduce for add and multiply only)."""
     if type(x) is np.ndarray:
-        return np.maximum.reduce(x, axis=axis, keepdims=keepdims)
+        return np.maximum.reduce(x, axis=axis, keepdims=keepdims)  # type: ignore[call-overload]
     return x.max(axis=axis, keepdims=keepdims)
 
 
