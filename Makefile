@@ -26,7 +26,7 @@ test: $(STAMP)
 fuzz: $(STAMP)
 	TG_FUZZ=big TG_FUZZ_REPORT=1 $(PY) -m pytest tests/test_fuzz.py -q -s
 
-# The documentation site, built into site/ (open site/index.html)
+# The documentation site, built into site/ (open site/index.html from disk: no server or network needed)
 docs: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[docs]'
 	$(PY) -m mkdocs build --strict

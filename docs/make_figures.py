@@ -3,7 +3,7 @@
 It writes docs/figures/*.svg (run it again after a change to the drawings):
 
 * post-network.svg     the post's network, neuron by neuron, on the example x = 0.5, y = 0.8
-* post-graph.svg       the computation graph of that example's loss, with what flows on each edge
+* post-graph.svg       the computation graph of that example's loss, with what flows on each edge (top to bottom)
 * expression.svg       the small scalar expression tanh(a*b + b**2)
 
 The network and its weights are the tutorial's (docs/tutorial.md), so the numbers in the pictures
@@ -41,7 +41,8 @@ def main() -> None:
     loss = (Y - a[9]) ** 2
     loss.label = "L"
     loss.backward()
-    written.append(tg.render(tg.draw_graph(loss), FIGURES / "post-graph.svg", backend="auto"))
+    # top to bottom: drawn left to right it is about 3000 pt wide, unreadable at page width
+    written.append(tg.render(tg.draw_graph(loss, rankdir="TB"), FIGURES / "post-graph.svg", backend="auto"))
 
     a_, b_ = tg.Value(2.0, label="a"), tg.Value(-3.0, label="b")
     e = (a_ * b_ + b_**2).tanh()

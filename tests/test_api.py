@@ -50,6 +50,9 @@ def test_value_reflected_ops_and_value_exponent() -> None:
 def test_value_niceties() -> None:
     v = Value(1.5, label="v")
     assert "data=1.5" in repr(v) and "label='v'" in repr(v)
+    assert repr(Value(2.0)) == "Value(data=2.0, grad=0.0)"  # floats read as floats
+    assert [repr(Value(x)).split(",")[0] for x in (1e6, 1 / 3, float("nan"), -7)] == [
+        "Value(data=1e+06", "Value(data=0.333333", "Value(data=nan", "Value(data=-7.0"]
     assert float(v) == 1.5 and v.item() == 1.5
     assert v > 1 and v < Value(2.0) and v >= 1.5 and v <= 1.5
     w = np.float64(2.0) * v  # NumPy scalars defer to Value

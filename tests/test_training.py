@@ -133,6 +133,27 @@ def test_automatic_progress_appears_on_a_terminal_for_a_long_run(monkeypatch: py
     assert plain.getvalue() == ""
 
 
+def test_automatic_progress_appears_in_a_notebook(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In Jupyter, tqdm.auto draws a widget (stderr is no terminal there): the automatic bar is shown."""
+    X, Y = regression()
+    plain = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", plain)
+    monkeypatch.setattr(training_module, "PROGRESS_DELAY", 0.0)
+    monkeypatch.setattr(training_module, "_in_notebook", lambda tqdm: True)  # as tqdm.auto decides in a kernel
+    model = Linear(3, 1, rng=0)
+    fit(model, mse_loss, SGD(model.parameters(), lr=0.1), X, Y, epochs=2)
+    assert "epoch 2/2" in plain.getvalue()
+
+
+def test_automatic_progress_waits_a_second(monkeypatch: pytest.MonkeyPatch) -> None:
+    X, Y = regression()
+    terminal = FakeTerminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    model = Linear(3, 1, rng=0)
+    fit(model, mse_loss, SGD(model.parameters(), lr=0.1), X, Y, epochs=2)  # well under a second
+    assert terminal.getvalue() == ""
+
+
 def test_a_non_finite_loss_stops_training_before_the_update() -> None:
     X, Y = regression()
     model = Linear(3, 1, rng=0)

@@ -299,7 +299,7 @@ def test_no_renderer_says_exactly_what_to_install(tmp_path, monkeypatch) -> None
 def test_render_errors_name_the_problem(tmp_path) -> None:
     with pytest.raises(ValueError, match="has no suffix"):
         tg.render(Value(1.0) * 2, tmp_path / "picture")
-    with pytest.raises(ValueError, match="in-process renderer writes svg, png, pdf, not 'gif'"):
+    with pytest.raises(ValueError, match="in-process renderer writes svg, png, jpg, jpeg, pdf, not 'gif'"):
         tg.render(Value(1.0) * 2, tmp_path / "x.gif", backend="wasm")
     with pytest.raises(ValueError, match="backend must be one of"):
         tg.render(Value(1.0) * 2, tmp_path / "x.svg", backend="cairo")

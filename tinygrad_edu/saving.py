@@ -32,7 +32,7 @@ import uuid
 import zipfile
 import zlib
 from collections.abc import Mapping
-from typing import IO, Any
+from typing import IO, Any, TypeVar, overload
 
 import numpy as np
 
@@ -43,6 +43,7 @@ from .nn import Module
 __all__ = ["UnsafeFileError", "load", "save"]
 
 PathLike = str | os.PathLike[str]
+T = TypeVar("T")
 MAX_BYTES = 1 << 30  # load's default limit on an archive's total uncompressed size: 1 GiB (134M float64s)
 NPY_MAGIC = b"\x93NUMPY"
 NPY_VERSIONS = {(1, 0): "<H", (2, 0): "<I"}  # .npy format version -> how its header length is stored
@@ -69,18 +70,30 @@ class UnsafeFileError(ValueError):
     """
 
 
-def save(obj: Module | Mapping[str, Any], path: PathLike) -> None:
-    """Write a Module's state_dict, or a state dict (name -> ndarray, Tensor, Value or number), to `path`.
+def save(obj: Any, path: PathLike) -> None:
+    """Write a Module's state_dict, an optimizer's or a scheduler's state, or a dict of them, to `path`.
 
-    The file is a NumPy .npz archive (what np.savez writes, uncompressed) with one entry per name, written
-    at exactly `path` (no '.npz' is added) and atomically: a crash leaves the old file or the new one.
+    `obj` is a Module, anything else with a `state_dict()` (an optimizer, a learning-rate scheduler), or a
+    dict of name -> ndarray, Tensor, Value, number, or any of these objects (or nested dicts and lists):
+    `save({"model": model, "optimizer": opt, "epoch": 5}, path)`. Nested names are joined with '/'
+    ("optimizer/state/0/exp_avg"); a list of numbers is saved as one array.
+
+    The file is a NumPy .npz archive (what np.savez writes, uncompressed) with one numeric entry per name,
+    written at exactly `path` (no '.npz' is added) and atomically: a crash leaves the old file or the new one.
     """
-    state = obj.state_dict() if isinstance(obj, Module) else obj
+    state = obj.state_dict() if _has_state(obj) else obj
     if not isinstance(state, Mapping):
-        raise TypeError(f"save: expected a Module or a dict of arrays, got a {type(obj).__name__}")
+        raise TypeError(
+            f"save: expected a Module or a dict of arrays (or an optimizer or scheduler), got a {type(obj).__name__}"
+        )
     if not state:
         raise ValueError(f"save: nothing to save to {os.fspath(path)!r}: the state dict is empty")
-    arrays = {_check_name(name): _as_array(name, value) for name, value in state.items()}
+    flat: dict[str, Any] = {}
+    for name, value in state.items():
+        _flatten(_check_name(name), value, flat)
+    if not flat:
+        raise ValueError(f"save: nothing to save to {os.fspath(path)!r}: the state dict holds no arrays")
+    arrays = {name: _as_array(name, value) for name, value in flat.items()}
     target = os.fspath(path)
     folder = os.path.dirname(target) or "."
     if not os.path.isdir(folder):
@@ -98,8 +111,21 @@ def save(obj: Module | Mapping[str, Any], path: PathLike) -> None:
         raise
 
 
-def load(path: PathLike, *, max_bytes: int = MAX_BYTES) -> dict[str, np.ndarray]:
+@overload
+def load(path: PathLike, *, max_bytes: int = ...) -> dict[str, np.ndarray]: ...
+@overload
+def load(path: PathLike, into: T, *, strict: bool = ..., max_bytes: int = ...) -> T: ...
+
+
+def load(path: PathLike, into: Any = None, *, strict: bool = True, max_bytes: int = MAX_BYTES) -> Any:
     """Read a file written by `save` (or np.savez of numeric arrays): name -> ndarray, in file order.
+
+    With `into`, load the file into it and return it: a Module (`model = load(path, into=MLP(...))`), an
+    optimizer or scheduler, or a dict of them with the names they were saved under
+    (`load(path, into={"model": model, "optimizer": opt})`). Each gets its `load_state_dict` called. A name
+    that `into` has and the file lacks raises KeyError before anything is loaded, and so does one that the
+    file has and `into` lacks unless `strict=False` (then it is left in the file; a Module then also takes
+    a state with missing or unexpected keys, as `load_state_dict(strict=False)`).
 
     Refused with UnsafeFileError (a ValueError) naming the path: pickled Python objects (never unpickled,
     so they cannot run code), non-numeric arrays, a file that is not an .npz archive, an empty archive or
@@ -129,11 +155,15 @@ def load(path: PathLike, *, max_bytes: int = MAX_BYTES) -> dict[str, np.ndarray]
             f.seek(0)
             with zipfile.ZipFile(f) as archive:
                 entries = _entries(archive, where, size, max_bytes, declared)
-                return {key: _read_entry(archive, info, where) for key, info in entries.items()}
+                state = {key: _read_entry(archive, info, where) for key, info in entries.items()}
         except UnsafeFileError:
             raise
         except CORRUPT_FILE_ERRORS as e:
             raise UnsafeFileError(f"load: {where!r} is truncated or corrupt ({type(e).__name__}: {e})") from e
+    if into is None:
+        return state
+    _load_into(into, state, where, "", strict)
+    return into
 
 
 # --------------------------------------------------------------------------- saving helpers
@@ -153,6 +183,28 @@ def _as_array(name: str, value: Any) -> np.ndarray:
     if array.dtype.kind not in NUMERIC_KINDS:
         raise TypeError(f"save: {name!r} holds {array.dtype} data; only numeric arrays can be saved")
     return array
+
+
+def _has_state(obj: Any) -> bool:
+    """A Module, an optimizer, a scheduler: anything that gives its state with state_dict()."""
+    return not isinstance(obj, Mapping) and callable(getattr(obj, "state_dict", None))
+
+
+def _flatten(name: str, value: Any, out: dict[str, Any]) -> None:
+    """Put `value` in `out` under `name`; what it nests goes under 'name/key' (dicts) or 'name/i' (lists of
+    dicts), and a Module's parameters under 'name/parameter.name'."""
+    if _has_state(value):
+        value = value.state_dict()
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if isinstance(key, bool) or not isinstance(key, str | int) or key == "":
+                raise TypeError(f"save: every key must be a non-empty string or an int, got {key!r} in {name!r}")
+            _flatten(f"{name}/{key}", item, out)
+    elif isinstance(value, list | tuple) and any(isinstance(v, Mapping | list | tuple) or _has_state(v) for v in value):
+        for i, item in enumerate(value):
+            _flatten(f"{name}/{i}", item, out)
+    else:
+        out[name] = value
 
 
 # --------------------------------------------------------------------------- loading helpers
@@ -309,4 +361,52 @@ def _read_npy_header(entry: IO[bytes], name: str, where: str) -> tuple[tuple[int
     if any(n < 0 for n in shape) or len(shape) > 64 or math.prod(n for n in shape if n) * dtype.itemsize > sys.maxsize:
         raise UnsafeFileError(f"load: {where!r}: entry {name!r} declares an impossible shape {shape}")
     return shape, fortran_order, dtype, len(start) + len(length_field) + length
+
+
+def _load_into(into: Any, state: dict[str, np.ndarray], where: str, prefix: str, strict: bool) -> None:
+    """Give each target in `into` the part of `state` saved under its name (all of it for a single target)."""
+    if isinstance(into, Mapping):
+        names = {name.split("/", 1)[0] for name in state}
+        missing = [k for k in into if k not in names]
+        unexpected = sorted(names - {str(k) for k in into}) if strict else []
+        if missing or unexpected:
+            parts = [f"{prefix}{k!r} is not in the file" for k in missing]
+            parts += [f"the file's {prefix}{k!r} has nowhere to go" for k in unexpected]
+            hint = "; pass strict=False to leave what into does not name" if unexpected else ""
+            raise KeyError(
+                f"load: {where!r} into a dict: " + "; ".join(parts) + f" (the file holds {sorted(names)}){hint}"
+            )
+        parts_of = {k: {n.split("/", 1)[1]: a for n, a in state.items() if n.startswith(f"{k}/")} for k in into}
+        for k, target in into.items():
+            if not isinstance(target, Mapping) and not callable(getattr(target, "load_state_dict", None)):
+                raise TypeError(f"load: into[{k!r}] is a {type(target).__name__}, which has no load_state_dict")
+        for k, target in into.items():
+            _load_into(target, parts_of[k], where, f"{prefix}{k}/", strict)
+        return
+    if not callable(getattr(into, "load_state_dict", None)):
+        raise TypeError(
+            f"load: into must be a Module, an optimizer, a scheduler or a dict of them, got a {type(into).__name__}"
+        )
+    if isinstance(into, Module):
+        if "/" in "".join(state) and not any("/" in name for name, _ in into._named_state()):
+            saved = sorted({name.split("/", 1)[0] for name in state})
+            raise KeyError(
+                f"load: {where!r} holds several objects ({', '.join(saved)}), not one model's parameters; "
+                f"load it with into={{{', '.join(f'{n!r}: ...' for n in saved)}}}"
+            )
+        into.load_state_dict(state, strict=strict)
+    else:
+        into.load_state_dict(_unflatten(state))
+
+
+def _unflatten(state: dict[str, np.ndarray]) -> dict[Any, Any]:
+    """Nested dicts from 'a/b/c' names (the inverse of save's flattening; an all-digit key becomes an int)."""
+    nested: dict[Any, Any] = {}
+    for name, array in state.items():
+        *path, last = [int(k) if k.isdigit() else k for k in name.split("/")]
+        node = nested
+        for key in path:
+            node = node.setdefault(key, {})
+        node[last] = array
+    return nested
 

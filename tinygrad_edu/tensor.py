@@ -856,7 +856,7 @@ class Tensor(Node):
         return self[_along(d, index.reshape(-1))]
 
     def gather(self, dim: int, index: Any) -> Tensor:
-        """out[i][j] = self[index[i][j]][j] for dim 0 (self[i][index[i][j]] for dim 1, and so on): index
+        """`out[i][j] = self[index[i][j]][j]` for dim 0 (`self[i][index[i][j]]` for dim 1, and so on): index
         has self's number of dims and out has index's shape.
 
         >>> Tensor([[1.0, 2.0], [3.0, 4.0]]).gather(1, [[1], [0]])
@@ -892,7 +892,7 @@ class Tensor(Node):
         return x[_grid(index, d)]
 
     def scatter(self, dim: int, index: Any, src: Any) -> Tensor:
-        """A copy of self with self[index[i][j]][j] = src[i][j] for dim 0 (and so on): out of place,
+        """A copy of self with `self[index[i][j]][j] = src[i][j]` for dim 0 (and so on): out of place,
         differentiable in self (0 where written) and src. src is a Tensor (of the same dtype, at
         least index's size in every dim) or a number. Where index names one element several times
         the last write (in index's order) wins, and only it gets a gradient.

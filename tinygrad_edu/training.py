@@ -1,15 +1,14 @@
 """Training helpers: the usual loop (`fit`) and the best of several random restarts (`best_of_restarts`).
 
-Both can show a one-line progress report on stderr (updated in place with '\\r', no dependency):
-`progress=None` shows it only for a run that is still going after 2 seconds and only on a terminal,
-`True` always, `False` never.
+Both show a progress bar (tqdm's: a widget in Jupyter, a text bar on a terminal's stderr):
+`progress=None`, the default, shows it for a run that is still going after a second, in a notebook or
+on a terminal (not in a log file); `True` always, `False` never.
 """
 
 from __future__ import annotations
 
 import math
 import sys
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TextIO, TypeVar
@@ -24,7 +23,7 @@ from .tensor import Tensor
 __all__ = ["Restarts", "best_of_restarts", "fit"]
 
 M = TypeVar("M")
-PROGRESS_DELAY = 2.0  # seconds before an automatic progress line appears
+PROGRESS_DELAY = 1.0  # seconds before an automatic progress bar appears: short runs show none
 PROGRESS_INTERVAL = 0.1  # seconds between redraws (the last one is always drawn)
 
 
@@ -218,40 +217,45 @@ def _count(value: Any, where: str, name: str) -> int:
     return int(value)
 
 
-# --------------------------------------------------------------------------- progress line
+# --------------------------------------------------------------------------- progress bar
 
 
 class _Progress:
-    """A one-line progress report on stderr, redrawn in place: 'epoch 3/10  loss 0.25  elapsed 1.2s  ETA 2.8s'."""
+    """A tqdm progress bar: 'epoch 3/10 |█████     | elapsed 00:01, ETA 00:02, loss 0.25'.
+
+    tqdm.auto draws a widget in Jupyter and a text bar on a terminal. `show=None` draws it only there (a
+    log file or a captured stream gets nothing) and only once the run has lasted PROGRESS_DELAY seconds.
+    """
 
     def __init__(self, what: str, total: int, show: bool | None) -> None:
-        self.what, self.total, self.show = what, total, show
-        self.stream: TextIO = sys.stderr  # looked up now, so a redirected stderr is honoured
-        self.start = time.perf_counter()
-        self.last_draw = -math.inf
-        self.width = 0
+        from tqdm.auto import tqdm
+
+        stream: TextIO = sys.stderr  # looked up now, so a redirected stderr is honoured
+        automatic = show is None
+        visible = show is True or (automatic and (_is_terminal(stream) or _in_notebook(tqdm)))
+        self.bar = tqdm(
+            total=total,
+            desc=what,
+            file=stream,
+            disable=not visible,
+            delay=PROGRESS_DELAY if automatic else 0.0,
+            mininterval=PROGRESS_INTERVAL,
+            bar_format="{desc} {n_fmt}/{total_fmt} |{bar:20}| elapsed {elapsed}, ETA {remaining}{postfix}",
+        )
 
     def update(self, done: int, text: str) -> None:
-        """Report `done` of `total` steps, with `text` (e.g. the loss) in the middle of the line."""
-        if self.show is False:
-            return
-        now = time.perf_counter()
-        elapsed = now - self.start
-        if self.show is None and not (elapsed >= PROGRESS_DELAY and _is_terminal(self.stream)):
-            return
-        if done < self.total and now - self.last_draw < PROGRESS_INTERVAL:
-            return
-        eta = elapsed / done * (self.total - done)
-        line = f"{self.what} {done}/{self.total}  {text}  elapsed {_duration(elapsed)}  ETA {_duration(eta)}"
-        self.stream.write("\r" + line.ljust(self.width))  # pad: a shorter line must cover the longer one
-        self.stream.flush()
-        self.width, self.last_draw = max(self.width, len(line)), now
+        """Report `done` of `total` steps, with `text` (e.g. the loss) after the times."""
+        self.bar.set_postfix_str(text, refresh=False)
+        self.bar.update(done - self.bar.n)
 
     def close(self) -> None:
-        """End the line (if one was drawn), so what is printed next starts on a fresh line."""
-        if self.width:
-            self.stream.write("\n")
-            self.stream.flush()
+        """Draw the last state and end the line (if the bar was shown), so what is printed next starts afresh."""
+        self.bar.close()
+
+
+def _in_notebook(tqdm: type) -> bool:
+    """Whether tqdm.auto chose its Jupyter widget (a notebook kernel with ipywidgets installed)."""
+    return any(cls.__module__ == "tqdm.notebook" for cls in tqdm.__mro__)
 
 
 def _is_terminal(stream: Any) -> bool:
@@ -259,13 +263,3 @@ def _is_terminal(stream: Any) -> bool:
         return bool(stream.isatty())
     except (AttributeError, ValueError, OSError):  # no isatty, or a closed stream
         return False
-
-
-def _duration(seconds: float) -> str:
-    """Seconds as '4.2s', '3m07s' or '2h05m'."""
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes = int(seconds // 60)
-    if minutes < 60:
-        return f"{minutes}m{int(seconds % 60):02d}s"
-    return f"{minutes // 60}h{minutes % 60:02d}m"

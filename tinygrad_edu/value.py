@@ -108,7 +108,7 @@ class Value(ScalarNode):
 
     def __repr__(self) -> str:
         label = f", label={self.label!r}" if self.label else ""
-        return f"Value(data={self.data:.6g}, grad={_short(self.grad)}{label})"
+        return f"Value(data={_short(self.data)}, grad={_short(self.grad)}{label})"
 
     # ---- arithmetic: every operator is one node
     __add__, __radd__ = _binary_operator(ADD), _binary_operator(ADD, reflected=True)
@@ -242,7 +242,11 @@ _bare = Value.__new__  # a Value without __init__'s checks
 
 
 def _short(x: Any) -> str:
-    return f"{x:.6g}" if isinstance(x, float) else repr(x)
+    """A float to 6 significant digits that still reads as a float: 2.0 (not 2), 0.333333, 1e+06, inf."""
+    if not isinstance(x, float):
+        return repr(x)
+    text = f"{x:.6g}"
+    return text if any(c in text for c in ".ein") else text + ".0"  # e: exponent; i, n: inf and nan
 
 
 def _data(x: Any) -> Any:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -125,6 +125,67 @@ class Optimizer:
     def _update(self, p: Node, g: Any, group: ParamGroup, state: dict[str, Any]) -> None:
         """Apply this optimizer's rule to parameter p, with gradient g (a float or an ndarray)."""
         raise NotImplementedError
+
+    # ---- saving and resuming
+    def state_dict(self) -> dict[str, Any]:
+        """A copy of what training needs to resume exactly, in PyTorch's layout.
+
+        That is `{"state": {index: {name: value}}, "param_groups": [{hyperparameter: value, "params":
+        [index, ...]}]}`, with the parameters numbered 0, 1, ... across the groups in order (the numbers
+        stand for the parameters, which are not saved here).
+
+        >>> w = Tensor([1.0, 2.0], requires_grad=True)
+        >>> opt = tg.optim.SGD([w], lr=0.1, momentum=0.9)
+        >>> w.grad = np.array([1.0, 1.0]); opt.step()
+        >>> opt.state_dict()
+        {'state': {0: {'momentum_buffer': array([1., 1.])}},
+         'param_groups': [{'lr': 0.1, 'momentum': 0.9, 'dampening': 0.0, 'nesterov': False, 'weight_decay': 0.0,
+                           'params': [0]}]}
+        """
+        index = {id(p): i for i, p in enumerate(p for group in self.param_groups for p in group["params"])}
+        groups = [
+            {**{k: _copy(v) for k, v in group.items() if k != "params"}, "params": [index[id(p)] for p in group["params"]]}
+            for group in self.param_groups
+        ]
+        state = {index[id(p)]: {k: _copy(v) for k, v in s.items()} for p, s in self.state.items() if id(p) in index}
+        return {"state": dict(sorted(state.items())), "param_groups": groups}
+
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
+        """Restore what `state_dict` gave (from this optimizer or one built the same way on other parameters).
+
+        The groups must match in number and size; each saved hyperparameter replaces the group's, and each
+        parameter's state is copied in its dtype (a Value's as floats). Everything is checked before anything
+        changes. The state may also come as `tg.load` reads a file back (numbers as arrays, lists as dicts
+        by index): `tg.load(path, into=optimizer)` calls this.
+        """
+        name = type(self).__name__
+        if not isinstance(state_dict, Mapping) or "param_groups" not in state_dict:
+            raise ValueError(f"{name}.load_state_dict: expected a dict with 'state' and 'param_groups' "
+                             f"(what state_dict() returns), got {_keys(state_dict)}")
+        saved_groups = _as_list(state_dict["param_groups"])
+        if len(saved_groups) != len(self.param_groups):
+            raise ValueError(f"{name}.load_state_dict: the state has {len(saved_groups)} parameter groups, "
+                             f"the optimizer {len(self.param_groups)}")
+        params: dict[int, Node] = {}
+        groups = []
+        for i, (saved, group) in enumerate(zip(saved_groups, self.param_groups)):
+            indices = [int(k) for k in np.atleast_1d(np.asarray(saved.get("params", []), dtype=np.int64))]
+            if len(indices) != len(group["params"]):
+                raise ValueError(f"{name}.load_state_dict: parameter group {i} of the state has {len(indices)} "
+                                 f"parameters, the optimizer's has {len(group['params'])}")
+            params.update(zip(indices, group["params"]))
+            new = {k: _like(v, group.get(k)) for k, v in saved.items() if k != "params"}
+            new = {**group, **new, "params": group["params"]}
+            self._check_hyperparameters(new)
+            groups.append(new)
+        state: dict[Node, dict[str, Any]] = {}
+        for key, entries in dict(state_dict.get("state", {})).items():
+            p = params.get(int(key))
+            if p is None:
+                raise ValueError(f"{name}.load_state_dict: the state has an entry for parameter {key}, "
+                                 f"but the groups number {len(params)} parameters")
+            state[p] = {k: _state_like(v, p, k, name) for k, v in entries.items()}
+        self.param_groups, self.state = groups, state
 
     def _grad(self, p: Node) -> Any:
         """p's gradient as raw data in p's dtype (a float for a Value), or None when it has none."""
@@ -310,6 +371,46 @@ def _scale(p: Node, factor: float) -> None:
 
 def _copy(x: Any) -> Any:
     return x.copy() if is_array(x) else x
+
+
+def _as_list(groups: Any) -> list[Any]:
+    """A list as state_dict() gives it, or as tg.load reads it back (a dict keyed by index)."""
+    if isinstance(groups, Mapping):
+        return [groups[k] for k in sorted(groups, key=int)]
+    return list(groups)
+
+
+def _like(value: Any, template: Any) -> Any:
+    """A saved hyperparameter as the Python type the group holds (a file gives numbers back as arrays)."""
+    if isinstance(value, np.ndarray | np.generic):
+        value = value.item() if np.ndim(value) == 0 else tuple(value.tolist())
+    if isinstance(template, bool):
+        return bool(value)
+    if isinstance(template, int):
+        return int(value)
+    if isinstance(template, float):
+        return float(value)
+    if isinstance(template, tuple | list):
+        return type(template)(value)
+    return value
+
+
+def _state_like(value: Any, p: Node, key: str, name: str) -> Any:
+    """A saved per-parameter state entry as the optimizer keeps it: an int step count, a float for a
+    Value, an array of the parameter's shape and dtype for a Tensor."""
+    if key == "step":
+        return int(np.asarray(value).item())
+    if not p.shaped:
+        return float(np.asarray(value).item())
+    array = np.array(value, dtype=p.data.dtype)
+    if array.shape != p.data.shape:
+        raise ValueError(f"{name}.load_state_dict: the state's {key!r} has shape {array.shape}, "
+                         f"but its parameter ({_describe(p)}) has shape {p.data.shape}")
+    return array
+
+
+def _keys(x: Any) -> str:
+    return f"keys {list(x)}" if isinstance(x, Mapping) else f"a {type(x).__name__}"
 
 
 def _zeros_like(x: Any) -> Any:

@@ -21,10 +21,12 @@ from __future__ import annotations
 import bisect
 import math
 import numbers
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from . import Optimizer
+import numpy as np
+
+from . import Optimizer, _as_list
 
 __all__ = [
     "CosineAnnealingLR",
@@ -78,6 +80,46 @@ class LRScheduler:
     def get_last_lr(self) -> list[float]:
         """The lr this scheduler last set, one per parameter group."""
         return list(self._last_lr)
+
+    def state_dict(self) -> dict[str, Any]:
+        """Its attributes but the optimizer, as PyTorch saves a scheduler: `last_epoch`, `base_lrs`, `_last_lr`
+        and the schedule's settings (SequentialLR's schedulers as their state dicts; LambdaLR's functions left
+        out).
+
+        >>> opt = tg.optim.SGD([Value(0.0)], lr=1.0)
+        >>> s = tg.optim.lr_scheduler.StepLR(opt, step_size=2); s.step(); s.step()
+        >>> s.state_dict()
+        {'step_size': 2, 'gamma': 0.1, 'base_lrs': [1.0], 'last_epoch': 2, '_last_lr': [0.1]}
+        """
+        state: dict[str, Any] = {}
+        for key, value in vars(self).items():
+            if key == "schedulers":
+                state[key] = [scheduler.state_dict() for scheduler in value]
+            elif key not in ("optimizer", "lr_lambdas"):  # functions cannot be saved (PyTorch skips them too)
+                state[key] = list(value) if isinstance(value, list) else value
+        return state
+
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
+        """Restore what `state_dict` gave, then set the optimizer's lrs for the restored epoch.
+
+        Numbers may come as arrays and lists as dicts by index (as `tg.load(path, into=scheduler)` reads them).
+        """
+        name = type(self).__name__
+        own = vars(self)
+        unknown = [k for k in state_dict if k not in own or k in ("optimizer", "lr_lambdas")]
+        if unknown:
+            raise ValueError(f"{name}.load_state_dict: the state has keys this scheduler does not: {unknown}")
+        for key, value in state_dict.items():
+            if key == "schedulers":
+                saved, schedulers = _as_list(value), own["schedulers"]
+                if len(saved) != len(schedulers):
+                    raise ValueError(f"{name}.load_state_dict: the state has {len(saved)} schedulers, "
+                                     f"this one {len(schedulers)}")
+                for scheduler, sub in zip(schedulers, saved):
+                    scheduler.load_state_dict(sub)
+            else:
+                setattr(self, key, _like(value, own[key]))
+        self._set_lrs()
 
     def _set_lrs(self) -> None:
         groups = self.optimizer.param_groups
@@ -290,6 +332,21 @@ class SequentialLR(LRScheduler):
 
 
 # --------------------------------------------------------------------------- argument checks
+
+
+def _like(value: Any, template: Any) -> Any:
+    """A saved attribute as the type this scheduler holds (a file gives numbers back as arrays)."""
+    if isinstance(value, Mapping):
+        value = _as_list(value)
+    if isinstance(value, np.ndarray | np.generic):
+        value = value.item() if np.ndim(value) == 0 else value.tolist()
+    if isinstance(template, list):
+        kind = type(template[0]) if template else float
+        return [kind(v) for v in value]
+    if isinstance(template, bool | int | float):
+        return type(template)(value)
+    return value
+
 
 
 def _real(name: str, key: str, value: Any) -> float:

@@ -2,7 +2,7 @@
 
 `draw_graph` draws a recorded graph with what flows on every edge, `draw_network` the neuron view of
 a model, `explain` and `trace_backward` write the chain rule out with numbers, `graph_stats` counts,
-and `render` writes any drawing to SVG, PNG or PDF, with the system Graphviz or in-process.
+and `render` writes any drawing to SVG, PNG, JPEG or PDF, with the system Graphviz or in-process.
 """
 
 from .dot import Drawing

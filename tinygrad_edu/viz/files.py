@@ -1,4 +1,4 @@
-"""tg.render: any drawing, or anything that can be drawn, to an SVG, PNG or PDF file."""
+"""tg.render: any drawing, or anything that can be drawn, to an SVG, PNG, JPEG or PDF file."""
 
 from __future__ import annotations
 
@@ -21,8 +21,10 @@ def _is_graphviz_drawing(obj: Any) -> bool:
 
 
 def render(obj: Any, path: Any, *, format: str | None = None, backend: str = "auto", **options: Any) -> pathlib.Path:
-    """Write a picture of `obj` to `path` (.svg, .png or .pdf) and return the path.
+    """Write a picture of `obj` to `path` (.svg, .png, .jpg or .pdf) and return the path.
 
+    The format is the file's suffix, or `format=`: the in-process renderer writes svg, png, jpg (or jpeg)
+    and pdf, the Graphviz program `dot` every format it knows.
     `obj` is a drawing (any graphviz graph), a Value or Tensor (drawn by draw_graph), or a model or
     NeuronNetwork (drawn by draw_network); `options` go to the drawing function. `backend`: "system"
     (the Graphviz program `dot`), "wasm" (in-process, the `render` extra) or "auto" (the system's

