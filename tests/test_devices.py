@@ -202,6 +202,30 @@ def test_save_writes_host_arrays_and_load_state_dict_fills_device_parameters(dev
     np.testing.assert_array_equal(other.weight.numpy(), model.weight.numpy())
 
 
+@pytest.mark.parametrize("device", DEVICES)
+def test_training_resumes_on_a_device_from_a_saved_optimizer(device: str, tmp_path: Any) -> None:
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(5, 6)), rng.integers(0, 3, 5)
+
+    def step(model: tg.nn.Module, opt: tg.optim.Optimizer) -> float:
+        opt.zero_grad()
+        loss = tg.cross_entropy(model(Tensor(x, device=device)), y)
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    model = _mlp().to(device)
+    opt = tg.optim.AdamW(model.parameters(), lr=0.01)
+    step(model, opt)
+    tg.save({"model": model.state_dict(), "opt": opt.state_dict()}, tmp_path / "run.tg")
+    expected = step(model, opt)
+    again = _mlp().to(device)
+    opt2 = tg.optim.AdamW(again.parameters(), lr=0.01)
+    tg.load(tmp_path / "run.tg", into={"model": again, "opt": opt2})  # host arrays from the file, to the device
+    assert all(type(v) is type(p.data) for p, s in opt2.state.items() for k, v in s.items() if k != "step")
+    assert step(again, opt2) == pytest.approx(expected, rel=1e-12)
+
+
 def test_asking_for_cuda_without_cupy_says_what_to_install(monkeypatch: Any) -> None:
     import builtins
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ..device import is_array
+from ..device import device_of, is_array, to_host
 from ..engine import Node, mark_modified
 
 __all__ = ["Adam", "AdamW", "Optimizer", "SGD", "lr_scheduler"]
@@ -402,11 +402,11 @@ def _state_like(value: Any, p: Node, key: str, name: str) -> Any:
         return int(np.asarray(value).item())
     if not p.shaped:
         return float(np.asarray(value).item())
-    array = np.array(value, dtype=p.data.dtype)
+    array = np.array(to_host(value) if is_array(value) else value, dtype=p.data.dtype)
     if array.shape != p.data.shape:
         raise ValueError(f"{name}.load_state_dict: the state's {key!r} has shape {array.shape}, "
                          f"but its parameter ({_describe(p)}) has shape {p.data.shape}")
-    return array
+    return array if type(p.data) is np.ndarray else device_of(p.data).to_device(array)  # where its parameter is
 
 
 def _keys(x: Any) -> str:
