@@ -269,8 +269,8 @@ def configure_optimizer(model: GPT, config: Config) -> tuple[tg.optim.AdamW, Any
     LayerNorm gains are not pulled towards 0. Warmup, then cosine decay to a tenth of the rate."""
     params = model.parameters()
     groups = [
-        {"params": [p for p in params if np.ndim(p.data) >= 2], "weight_decay": config.weight_decay},
-        {"params": [p for p in params if np.ndim(p.data) < 2], "weight_decay": 0.0},
+        {"params": [p for p in params if p.data.ndim >= 2], "weight_decay": config.weight_decay},
+        {"params": [p for p in params if p.data.ndim < 2], "weight_decay": 0.0},
     ]
     opt = tg.optim.AdamW(groups, lr=config.lr, betas=(0.9, 0.99))
     sched = tg.optim.lr_scheduler

@@ -718,7 +718,7 @@ def gradgradcheck(
     def first_derivatives(*args: Any) -> tuple[Node, ...]:
         outs = _outputs(fn(*args), "gradgradcheck")
         if not chosen:  # fixed once, so that the checked function does not change between calls
-            chosen.extend(rng.standard_normal(np.shape(o.data)) if np.size(o.data) > 1
+            chosen.extend(rng.standard_normal(np.shape(o.data)) if o.shaped and o.data.size > 1
                           else np.ones(np.shape(o.data)) if o.shaped else 1.0 for o in outs)
         if len(chosen) != len(outs):
             raise ValueError(f"gradgradcheck: {len(outs)} outputs but {len(chosen)} grad_outputs")
