@@ -39,7 +39,7 @@ the LSTM's and the uniform guess's as lines), char_gpt_attention.png (the attent
 head of every layer for one name, the characters on the axes). Samples are printed before and after
 training.
 
-Run: python examples/char_gpt.py [--quick | --large] [--out out/char_gpt]
+Run: python examples/char_gpt.py [--quick | --large] [--out out/char_gpt] [--device cuda]
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@
    as text, and three pictures in `out`: the training curves, the confusion matrix, and the test
    digits the model gets wrong.
 
-Run: python examples/digits.py  (about a second of training; --quick for a few epochs)
+Run: python examples/digits.py  (about a second of training; --quick for a few epochs; --device cuda on a GPU)
 """
 
 from __future__ import annotations
