@@ -83,7 +83,11 @@ def _register_cuda() -> Device:
 
 
 def get_device(device: Any) -> Device:
-    """The Device for "cpu", "cuda", "cuda:0", a Device, or None (the CPU)."""
+    """The Device for "cpu", "cuda", "cuda:0", a Device, or None (the CPU).
+
+    >>> get_device("cpu"), get_device(None) == "cpu"
+    (device('cpu'), True)
+    """
     if device is None:
         return CPU
     if isinstance(device, Device):
@@ -105,7 +109,11 @@ def device_of(data: Any) -> Device:
 
 
 def array_module(x: Any) -> Any:
-    """The NumPy-like namespace of an array: numpy, or its device's (for arrays created from nothing)."""
+    """The NumPy-like namespace of an array: numpy, or its device's (for arrays created from nothing).
+
+    >>> array_module(np.ones(2)).zeros(3)
+    array([0., 0., 0.])
+    """
     return np if type(x) is np.ndarray else _BY_TYPE.get(type(x), CPU).namespace
 
 
