@@ -39,7 +39,7 @@ the LSTM's and the uniform guess's as lines), char_gpt_attention.png (the attent
 head of every layer for one name, the characters on the axes). Samples are printed before and after
 training.
 
-Run: python examples/char_gpt.py [--quick | --large] [--out out/char_gpt]
+Run: python examples/char_gpt.py [--quick | --large] [--out out/char_gpt] [--device cuda]
 """
 
 from __future__ import annotations
@@ -216,7 +216,7 @@ def sample(model: GPT, n: int, rng: np.random.Generator, temperature: float = 1.
     done = np.zeros(n, dtype=bool)
     with tg.no_grad():
         while idx.shape[1] < model.block_size and not done.all():
-            logits = model(idx)[:, -1, :].data.astype(np.float64) / temperature
+            logits = model(idx)[:, -1, :].numpy().astype(np.float64) / temperature
             p = np.exp(logits - logits.max(axis=1, keepdims=True))
             cdf = np.cumsum(p / p.sum(axis=1, keepdims=True), axis=1)
             nxt = np.minimum((cdf < rng.random((n, 1))).sum(axis=1), len(VOCAB) - 1)  # inverse-CDF draws
@@ -269,8 +269,8 @@ def configure_optimizer(model: GPT, config: Config) -> tuple[tg.optim.AdamW, Any
     LayerNorm gains are not pulled towards 0. Warmup, then cosine decay to a tenth of the rate."""
     params = model.parameters()
     groups = [
-        {"params": [p for p in params if np.ndim(p.data) >= 2], "weight_decay": config.weight_decay},
-        {"params": [p for p in params if np.ndim(p.data) < 2], "weight_decay": 0.0},
+        {"params": [p for p in params if p.data.ndim >= 2], "weight_decay": config.weight_decay},
+        {"params": [p for p in params if p.data.ndim < 2], "weight_decay": 0.0},
     ]
     opt = tg.optim.AdamW(groups, lr=config.lr, betas=(0.9, 0.99))
     sched = tg.optim.lr_scheduler
@@ -354,7 +354,7 @@ def attention_maps(model: GPT, name: str) -> np.ndarray:
         T = idx.shape[1]
         x = model.token_embedding(idx) + model.position_embedding(np.arange(T))
         for block in model.blocks:
-            maps.append(block.attn.weights(block.ln_1(x)).data[0])
+            maps.append(block.attn.weights(block.ln_1(x)).numpy()[0])
             x = block(x)
     return np.stack(maps)
 
@@ -415,7 +415,7 @@ def plot_losses(history: dict[str, list[float]], bigram: float, untrained: float
 
 
 def run(quick: bool = False, out: Path = Path("out/char_gpt"), size: str | None = None,
-        attention_name: str = "isabella") -> dict[str, Any]:
+        attention_name: str = "isabella", device: str = "cpu") -> dict[str, Any]:
     """Train the GPT, print samples, the losses and the FLOPs check; draw the loss curve and the
     attention maps. Returns the key numbers and "pictures": the files written."""
     out.mkdir(parents=True, exist_ok=True)
@@ -423,8 +423,8 @@ def run(quick: bool = False, out: Path = Path("out/char_gpt"), size: str | None 
     config = SIZES[size]
     data = names_data()
     X_train, Y_train, X_val, Y_val = data
-    model = GPT(config, len(VOCAB), X_train.shape[1])
-    print(f"GPT: {config.n_layer} layers, {config.n_head} heads, width {config.n_embd}, block {model.block_size}; "
+    model = GPT(config, len(VOCAB), X_train.shape[1]).to(device)  # "cuda": the same code on a GPU (CuPy)
+    print(f"GPT ({device}): {config.n_layer} layers, {config.n_head} heads, width {config.n_embd}, block {model.block_size}; "
           f"{model.num_parameters():,} parameters ({model.non_embedding_parameters():,} outside the embeddings)")
     rng = np.random.default_rng(config.seed + 2)
     before = sample(model, 8, rng)
@@ -463,6 +463,8 @@ if __name__ == "__main__":
     group.add_argument("--quick", action="store_true", help="a few seconds: a narrow model, few steps")
     group.add_argument("--large", action="store_true", help="4 layers of width 128 (for a fast machine)")
     parser.add_argument("--out", type=Path, default=Path("out/char_gpt"), help="folder for the pictures")
+    parser.add_argument("--device", default="cpu", help="cpu, or cuda (needs CuPy: pip install 'tinygrad_edu[gpu]')")
     args = parser.parse_args()
-    results = run(out=args.out, size="quick" if args.quick else "large" if args.large else "default")
+    results = run(out=args.out, size="quick" if args.quick else "large" if args.large else "default",
+                  device=args.device)
     print("\nPictures:", *results["pictures"], sep="\n  ")

@@ -11,7 +11,7 @@
    as text, and three pictures in `out`: the training curves, the confusion matrix, and the test
    digits the model gets wrong.
 
-Run: python examples/digits.py  (about a second of training; --quick for a few epochs)
+Run: python examples/digits.py  (about a second of training; --quick for a few epochs; --device cuda on a GPU)
 """
 
 from __future__ import annotations
@@ -38,7 +38,8 @@ LR, MOMENTUM, WEIGHT_DECAY = 0.1, 0.9, 1e-4
 def predict(model: tg.nn.Module, X: np.ndarray) -> np.ndarray:
     """The digit with the largest logit, for each row of X (no graph is recorded)."""
     with tg.no_grad():
-        return np.asarray(model(tg.Tensor(X)).numpy().argmax(axis=1))
+        device = model.parameters()[0].device  # X goes where the model is
+        return np.asarray(model(tg.Tensor(X, device=device)).numpy().argmax(axis=1))
 
 
 def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, classes: int = 10) -> np.ndarray:
@@ -105,7 +106,7 @@ def plot_mistakes(X: np.ndarray, labels: np.ndarray, predictions: np.ndarray, pa
     return path
 
 
-def run(quick: bool = False, out: Path = Path("out/digits"), seed: int = 0) -> dict[str, Any]:
+def run(quick: bool = False, out: Path = Path("out/digits"), seed: int = 0, device: str = "cpu") -> dict[str, Any]:
     """Train on the digits and write the pictures; returns the results (all numbers are for `seed`)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -113,7 +114,7 @@ def run(quick: bool = False, out: Path = Path("out/digits"), seed: int = 0) -> d
     X_test, y_test = tg.data.digits("test", seed=seed)
     print(f"Digits: {len(X_train)} images to train on, {len(X_test)} to test on, {X_train.shape[1]} pixels each")
 
-    model = tg.nn.MLP(SIZES, activation="relu", rng=seed)
+    model = tg.nn.MLP(SIZES, activation="relu", rng=seed).to(device)  # "cuda": on a GPU (CuPy)
     epochs = QUICK_EPOCHS if quick else EPOCHS
     optimizer = tg.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM, weight_decay=WEIGHT_DECAY)
     scheduler = tg.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
@@ -125,7 +126,7 @@ def run(quick: bool = False, out: Path = Path("out/digits"), seed: int = 0) -> d
         test_accuracies.append(float(np.mean(predict(model, X_test) == y_test)))
 
     losses = tg.fit(
-        model, tg.cross_entropy, optimizer, X_train, y_train,
+        model, tg.cross_entropy, optimizer, tg.Tensor(X_train, device=device), y_train,
         epochs=epochs, batch_size=BATCH_SIZE, seed=seed, scheduler=scheduler,
         progress=sys.stderr.isatty(),  # a progress line on a terminal, none in a log or a test
         callback=after_epoch,
@@ -166,5 +167,6 @@ if __name__ == "__main__":
     parser.add_argument("--quick", action="store_true", help=f"train {QUICK_EPOCHS} epochs instead of {EPOCHS}")
     parser.add_argument("--out", type=Path, default=Path("out/digits"), help="folder for the pictures")
     parser.add_argument("--seed", type=int, default=0, help="seed of the split, the weights and the batch order")
+    parser.add_argument("--device", default="cpu", help="cpu, or cuda (needs CuPy: pip install 'tinygrad_edu[gpu]')")
     args = parser.parse_args()
-    run(quick=args.quick, out=args.out, seed=args.seed)
+    run(quick=args.quick, out=args.out, seed=args.seed, device=args.device)

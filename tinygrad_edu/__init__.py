@@ -3,7 +3,7 @@
 The public surface is exactly what is re-exported here.
 """
 
-from . import data, nn, optim, viz
+from . import data, device, nn, optim, viz
 from .elementwise import (  # PyTorch's torch.xxx spellings of the elementwise methods
     abs as abs,
     ceil,
@@ -139,6 +139,7 @@ __all__ = [
     "cos",
     "cross_entropy",
     "data",
+    "device",
     "detect_anomaly",
     "draw_graph",
     "draw_network",

@@ -23,6 +23,7 @@ from typing import Any, ClassVar, Generic, NamedTuple, TypeVar
 
 import numpy as np
 
+from .device import ARRAY_TYPES, array_module, is_array, to_host
 from .ops import ASTYPE, Op, Recorder, call, sum_to_shape
 
 
@@ -151,23 +152,23 @@ def _user_frame() -> str:
 
 
 def _describe_data(data: Any) -> str:
-    if isinstance(data, np.ndarray) and data.size > 1:
+    if is_array(data) and data.size > 1:
         return f"shape {data.shape}"
-    return f"shape {np.shape(data)} (value {float(np.asarray(data).reshape(())):g})"
+    return f"shape {np.shape(data)} (value {float(to_host(data).reshape(())):g})"
 
 
 def _fingerprint(data: Any) -> Any:
     """What a value was when a node saved it: the float itself, or an array's shape, dtype and CRC-32."""
     if type(data) is float:
         return data.hex()  # (nan == nan as text)
-    array = np.asarray(data)
+    array = np.asarray(to_host(data))  # (a host copy of a device's array: anomaly mode is for debugging)
     return array.shape, array.dtype.str, zlib.crc32(array.tobytes())  # (a copy: anomaly mode is for debugging)
 
 
 def _not_finite(data: Any) -> bool:
     if type(data) is float:
         return not math.isfinite(data)
-    return not bool(np.isfinite(data).all())
+    return not bool(np.isfinite(data).all())  # (a host bool: one sync per check on a GPU)
 
 
 def check_forward(node: Node) -> None:
@@ -231,18 +232,23 @@ def mark_modified(node: Node, where: str) -> None:
         )
     epoch[0] += 1
     node._epoch = epoch[0]
-    if isinstance(node.data, np.ndarray):  # views of this memory (t[1:], t.T) change with it
+    if is_array(node.data):  # views of this memory (t[1:], t.T) change with it
         memory = _memory_of(node.data)
         key = id(memory)  # the entry goes when the memory does: nothing accumulates over a long run
-        _changed_memory[key] = (weakref.ref(memory, lambda _: _changed_memory.pop(key, None)), epoch[0])
+        try:
+            ref = weakref.ref(memory, lambda _: _changed_memory.pop(key, None))
+        except TypeError:  # an array library without weak references: only the leaf itself is tracked
+            return
+        _changed_memory[key] = (ref, epoch[0])
 
 
 # id of an array that owns memory -> (a weak reference to it, the epoch it was last changed in place)
 _changed_memory: dict[int, tuple[weakref.ref[np.ndarray], int]] = {}
 
 
-def _memory_of(array: np.ndarray) -> np.ndarray:
-    while isinstance(array.base, np.ndarray):
+def _memory_of(array: Any) -> Any:
+    """The array that owns the memory an array views (NumPy's or a device's)."""
+    while is_array(array.base):
         array = array.base
     return array
 
@@ -252,7 +258,7 @@ def _changed_since(x: Node, made: int) -> bool:
     if x._epoch > made and x.op is None:
         return True
     data = x.data
-    if isinstance(data, np.ndarray) and _changed_memory:
+    if _changed_memory and is_array(data):
         memory = _memory_of(data)
         entry = _changed_memory.get(id(memory))
         if entry is not None and entry[0]() is memory and entry[1] > made:
@@ -366,10 +372,15 @@ def _seed_gradient(out: Node, gradient: Any, where: str) -> Any:
                 f"{where}: the output has shape {out.data.shape}, not a scalar; pass gradient= an array "
                 f"of shape {out.data.shape} (dL/d(output)), or reduce the output first, e.g. .sum()"
             )
-        seed = np.empty(out.data.shape, dtype=out.data.dtype)
+        data = out.data
+        seed = (np if type(data) is np.ndarray else array_module(data)).empty(data.shape, dtype=data.dtype)
         seed.fill(1)  # (np.ones, with its Python layer, costs twice as much: this runs on every backward)
         return seed
-    g = np.asarray(gradient.data if isinstance(gradient, Node) else gradient, dtype=out.data.dtype)
+    g = gradient.data if isinstance(gradient, Node) else gradient
+    if type(out.data) is np.ndarray or not is_array(g):
+        g = np.asarray(g, dtype=out.data.dtype)
+    if type(out.data) is not np.ndarray:  # a host gradient for a device output goes to the device
+        g = array_module(out.data).asarray(g, dtype=out.data.dtype) if type(g) is np.ndarray else g.astype(out.data.dtype)
     if g.shape != out.data.shape:
         raise ValueError(f"{where}: gradient has shape {g.shape} but the output has shape {out.data.shape}")
     return g
@@ -509,7 +520,7 @@ def _check_fingerprints(order: list[Node], where: str) -> None:
 
 
 def _as_array(g: Any) -> Any:
-    return g if isinstance(g, Node) else np.asarray(g)
+    return g if isinstance(g, Node) or is_array(g) else np.asarray(g)
 
 
 def _numpy_rule(rule: Any, args: tuple[Any, ...], params: dict[str, Any]) -> float:
@@ -606,11 +617,12 @@ def _run_backward(
                 if op is None or node.retains_grad:  # into .grad: backward accumulates, never overwrites
                     if node.grad is not None:
                         total = node.grad + g
-                    elif type(g) is np.ndarray:  # taken as it is when nothing else can hold it
+                    elif type(g) is np.ndarray or type(g) in ARRAY_TYPES:  # taken as it is when nothing else can hold it
                         total = g if g.base is None and id(g) not in shared else g.copy()
                     else:  # a float, or a graph node (never changed in place)
                         total = g
-                    if type(total) is not np.ndarray and node.shaped and not isinstance(total, Node):
+                    if (type(total) is not np.ndarray and node.shaped and not isinstance(total, Node)
+                            and type(total) not in ARRAY_TYPES):
                         total = np.asarray(total)  # a sum of 0-d arrays is a NumPy scalar: keep an array
                     node.grad = total
             elif node in targets:

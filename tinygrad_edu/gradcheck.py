@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from .device import device_of, is_array, to_host
 from .engine import Node, _cyclic_gc_paused, enable_grad, grad, no_grad, topological_order
 from .ops import sum_to_shape
 
@@ -257,7 +258,9 @@ def _float64_working_copies(leaves: Sequence[_Leaf]) -> Iterator[list[str]]:
                         f"in {node.data.dtype} are too coarse to judge a gradient), so the check covers the rules' "
                         "mathematics, not the rounding of the lower-precision computation"
                     )
-                node.data = np.array(node.data, dtype=np.float64)
+                data = node.data  # (a GPU's array stays there: the function runs where its inputs are)
+                node.data = data.astype(np.float64) if type(data) is not np.ndarray and is_array(data) \
+                    else np.array(data, dtype=np.float64)
             else:
                 node.data = float(node.data)
         yield notes
@@ -277,7 +280,7 @@ def _outputs(result: Any, where: str) -> list[Node]:
 
 
 def _flat(outs: Sequence[Node]) -> np.ndarray:
-    return np.concatenate([np.ravel(np.asarray(o.data, dtype=np.float64)) for o in outs])
+    return np.concatenate([np.ravel(np.asarray(to_host(o.data), dtype=np.float64)) for o in outs])
 
 
 def _output_names(outs: Sequence[Node]) -> list[str | None]:
@@ -318,9 +321,9 @@ class _Evaluator:
         result = self.fn(*self.args)
         if isinstance(result, Node):  # copied: it may be a view of an input the check is about to nudge
             data = result.data
-            if type(data) is not np.ndarray or data.ndim == 0:  # one number (a loss): float() is the quick copy
+            if not is_array(data) or data.ndim == 0:  # one number (a loss): float() is the quick copy
                 return float(data)
-            return np.array(data, dtype=np.float64)
+            return np.array(to_host(data), dtype=np.float64)  # (the comparison happens on the host)
         return _flat(_outputs(result, self.where))
 
     def vector(self) -> np.ndarray:
@@ -354,8 +357,8 @@ def _concat(grads: Sequence[Any], leaves: Sequence[_Leaf]) -> np.ndarray:
     """Gradients for all leaves as one float64 vector (an unused input's gradient is zero)."""
     parts = []
     for g, leaf in zip(grads, leaves):
-        g = getattr(g, "data", g)  # a graph node (from create_graph) or raw data
-        parts.append(np.zeros(leaf.size) if g is None else np.ravel(np.asarray(g, dtype=np.float64)))
+        g = g.data if isinstance(g, Node) else g  # a graph node (from create_graph) or raw data
+        parts.append(np.zeros(leaf.size) if g is None else np.ravel(np.asarray(to_host(g), dtype=np.float64)))
     return np.concatenate(parts)
 
 
@@ -388,7 +391,8 @@ def _numerical_jacobian(evaluate: _Evaluator, leaves: Sequence[_Leaf], eps: floa
                 continue
             flat = node.data.reshape(-1)  # a view: the working copy is contiguous
             for j in range(flat.size):
-                keep = flat.item(j)  # a Python float: the same sums as NumPy's, with less overhead
+                # a Python float: the same sums as NumPy's, with less overhead (CuPy's item() takes no index)
+                keep = flat.item(j) if type(flat) is np.ndarray else float(flat[j])
                 try:
                     flat[j] = keep + eps
                     ups.append(evaluate())
@@ -489,7 +493,7 @@ def _validate(where: str, eps: float, atol: float, rtol: float) -> None:
 
 
 def _shape_and_dtype(data: Any) -> tuple[tuple[int, ...], str]:
-    if isinstance(data, np.ndarray):
+    if is_array(data):
         return data.shape, _dtype_name(data.dtype)
     return tuple(np.shape(data)), _dtype_name(np.asarray(data).dtype)
 
@@ -638,7 +642,8 @@ def _directional(evaluate: _Evaluator, leaves: Sequence[_Leaf], vs: Sequence[np.
     def at(step: float) -> float:
         try:
             for leaf, base, v in zip(leaves, bases, vs):
-                leaf.node.data = base + step * v.reshape(np.shape(base)) if leaf.node.shaped else float(base + step * v[0])
+                leaf.node.data = (base + step * device_of(base).to_device(v.reshape(np.shape(base))) if leaf.node.shaped
+                                  else float(base + step * v[0]))
             return float(u @ evaluate.vector())
         finally:
             for leaf, base in zip(leaves, bases):
@@ -713,7 +718,7 @@ def gradgradcheck(
     def first_derivatives(*args: Any) -> tuple[Node, ...]:
         outs = _outputs(fn(*args), "gradgradcheck")
         if not chosen:  # fixed once, so that the checked function does not change between calls
-            chosen.extend(rng.standard_normal(np.shape(o.data)) if np.size(o.data) > 1
+            chosen.extend(rng.standard_normal(np.shape(o.data)) if o.shaped and o.data.size > 1
                           else np.ones(np.shape(o.data)) if o.shaped else 1.0 for o in outs)
         if len(chosen) != len(outs):
             raise ValueError(f"gradgradcheck: {len(outs)} outputs but {len(chosen)} grad_outputs")
@@ -758,7 +763,8 @@ def numerical_grad(fn: Callable[..., Any], inputs: Any, eps: float = 1e-6, grad_
                                  "(dL/d(output), with the output's shape), or reduce the output first")
             weights = np.ones(1)
         else:
-            weights = np.ravel(np.asarray(getattr(grad_output, "data", grad_output), dtype=np.float64))
+            weights = np.ravel(np.asarray(to_host(grad_output.data if isinstance(grad_output, Node) else grad_output),
+                                          dtype=np.float64))
             if weights.size != n_out:
                 raise ValueError(f"numerical_grad: grad_output has {weights.size} elements but the output has {n_out}")
         gradient = _numerical_jacobian(evaluate, leaves, eps).central @ weights

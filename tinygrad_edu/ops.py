@@ -28,6 +28,8 @@ from typing import Any
 
 import numpy as np
 
+from .device import array_module, is_array
+
 # Input domains a test may sample from (one per input):
 #   "real"     any moderate real number
 #   "positive" strictly positive (log, the base of a power)
@@ -236,11 +238,25 @@ def _one_where(x: Any, mask: Any) -> Any:
     return x + mask
 
 
+def _max(x: Any, axis: Any, keepdims: bool) -> Any:
+    """x's maximum along axis: NumPy's reduction itself (x.max adds a Python layer), or the method of a
+    device's array (CuPy has ufunc.reduce for add and multiply only)."""
+    if type(x) is np.ndarray:
+        return np.maximum.reduce(x, axis=axis, keepdims=keepdims)  # type: ignore[call-overload]
+    return x.max(axis=axis, keepdims=keepdims)
+
+
+def _values(v: Any) -> Any:
+    """The array of a graph node, an array, or a number (as a 0-d NumPy array)."""
+    data = v.data if isinstance(v, Recorder) else v  # type: ignore[attr-defined]  # (an ndarray's .data is its buffer)
+    return data if is_array(data) else np.asarray(data)
+
+
 def _pow_grad_base(g: Any, out: Any, x: Any, y: Any) -> Any:
     # y·x^(y-1), except where y == 0: x**0 is the constant 1, even at x == 0 (where 0 * inf would give nan)
-    zero_exponent = np.asarray(getattr(y, "data", y)) == 0
+    zero_exponent = _values(y) == 0
     if zero_exponent.any():  # (x is looked at only then: the usual exponent, a constant like 2, never is 0)
-        both_zero = zero_exponent & (np.asarray(getattr(x, "data", x)) == 0)
+        both_zero = zero_exponent & (_values(x) == 0)
         if both_zero.any():
             x = _one_where(x, both_zero)
     return g * y * call(POW, x, y - 1)
@@ -250,7 +266,7 @@ def _pow_grad_exponent(g: Any, out: Any, x: Any, y: Any) -> Any:
     # x^y·log(x), except where x == 0 <= y: there it is 0, not 0 * -inf. For y > 0, 0**y is 0 nearby;
     # at y == 0 the limit from x > 0 is 0 as well (PyTorch's convention); for y < 0, 0**y is inf: the
     # rule's nan says there is no derivative
-    flat = (np.asarray(getattr(x, "data", x)) == 0) & (np.asarray(getattr(y, "data", y)) >= 0)
+    flat = (_values(x) == 0) & (_values(y) >= 0)
     return g * out * call(LOG, _one_where(x, flat) if flat.any() else x)
 
 
@@ -431,13 +447,13 @@ def _product_of_others(x: Any, axis: tuple[int, ...] | None) -> Any:
     where x holds zeros (where out / x would be 0/0)."""
     flat, moved_shape, perm = _moved_last(x, axis)
     n = flat.shape[-1]
-    if type(flat) is np.ndarray:  # products from the left and from the right, each excluding the element
-        ones = np.ones(flat.shape[:-1] + (1,), dtype=flat.dtype)
+    if is_array(flat):  # products from the left and from the right, each excluding the element
+        ones = array_module(flat).ones(flat.shape[:-1] + (1,), dtype=flat.dtype)
         left = np.concatenate([ones, np.cumprod(flat[..., :-1], axis=-1)], axis=-1)
         right = np.concatenate([np.cumprod(flat[..., :0:-1], axis=-1)[..., ::-1], ones], axis=-1)
         others = left * right
     else:  # a graph node: row i of an n x n grid is x with x_i replaced by 1 (differentiable again)
-        eye = np.eye(n, dtype=flat.dtype)
+        eye = array_module(flat.data).eye(n, dtype=flat.dtype)
         grid = flat.reshape(flat.shape[:-1] + (1, n)) * (1 - eye) + eye
         others = call(PROD, grid, axis=(grid.ndim - 1,), keepdims=False)
     return others.reshape(moved_shape).transpose(tuple(int(i) for i in np.argsort(perm)))
@@ -515,7 +531,7 @@ ASTYPE: Op = define(Op(  # a change of float precision: the gradient goes back i
 def _broadcast_to(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     if x.ndim > len(shape):  # assignment below would drop leading axes of length 1; broadcasting never does
         raise ValueError(f"cannot broadcast shape {x.shape} to {tuple(shape)}, which has fewer axes")
-    out = np.empty(shape, dtype=x.dtype)  # a writable array; np.broadcast_to's view is slower to make
+    out = array_module(x).empty(shape, dtype=x.dtype)  # a writable array; np.broadcast_to's view is slower to make
     out[...] = x
     return out
 
@@ -536,11 +552,12 @@ GETITEM: Op = define(Op(
 
 
 def _scatter_add(g: np.ndarray, index: tuple[Any, ...], shape: tuple[int, ...]) -> np.ndarray:
-    z = np.zeros(shape, dtype=g.dtype)
+    xp = array_module(g)
+    z = xp.zeros(shape, dtype=g.dtype)
     if _is_basic_index(index):
         z[index] = g
     else:
-        np.add.at(z, index, g)  # an element selected twice receives both gradients
+        xp.add.at(z, index, g)  # an element selected twice receives both gradients
     return z
 
 
@@ -588,7 +605,7 @@ def _log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
 
 
 def _softmax(x: np.ndarray, axis: int) -> np.ndarray:
-    e = np.exp(x - np.maximum.reduce(x, axis=axis, keepdims=True))  # (x.max without its Python layer)
+    e = np.exp(x - _max(x, axis, True))
     e /= np.add.reduce(e, axis=axis, keepdims=True)
     return e
 
@@ -617,10 +634,10 @@ def _cross_entropy_saving(logits: np.ndarray, labels: np.ndarray) -> tuple[Any, 
     """
     if logits.dtype.kind != "f":  # integers: a float loss, as log_softmax gives
         logits = logits.astype(np.float64)
-    shifted = logits - np.maximum.reduce(logits, axis=-1, keepdims=True)
+    shifted = logits - _max(logits, -1, True)
     exps = np.exp(shifted)
     sums = np.add.reduce(exps, axis=-1)
-    loss = np.add.reduce(np.log(sums) - shifted[np.arange(len(labels)), labels]) / len(labels)
+    loss = np.add.reduce(np.log(sums) - shifted[array_module(shifted).arange(len(labels)), labels]) / len(labels)
     return loss, (exps, sums)
 
 
@@ -628,25 +645,26 @@ def _cross_entropy(logits: np.ndarray, labels: np.ndarray) -> Any:
     return _cross_entropy_saving(logits, labels)[0]
 
 
-def _one_hot(labels: np.ndarray, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
-    z = np.zeros(shape, dtype=dtype)
-    z[np.arange(len(labels)), labels] = 1
+def _one_hot(labels: np.ndarray, like: Any) -> Any:
+    xp = array_module(like)
+    z = xp.zeros(like.shape, dtype=like.dtype)
+    z[xp.arange(len(labels)), labels] = 1
     return z
 
 
 def _cross_entropy_grad(g: Any, out: Any, x: Any, labels: np.ndarray,
                         saved: tuple[np.ndarray, np.ndarray] | None = None) -> Any:
     n = len(labels)
-    if type(x) is np.ndarray:  # raw data: the same formula, worked out in place in one fresh array
+    if is_array(x):  # raw data: the same formula, worked out in place in one fresh array
         if saved is None:
             d = _softmax(x, axis=-1)
         else:  # the forward's exponentials: no second pass of max, exp and sum
             exps, sums = saved
             d = exps / sums[:, np.newaxis]
-        d[np.arange(n), labels] -= 1
+        d[array_module(d).arange(n), labels] -= 1
         d *= g / n
         return d
-    return (call(SOFTMAX, x, axis=-1) - _one_hot(labels, x.shape, x.dtype)) * (g / n)
+    return (call(SOFTMAX, x, axis=-1) - _one_hot(labels, x.data)) * (g / n)
 
 
 CROSS_ENTROPY = define(Op(  # one node for log_softmax, pick and mean: the classifier's usual loss
@@ -678,7 +696,7 @@ def _inside(widths: tuple[tuple[int, int], ...], shape: tuple[int, ...]) -> tupl
 
 
 def _pad(x: np.ndarray, value: Any, widths: tuple[tuple[int, int], ...]) -> np.ndarray:
-    out = np.full([n + a + b for n, (a, b) in zip(x.shape, widths)], value, dtype=x.dtype)
+    out = array_module(x).full([n + a + b for n, (a, b) in zip(x.shape, widths)], value, dtype=x.dtype)
     out[_inside(widths, x.shape)] = x
     return out
 
@@ -703,15 +721,15 @@ def _scatter(x: np.ndarray, src: np.ndarray, target: tuple[np.ndarray, ...], sou
     return out
 
 
-def _hit(shape: tuple[int, ...], target: tuple[np.ndarray, ...]) -> np.ndarray:
-    mask = np.zeros(shape, dtype=bool)
+def _hit(x: Any, target: tuple[np.ndarray, ...]) -> Any:
+    mask = array_module(_values(x)).zeros(x.shape, dtype=bool)
     mask[target] = True
     return mask
 
 
 SCATTER: Op = define(Op(  # x with the elements at `target` replaced by src's at `source` (flat index arrays)
     "scatter", "scatter", _scatter,
-    vjps=(lambda g, out, x, src, target, source: call(WHERE, 0.0, g, cond=_hit(x.shape, target)),
+    vjps=(lambda g, out, x, src, target, source: call(WHERE, 0.0, g, cond=_hit(x, target)),
           lambda g, out, x, src, target, source: call(SCATTER_ADD, g[target], index=source, shape=src.shape)),
     derivatives=("0 where overwritten, else 1", "1 where written"), domain=("real", "real"),
     reads=(),
@@ -728,7 +746,7 @@ SCATTER: Op = define(Op(  # x with the elements at `target` replaced by src's at
 
 def _zero_gradient(g: Any, out: Any, *inputs: Any, **params: Any) -> Any:
     """The rule of a piecewise-constant op: 0 wherever its derivative exists (PyTorch's answer too)."""
-    if type(g) is np.ndarray:
+    if is_array(g):
         return np.zeros_like(g)
     return 0.0 if type(g) is float else g * 0
 
@@ -847,14 +865,15 @@ _INV_SQRT_PI = 1 / math.sqrt(math.pi)
 
 
 @functools.cache
-def _stacked(coefficients: tuple[tuple[float, ...], tuple[float, ...]], dtype: np.dtype) -> np.ndarray:
-    return np.array(coefficients, dtype=dtype)[:, :, np.newaxis]  # (P or Q, power, 1)
+def _stacked(coefficients: tuple[tuple[float, ...], tuple[float, ...]], dtype: np.dtype, xp: Any) -> Any:
+    return xp.asarray(np.array(coefficients, dtype=dtype)[:, :, np.newaxis])  # (P or Q, power, 1)
 
 
 def _ratio(coefficients: tuple[tuple[float, ...], tuple[float, ...]], z: np.ndarray) -> np.ndarray:
     """P(z) / Q(z) by Horner's rule, P and Q stacked in one array (half the NumPy calls), in place."""
-    c, flat = _stacked(coefficients, z.dtype), z.reshape(-1)
-    pq = np.empty((2, flat.size), dtype=z.dtype)
+    xp = array_module(z)
+    c, flat = _stacked(coefficients, z.dtype, xp), z.reshape(-1)
+    pq = xp.empty((2, flat.size), dtype=z.dtype)
     pq[...] = c[:, 0]
     for k in range(1, c.shape[1]):
         pq *= flat
@@ -887,14 +906,15 @@ _ERF_BLOCK = 16384  # elements per block: a dozen temporaries of this size stay 
 
 def _erf(x: Any) -> np.ndarray:
     """The error function, elementwise (Cody's rational approximations; see above)."""
-    x = np.asarray(x)
+    if not is_array(x):
+        x = np.asarray(x)
     if x.dtype.kind != "f":
         x = x.astype(np.float64)
     y = np.abs(x)
     if y.size <= 2 * _ERF_BLOCK:
         out = _erf_of_magnitude(y)
     else:
-        flat, out = y.reshape(-1), np.empty(y.shape, dtype=y.dtype)
+        flat, out = y.reshape(-1), array_module(y).empty(y.shape, dtype=y.dtype)
         flat_out = out.reshape(-1)
         for i in range(0, flat.size, _ERF_BLOCK):
             flat_out[i:i + _ERF_BLOCK] = _erf_of_magnitude(flat[i:i + _ERF_BLOCK])
@@ -1070,7 +1090,7 @@ def _gelu(x: np.ndarray) -> np.ndarray:
 
 
 def _gelu_grad(g: Any, out: Any, x: Any) -> Any:  # Φ(x) + x·φ(x)
-    if type(out) is np.ndarray:  # plain backward: Φ(x) = out/x from the saved output, without a second erf
+    if is_array(out):  # plain backward: Φ(x) = out/x from the saved output, without a second erf
         with np.errstate(all="ignore"):  # (near 0, where out/x loses its digits, Φ is 1/2 to the last bit)
             cdf = np.where(np.abs(x) < 1e-30, 0.5, out / x)
         return g * (cdf + x * np.exp(x * x * -0.5) * _INV_SQRT_2PI)
@@ -1185,7 +1205,7 @@ def _elu_grad(g: Any, out: Any, x: Any, alpha: float = 1.0) -> Any:
     if type(d) is float:
         return g if d > 0 else g * (out + alpha)
     positive = d > 0
-    if type(out) is np.ndarray:
+    if is_array(out):
         return np.where(positive, g, g * (out + alpha))
     return g * ((out + alpha) * ~positive + positive)
 
@@ -1259,7 +1279,7 @@ def _pad2d(x: np.ndarray, padding: Padding2d, value: float = 0.0) -> np.ndarray:
     if not (top or bottom or left or right):
         return x
     n, c, h, w = x.shape
-    out = np.full((n, c, top + h + bottom, left + w + right), value, dtype=x.dtype)
+    out = array_module(x).full((n, c, top + h + bottom, left + w + right), value, dtype=x.dtype)
     out[:, :, top:top + h, left:left + w] = x
     return out
 
@@ -1270,6 +1290,8 @@ def _windows(xp: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair, out: Pa
     s_n, s_c, s_h, s_w = xp.strides
     shape = (n, c, out[0], out[1], kernel[0], kernel[1])
     strides = (s_n, s_c, s_h * stride[0], s_w * stride[1], s_h * dilation[0], s_w * dilation[1])
+    if type(xp) is not np.ndarray:  # a device's array: its library's own as_strided
+        return array_module(xp).lib.stride_tricks.as_strided(xp, shape, strides)
     if not xp.flags.c_contiguous:
         return np.lib.stride_tricks.as_strided(xp, shape, strides, writeable=False)
     view = np.ndarray(shape, xp.dtype, buffer=xp, strides=strides)  # (as_strided, minus its Python layer)
@@ -1320,7 +1342,7 @@ def _conv2d_input_grad(g: np.ndarray, w: np.ndarray, stride: Pair, padding: Padd
     # each image's columns, (N, groups, C/groups·kH·kW, H_out·W_out): a matmul per image, g as it is
     cols = np.matmul(w_t, g.reshape(n, groups, -1, ho * wo))
     cols = cols.reshape(n, groups, c_group, kh, kw, ho, wo)
-    xp = np.zeros((n, groups, c_group, top + h + bottom, left + wd + right), dtype=cols.dtype)
+    xp = array_module(cols).zeros((n, groups, c_group, top + h + bottom, left + wd + right), dtype=cols.dtype)
     sh, sw = stride
     for i in range(kh):
         r = i * dilation[0]
@@ -1342,17 +1364,17 @@ def _conv2d_input_grad_stride1(g: np.ndarray, w_t: np.ndarray, c_group: int, ker
     (top, bottom), (left, right) = padding
     hp, wp = top + input_size[0] + bottom, left + input_size[1] + right
     if c_out // groups <= k:  # widen g
-        wide = np.zeros((n, c_out, ho, wp), dtype=g.dtype)
+        wide = array_module(g).zeros((n, c_out, ho, wp), dtype=g.dtype)
         wide[..., :wo] = g
         cols = np.matmul(w_t, wide.reshape(n, groups, -1, ho * wp))
     else:  # widen the columns
         narrow = np.matmul(w_t, g.reshape(n, groups, -1, ho * wo))
-        cols = np.zeros((n, groups, k, ho, wp), dtype=narrow.dtype)
+        cols = array_module(narrow).zeros((n, groups, k, ho, wp), dtype=narrow.dtype)
         cols[..., :wo] = narrow.reshape(n, groups, k, ho, wo)
     cols = cols.reshape(n, groups * c_group, kernel[0] * kernel[1], ho * wp)
     plane = hp * wp
     size = n * groups * c_group * plane
-    flat = np.zeros(size + (kernel[0] - 1) * dilation[0] * wp + (kernel[1] - 1) * dilation[1], dtype=cols.dtype)
+    flat = array_module(cols).zeros(size + (kernel[0] - 1) * dilation[0] * wp + (kernel[1] - 1) * dilation[1], dtype=cols.dtype)
     for i in range(kernel[0]):
         for j in range(kernel[1]):
             shift = i * dilation[0] * wp + j * dilation[1]  # (the zeros after a row land in the padding)
@@ -1422,7 +1444,7 @@ def _max_pool2d_saving(x: np.ndarray, kernel_size: Pair, stride: Pair, padding: 
     axes is far slower)."""
     windows = _max_pool2d_windows(x, kernel_size, stride, padding, dilation, ceil_mode)
     out = windows[..., 0, 0].copy()
-    index = np.zeros(out.shape, dtype=np.intp)
+    index = array_module(out).zeros(out.shape, dtype=np.intp)
     for k in range(1, kernel_size[0] * kernel_size[1]):
         v = windows[..., k // kernel_size[1], k % kernel_size[1]].copy()  # (contiguous: the next three are fast)
         better = v > out
@@ -1457,7 +1479,7 @@ def _max_pool2d(x: np.ndarray, kernel_size: Pair, stride: Pair, padding: Pair, d
 def _max_pool2d_grad(g: Any, out: Any, x: Any, kernel_size: Pair, stride: Pair, padding: Pair, dilation: Pair,
                      ceil_mode: bool, saved: np.ndarray | None = None) -> Any:
     index = saved if saved is not None else _max_pool2d_saving(
-        x if isinstance(x, np.ndarray) else x.data, kernel_size, stride, padding, dilation, ceil_mode)[1]  # constants
+        x if is_array(x) else x.data, kernel_size, stride, padding, dilation, ceil_mode)[1]  # constants
     return call(MAX_POOL2D_SCATTER, g, index=index, input_size=tuple(x.shape[2:]), kernel_size=kernel_size,
                 stride=stride, padding=padding, dilation=dilation)
 
@@ -1474,8 +1496,9 @@ def _picked_positions(index: np.ndarray, input_size: Pair, kernel_size: Pair, st
     """For each window, the row and column (in the unpadded image) of the element `index` picks, and
     whether it lies inside the image (not in the padding)."""
     ho, wo = index.shape[2:]
-    rows = (np.arange(ho) * stride[0] - padding[0])[:, np.newaxis] + index // kernel_size[1] * dilation[0]
-    cols = np.arange(wo) * stride[1] - padding[1] + index % kernel_size[1] * dilation[1]
+    xp = array_module(index)
+    rows = (xp.arange(ho) * stride[0] - padding[0])[:, np.newaxis] + index // kernel_size[1] * dilation[0]
+    cols = xp.arange(wo) * stride[1] - padding[1] + index % kernel_size[1] * dilation[1]
     inside = (rows >= 0) & (rows < input_size[0]) & (cols >= 0) & (cols < input_size[1])
     return rows, cols, inside
 
@@ -1487,7 +1510,7 @@ def _max_pool2d_scatter(g: np.ndarray, index: np.ndarray, input_size: Pair, kern
     n, c, ho, wo = g.shape
     pads = pool_padding(input_size, kernel_size, stride, padding, dilation, (ho, wo))
     (top, bottom), (left, right) = pads
-    zp = np.zeros((n, c, top + input_size[0] + bottom, left + input_size[1] + right), dtype=g.dtype)
+    zp = array_module(g).zeros((n, c, top + input_size[0] + bottom, left + input_size[1] + right), dtype=g.dtype)
     apart = all(s >= d * (k - 1) + 1 for s, d, k in zip(stride, dilation, kernel_size))  # windows that do not overlap
     for i in range(kernel_size[0]):
         r = i * dilation[0]
@@ -1509,7 +1532,8 @@ def _max_pool2d_gather(h: np.ndarray, index: np.ndarray, input_size: Pair, kerne
     """Each window's element of h (N, C, H, W) where its index points (0 where that is padding)."""
     rows, cols, inside = _picked_positions(index, input_size, kernel_size, stride, padding, dilation)
     n, c = h.shape[:2]
-    picked = h[np.arange(n)[:, None, None, None], np.arange(c)[None, :, None, None],
+    xp = array_module(h)
+    picked = h[xp.arange(n)[:, None, None, None], xp.arange(c)[None, :, None, None],
                np.clip(rows, 0, input_size[0] - 1), np.clip(cols, 0, input_size[1] - 1)]
     return picked * inside
 

@@ -36,6 +36,7 @@ from typing import IO, Any, TypeVar, overload
 
 import numpy as np
 
+from .device import is_array, to_host
 from .engine import Node
 from .nn import Module
 
@@ -177,6 +178,7 @@ def _check_name(name: Any) -> str:
 def _as_array(name: str, value: Any) -> np.ndarray:
     """A state value as an ndarray: a Tensor's data, a Value's number as a 0-d float64 array, a number."""
     data = value.data if isinstance(value, Node) else value
+    data = to_host(data) if is_array(data) else data  # a GPU's parameters are written as host arrays
     array = np.asarray(data, dtype=np.float64 if isinstance(data, float) else None)
     if array.dtype.kind not in NUMERIC_KINDS:
         raise TypeError(f"save: {name!r} holds {array.dtype} data; only numeric arrays can be saved")

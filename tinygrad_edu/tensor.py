@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from . import ops
+from .device import Device, array_module, device_of, get_device, is_array, to_host
 from .engine import CHECKING, Node, _grad_mode, check_forward, epoch, mark_modified
 from .ops import Op
 
@@ -34,7 +35,7 @@ def _binary_operator(op: Op) -> Callable[[Tensor, Any], Tensor]:
         except (ValueError, IndexError, TypeError) as e:
             raise _forward_error(op, [x.data, y.data], e) from None
         t = _new(Tensor)
-        t.data = data if type(data) is np.ndarray else np.asarray(data)  # NumPy returns scalars for 0-d results
+        t.data = data if type(data) is np.ndarray else _result(data)  # NumPy returns scalars for 0-d results
         t.grad = t.label = t.params = None
         t._epoch = epoch[0]
         t.retains_grad = False
@@ -68,7 +69,7 @@ def _comparison(ufunc: Any, name: str) -> Callable[[Tensor, Any], Any]:
         if not isinstance(other, (Tensor, *_COMPARABLE)):
             return NotImplemented  # (== with a Value, None or a string: Python's own answer)
         try:
-            return _leaf(np.asarray(ufunc(self.data, _raw(other))))
+            return _leaf(_result(ufunc(self.data, _raw(other))))
         except (ValueError, TypeError) as e:
             raise type(e)(f"{name} on shapes {self.shape} and {np.shape(_raw(other))}: {e}") from None
 
@@ -79,10 +80,11 @@ def _bitwise(ufunc: Any, symbol: str) -> Callable[[Tensor, Any], Tensor]:
     """The method `x <symbol> y` for boolean and integer tensors (and, or, xor): outside the graph."""
 
     def logic(self: Tensor, other: Any) -> Tensor:
-        y = np.asarray(_raw(other))
+        y = _raw(other)
+        y = y if is_array(y) else np.asarray(y)
         if self.dtype.kind not in "biu" or y.dtype.kind not in "biu":
             raise TypeError(f"{symbol} is defined for boolean and integer tensors only, got {self.dtype} and {y.dtype}")
-        return _leaf(np.asarray(ufunc(self.data, y)))
+        return _leaf(_result(ufunc(self.data, y)))
 
     return logic
 
@@ -115,8 +117,11 @@ class Tensor(Node):
         requires_grad: bool = False,
         dtype: Any = None,
         label: str | None = None,
+        device: Any = None,
     ) -> None:
         array = _to_array(data, dtype)
+        if device is not None:
+            array = _to_device(array, get_device(device))
         if requires_grad and array.dtype.kind != "f":
             raise TypeError(
                 f"Tensor: only floating-point tensors can require grad, got dtype {array.dtype} "
@@ -127,7 +132,7 @@ class Tensor(Node):
 
     @classmethod
     def constant(cls, data: Any) -> Tensor:
-        return _leaf(np.asarray(data))
+        return _leaf(data if is_array(data) else np.asarray(data))
 
     def apply_op(self, op: Op, *args: Any, **params: Any) -> Tensor:
         like = next(a for a in args if isinstance(a, Tensor))
@@ -171,14 +176,42 @@ class Tensor(Node):
         return self.data.tolist()
 
     def numpy(self) -> np.ndarray:
-        """The data as an ndarray (shared, not copied)."""
-        return self.data
+        """The data as an ndarray: shared on the CPU, copied to the host from a GPU."""
+        return to_host(self.data)
+
+    # ---- where it is
+    @property
+    def device(self) -> Device:
+        """The device holding the data: `t.device == "cpu"` or `"cuda"` (prints as cpu or cuda:0)."""
+        return device_of(self.data)
+
+    def to(self, device: Any) -> Tensor:
+        """This tensor on `device` ("cpu", "cuda"): itself when already there, else a copy that is a new
+        leaf with the same requires_grad (gradients do not flow back across the copy).
+
+        >>> str(Tensor([1.0]).to("cpu").device)
+        'cpu'
+        """
+        target = get_device(device)
+        if device_of(self.data) is target:
+            return self
+        return Tensor(_to_device(self.data, target), requires_grad=self.requires_grad, label=self.label)
+
+    def cpu(self) -> Tensor:
+        """This tensor on the CPU (itself when already there)."""
+        return self.to("cpu")
+
+    def cuda(self) -> Tensor:
+        """This tensor on the GPU (needs CuPy: `pip install 'tinygrad_edu[gpu]'`)."""
+        return self.to("cuda")
 
     def detach(self) -> Tensor:
         """The same data, outside the graph."""
         return _leaf(self.data)
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        if type(self.data) is not np.ndarray:  # a GPU tensor: a host copy (for plotting, printing)
+            return np.asarray(to_host(self.data), dtype=dtype)
         if dtype is not None and dtype != self.data.dtype:
             return self.data.astype(dtype)
         return self.data.copy() if copy else self.data
@@ -195,8 +228,10 @@ class Tensor(Node):
         return bool(self.data)
 
     def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", prefix="Tensor(", threshold=20, edgeitems=2)
+        body = np.array2string(to_host(self.data), separator=", ", prefix="Tensor(", threshold=20, edgeitems=2)
         extra = [f"dtype={self.dtype}"] if self.dtype != np.float64 else []
+        if type(self.data) is not np.ndarray:
+            extra.append(f"device='{self.device}'")
         if self.op is not None:
             extra.append(f"op={self.op.name}")
         elif self.requires_grad:
@@ -385,7 +420,7 @@ class Tensor(Node):
 
     def isclose(self, other: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Tensor:
         """|x - other| <= atol + rtol·|other|, elementwise: a boolean tensor."""
-        return _leaf(np.asarray(np.isclose(self.data, _raw(other), rtol=rtol, atol=atol, equal_nan=equal_nan)))
+        return _leaf(_result(np.isclose(self.data, _raw(other), rtol=rtol, atol=atol, equal_nan=equal_nan)))
 
     def logical_not(self) -> Tensor:
         """True where x is 0 (or False), elementwise: a boolean tensor."""
@@ -393,11 +428,11 @@ class Tensor(Node):
 
     def logical_and(self, other: Any) -> Tensor:
         """x and other (nonzero is true), elementwise: a boolean tensor."""
-        return _leaf(np.asarray(np.logical_and(self.data, _raw(other))))
+        return _leaf(_result(np.logical_and(self.data, _raw(other))))
 
     def logical_or(self, other: Any) -> Tensor:
         """x or other (nonzero is true), elementwise: a boolean tensor."""
-        return _leaf(np.asarray(np.logical_or(self.data, _raw(other))))
+        return _leaf(_result(np.logical_or(self.data, _raw(other))))
 
     def __invert__(self) -> Tensor:
         if self.dtype.kind == "b":
@@ -549,12 +584,12 @@ class Tensor(Node):
     def all(self, dim: Axes = None, keepdim: bool = False) -> Tensor:
         """Whether every element (along `dim`) is nonzero, as a boolean tensor."""
         axes, keep = _torch_spelling(dim, keepdim, None, None)
-        return _leaf(np.asarray(np.all(self.data, axis=_axes(self, axes, "all"), keepdims=keep)))
+        return _leaf(_result(np.all(self.data, axis=_axes(self, axes, "all"), keepdims=keep)))
 
     def any(self, dim: Axes = None, keepdim: bool = False) -> Tensor:
         """Whether some element (along `dim`) is nonzero, as a boolean tensor."""
         axes, keep = _torch_spelling(dim, keepdim, None, None)
-        return _leaf(np.asarray(np.any(self.data, axis=_axes(self, axes, "any"), keepdims=keep)))
+        return _leaf(_result(np.any(self.data, axis=_axes(self, axes, "any"), keepdims=keep)))
 
     # ---- shape
     def reshape(self, *shape: Any) -> Tensor:
@@ -875,7 +910,7 @@ class Tensor(Node):
         _check_range(index, self.shape[d], "scatter", d, self.shape)
         target = tuple(np.broadcast_to(i, index.shape).reshape(-1) for i in _grid(index, d))
         if not isinstance(src, (Tensor, np.ndarray, list, tuple)):  # a number: a masked fill
-            return where(ops._hit(self.shape, target), src, self)
+            return where(ops._hit(self.data, target), src, self)
         source_tensor = _as_tensor(src, self, ops.SCATTER)
         if source_tensor.dtype != self.dtype:
             raise TypeError(f"scatter: src has dtype {source_tensor.dtype} but self has dtype {self.dtype}")
@@ -935,7 +970,7 @@ class Tensor(Node):
             like = next(a for a in args if isinstance(a, Tensor))
             return _apply(op, tuple(_as_tensor(a, like, op) for a in args))
         if ufunc in _COMPARISON_UFUNCS and method == "__call__":  # array < tensor: a boolean tensor
-            return _leaf(np.asarray(ufunc(*[a.data if isinstance(a, Tensor) else a for a in args], **kwargs)))
+            return _leaf(_result(ufunc(*[a.data if isinstance(a, Tensor) else a for a in args], **kwargs)))
         if any(isinstance(a, Tensor) and a.requires_grad for a in args):
             raise TypeError(
                 f"numpy.{ufunc.__name__} is not differentiable in tinygrad_edu; "
@@ -989,7 +1024,7 @@ def _apply1(op: Op, x: Tensor, params: dict[str, Any] | None = None) -> Tensor:
     except (ValueError, IndexError, TypeError) as e:
         raise _forward_error(op, [x.data], e) from None
     t = _new(Tensor)
-    t.data = data if type(data) is np.ndarray else np.asarray(data)
+    t.data = data if type(data) is np.ndarray else _result(data)
     t.grad = t.label = None
     t._epoch = epoch[0]
     t.retains_grad = False
@@ -1012,7 +1047,7 @@ def _apply(op: Op, inputs: tuple[Tensor, ...], params: dict[str, Any] | None = N
         data = op.forward(*[t.data for t in inputs], **(params or {}))
     except (ValueError, IndexError, TypeError) as e:
         raise _forward_error(op, [t.data for t in inputs], e) from None
-    t = _leaf(data if type(data) is np.ndarray else np.asarray(data))
+    t = _leaf(data if type(data) is np.ndarray else _result(data))
     t._epoch = epoch[0]
     mode = _grad_mode.enabled
     if mode and any(x.requires_grad for x in inputs):
@@ -1023,6 +1058,10 @@ def _apply(op: Op, inputs: tuple[Tensor, ...], params: dict[str, Any] | None = N
 
 
 def _forward_error(op: Op, arrays: list[Any], e: Exception) -> Exception:
+    devices = list(dict.fromkeys(str(device_of(a)) for a in arrays if is_array(a) and a.ndim))
+    if len(devices) > 1:  # (checked only when the forward failed: the libraries refuse each other's arrays)
+        return RuntimeError(f"{op.name}: expected all tensors on the same device, got {devices[0]} and {devices[1]} "
+                            "(move one with .to(device))")
     shapes = " and ".join(str(np.shape(a)) for a in arrays)
     reason = op.explain(*arrays) if op.explain is not None and isinstance(e, ValueError) else None
     message = f"{op.name} on shape{'s' if len(arrays) > 1 else ''} {shapes}: {reason or e}"
@@ -1040,14 +1079,14 @@ def _binary(op: Op, x: Tensor, other: Any, reflected: bool = False) -> Tensor:
     if kind is Tensor:
         y = other
     elif not (x.requires_grad and _grad_mode.enabled) and (
-        kind is float or kind is int or (kind is np.ndarray and other.dtype.kind in "fiub")
+        kind is float or kind is int or (kind is np.ndarray and other.dtype.kind in "fiub" and type(x.data) is np.ndarray)
     ):  # nothing will be recorded: no constant node for the operand (NumPy adapts numbers to the dtype as we do)
         args = (other, x.data) if reflected else (x.data, other)
         try:
             data = op.forward(*args)
         except (ValueError, IndexError, TypeError) as e:
             raise _forward_error(op, list(args), e) from None
-        return _leaf(data if type(data) is np.ndarray else np.asarray(data))
+        return _leaf(data if type(data) is np.ndarray else _result(data))
     else:  # an array operand is copied only where a recorded graph keeps it for the backward pass
         y = _as_tensor(other, x, op, copy=x.requires_grad and _grad_mode.recording)
     operator = _binary_operator(op)
@@ -1063,9 +1102,16 @@ def _as_tensor(x: Any, like: Tensor, op: Op, copy: bool = True) -> Tensor:
     if kind is Tensor:
         return x
     if kind is float or kind is int:  # the common cases first: `x * 2.0`, `x ** 2`
-        dtype = like.data.dtype
-        return _leaf(np.array(x, dtype=dtype if dtype.kind == "f" else np.result_type(dtype, x)))
+        data = like.data
+        dtype = data.dtype
+        if type(data) is np.ndarray:
+            return _leaf(np.array(x, dtype=dtype if dtype.kind == "f" else np.result_type(dtype, x)))
+        return _leaf(array_module(data).asarray(x, dtype=dtype if dtype.kind == "f" else np.result_type(dtype, x)))
     if kind is np.ndarray and x.dtype.kind in "fiub":
+        if type(like.data) is not np.ndarray:  # a NumPy array is a constant: copied to the tensor's device
+            return _leaf(device_of(like.data).to_device(x))
+        return _leaf(x.copy() if copy else x)
+    if is_array(x):  # an array of another device (mixing devices raises in the op's forward)
         return _leaf(x.copy() if copy else x)
     if isinstance(x, Tensor):
         return x
@@ -1075,7 +1121,7 @@ def _as_tensor(x: Any, like: Tensor, op: Op, copy: bool = True) -> Tensor:
             "(a Value is a scalar of the scalar engine)"
         )
     if isinstance(x, (bool, int, float)):  # Python numbers adapt to the tensor's dtype, as in NumPy
-        return _leaf(np.asarray(x, dtype=np.result_type(like.data.dtype, x)))
+        return _leaf(array_module(like.data).asarray(x, dtype=np.result_type(like.data.dtype, x)))
     if isinstance(x, (np.ndarray, np.generic, list, tuple)):
         return _leaf(_to_array(x, None))
     raise TypeError(f"{op.name}: unsupported operand for Tensor: {type(x).__name__}")
@@ -1088,12 +1134,27 @@ def _to_array(data: Any, dtype: Any) -> np.ndarray:
             data = data.data
         else:
             raise TypeError(f"Tensor: data must be numbers or arrays, not a {type(data).__name__}")
-    array = np.array(data, dtype=dtype)
+    if type(data) is not np.ndarray and is_array(data):  # a device's array stays on its device
+        array = data.astype(dtype) if dtype is not None else data.copy()
+    else:
+        array = np.array(data, dtype=dtype)
     if array.dtype.kind not in "fiub":
         raise TypeError(f"Tensor: data must be real numbers, got an array of dtype {array.dtype} from {type(data).__name__}")
-    if dtype is None and not isinstance(data, (np.ndarray, np.generic)) and array.dtype.kind != "f":
+    if dtype is None and not isinstance(data, (np.ndarray, np.generic)) and not is_array(data) and array.dtype.kind != "f":
         array = array.astype(np.float64)  # Tensor([1, 2]) is a float tensor
     return array
+
+
+def _result(data: Any) -> Any:
+    """A forward's result that is not an ndarray: a device's array as it is, a NumPy scalar as a 0-d array."""
+    return data if is_array(data) else np.asarray(data)
+
+
+def _to_device(array: Any, device: Device) -> Any:
+    """An array copied to `device` (through the host when it is on another device)."""
+    if device_of(array) is device:
+        return array
+    return device.to_device(to_host(array))
 
 
 def _raw(x: Any) -> Any:
@@ -1147,9 +1208,9 @@ def _index_reduction(find: Callable[..., Any], t: Tensor, dim: int | None, keepd
     if t.size == 0:
         raise RuntimeError(f"{name}: the input of shape {t.shape} is empty; there is no element to pick")
     if dim is None:
-        index = np.asarray(find(t.data))
+        index = _result(find(t.data))
         return _leaf(index.reshape((1,) * t.ndim) if keepdim else index)
-    return _leaf(np.asarray(find(t.data, axis=_axis(t, dim, name), keepdims=keepdim)))
+    return _leaf(_result(find(t.data, axis=_axis(t, dim, name), keepdims=keepdim)))
 
 
 def _normalize_index(index: Any) -> tuple[Any, ...]:
@@ -1198,8 +1259,10 @@ def where(condition: Any, input: Any, other: Any) -> Tensor:
     cond = _condition(condition, "where")
     like = input if isinstance(input, Tensor) else other if isinstance(other, Tensor) else None
     if like is None:  # numbers or arrays only: a constant
-        return _leaf(np.asarray(np.where(cond, input, other)))
+        return _leaf(_result(np.where(cond, input, other)))
     x, y = _as_tensor(input, like, ops.WHERE), _as_tensor(other, like, ops.WHERE)
+    if type(like.data) is not np.ndarray:  # a mask made on the host goes where the data is
+        cond = _to_device(cond, like.device)
     try:
         np.broadcast_shapes(cond.shape, x.shape, y.shape)
     except ValueError:
@@ -1424,7 +1487,8 @@ def _grid(index: np.ndarray, d: int) -> tuple[np.ndarray, ...]:
 
 def _index_array(index: Any, op: str) -> np.ndarray:
     """An index (Tensor, array, list) as an integer ndarray."""
-    array = np.asarray(_raw(index))
+    array = _raw(index)
+    array = array if is_array(array) else np.asarray(array)
     if array.dtype.kind not in "iu":
         if array.size == 0:
             return array.astype(np.intp)
@@ -1453,7 +1517,8 @@ def _check_index_shape(index: np.ndarray, shape: Shape, d: int, op: str) -> None
 
 def _condition(condition: Any, op: str) -> np.ndarray:
     """A boolean mask (an array, list or Tensor of booleans) as a fresh boolean ndarray: a constant."""
-    cond = np.array(_raw(condition))
+    cond = _raw(condition)
+    cond = cond.copy() if is_array(cond) else np.array(cond)
     if cond.dtype != np.bool_:
         raise TypeError(f"{op}: the condition must be boolean (e.g. x > 0), got dtype {cond.dtype}")
     return cond
@@ -1561,7 +1626,7 @@ def _is_plain_classification(
         return False
     classes = input.shape[1]
     # as unsigned integers negative labels are huge, so one max finds labels on both sides of the range
-    if labels.size and np.maximum.reduce(labels.astype(np.uint64)) >= classes:
+    if labels.size and ops._max(labels.astype(np.uint64), None, False) >= classes:
         return False
     return not 0 <= ignore_index < classes or not (labels == ignore_index).any()
 
@@ -1676,43 +1741,41 @@ def _shape(shape: tuple[Any, ...]) -> Shape:
     return tuple(int(n) for n in shape)
 
 
-def zeros(*shape: Any, dtype: Any = np.float64, requires_grad: bool = False) -> Tensor:
+def zeros(*shape: Any, dtype: Any = np.float64, requires_grad: bool = False, device: Any = None) -> Tensor:
     """A tensor of zeros: zeros(2, 3) or zeros((2, 3))."""
-    return Tensor(np.zeros(_shape(shape), dtype=dtype), requires_grad=requires_grad)
+    return Tensor(np.zeros(_shape(shape), dtype=dtype), requires_grad=requires_grad, device=device)
 
 
-def ones(*shape: Any, dtype: Any = np.float64, requires_grad: bool = False) -> Tensor:
+def ones(*shape: Any, dtype: Any = np.float64, requires_grad: bool = False, device: Any = None) -> Tensor:
     """A tensor of ones: ones(2, 3) or ones((2, 3))."""
-    return Tensor(np.ones(_shape(shape), dtype=dtype), requires_grad=requires_grad)
+    return Tensor(np.ones(_shape(shape), dtype=dtype), requires_grad=requires_grad, device=device)
 
 
 def randn(
     *shape: Any,
     rng: np.random.Generator | int | None = None,
     dtype: Any = np.float64,
-    requires_grad: bool = False,
-) -> Tensor:
+    requires_grad: bool = False, device: Any = None) -> Tensor:
     """Standard normal samples; `rng` is a NumPy Generator or a seed, for repeatable results.
 
     >>> randn(2, rng=0).shape
     (2,)
     """
     generator = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-    return Tensor(generator.standard_normal(_shape(shape)).astype(dtype), requires_grad=requires_grad)
+    return Tensor(generator.standard_normal(_shape(shape)).astype(dtype), requires_grad=requires_grad, device=device)
 
 
 def rand(
     *shape: Any,
     rng: np.random.Generator | int | None = None,
     dtype: Any = np.float64,
-    requires_grad: bool = False,
-) -> Tensor:
+    requires_grad: bool = False, device: Any = None) -> Tensor:
     """Uniform samples from [0, 1); `rng` is a NumPy Generator or a seed."""
     generator = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-    return Tensor(generator.random(_shape(shape)).astype(dtype), requires_grad=requires_grad)
+    return Tensor(generator.random(_shape(shape)).astype(dtype), requires_grad=requires_grad, device=device)
 
 
-def randint(*args: int, size: Any, rng: np.random.Generator | int | None = None, dtype: Any = np.int64) -> Tensor:
+def randint(*args: int, size: Any, rng: np.random.Generator | int | None = None, dtype: Any = np.int64, device: Any = None) -> Tensor:
     """Integers drawn uniformly from [low, high): randint(high, size=...) or randint(low, high, size=...).
 
     >>> randint(3, 5, size=(4,), rng=0).data.tolist()
@@ -1725,11 +1788,11 @@ def randint(*args: int, size: Any, rng: np.random.Generator | int | None = None,
         raise ValueError(f"randint: low must be below high, got low={low} and high={high}")
     generator = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     return Tensor(generator.integers(low, high, size=_shape((size,) if isinstance(size, numbers.Integral) else (tuple(size),)),
-                                     dtype=dtype))
+                                     dtype=dtype), device=device)
 
 
 def arange(start: float, end: float | None = None, step: float = 1, *, dtype: Any = None,
-           requires_grad: bool = False) -> Tensor:
+           requires_grad: bool = False, device: Any = None) -> Tensor:
     """Evenly spaced numbers in [start, end): integers when all three are integers, else floats.
 
     >>> arange(4).data.tolist(), arange(0, 1, 0.25).data.tolist()
@@ -1741,10 +1804,10 @@ def arange(start: float, end: float | None = None, step: float = 1, *, dtype: An
         raise ValueError("arange: step must be nonzero")
     whole = all(isinstance(v, numbers.Integral) for v in (start, end, step))
     kind = dtype if dtype is not None else (np.int64 if whole else np.float64)
-    return Tensor(np.arange(start, end, step, dtype=kind), requires_grad=requires_grad)
+    return Tensor(np.arange(start, end, step, dtype=kind), requires_grad=requires_grad, device=device)
 
 
-def linspace(start: float, end: float, steps: int, *, dtype: Any = np.float64, requires_grad: bool = False) -> Tensor:
+def linspace(start: float, end: float, steps: int, *, dtype: Any = np.float64, requires_grad: bool = False, device: Any = None) -> Tensor:
     """`steps` evenly spaced numbers from start to end, both included.
 
     >>> linspace(0, 1, 5).data.tolist()
@@ -1752,15 +1815,15 @@ def linspace(start: float, end: float, steps: int, *, dtype: Any = np.float64, r
     """
     if int(steps) < 0:
         raise ValueError(f"linspace: steps must be at least 0, got {steps}")
-    return Tensor(np.linspace(start, end, int(steps), dtype=dtype), requires_grad=requires_grad)
+    return Tensor(np.linspace(start, end, int(steps), dtype=dtype), requires_grad=requires_grad, device=device)
 
 
-def eye(n: int, m: int | None = None, *, dtype: Any = np.float64, requires_grad: bool = False) -> Tensor:
+def eye(n: int, m: int | None = None, *, dtype: Any = np.float64, requires_grad: bool = False, device: Any = None) -> Tensor:
     """The n x m identity matrix (n x n when m is None)."""
-    return Tensor(np.eye(n, m, dtype=dtype), requires_grad=requires_grad)
+    return Tensor(np.eye(n, m, dtype=dtype), requires_grad=requires_grad, device=device)
 
 
-def full(size: Any, fill_value: Any, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def full(size: Any, fill_value: Any, *, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
     """A tensor of `size` filled with `fill_value` (dtype from the value as PyTorch infers it: bool,
     int64, or float64).
 
@@ -1770,27 +1833,27 @@ def full(size: Any, fill_value: Any, *, dtype: Any = None, requires_grad: bool =
     if dtype is None:
         dtype = np.bool_ if isinstance(fill_value, bool) else np.int64 if isinstance(fill_value, numbers.Integral) else np.float64
     shape = _shape((size,) if isinstance(size, numbers.Integral) else (tuple(size),))
-    return Tensor(np.full(shape, fill_value, dtype=dtype), requires_grad=requires_grad)
+    return Tensor(np.full(shape, fill_value, dtype=dtype), requires_grad=requires_grad, device=device)
 
 
 def zeros_like(t: Tensor, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Zeros of t's shape and dtype (or `dtype`)."""
-    return Tensor(np.zeros(t.shape, dtype=dtype or t.dtype), requires_grad=requires_grad)
+    return Tensor(np.zeros(t.shape, dtype=dtype or t.dtype), requires_grad=requires_grad, device=t.device)
 
 
 def ones_like(t: Tensor, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Ones of t's shape and dtype (or `dtype`)."""
-    return Tensor(np.ones(t.shape, dtype=dtype or t.dtype), requires_grad=requires_grad)
+    return Tensor(np.ones(t.shape, dtype=dtype or t.dtype), requires_grad=requires_grad, device=t.device)
 
 
 def full_like(t: Tensor, fill_value: Any, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """`fill_value` in t's shape and dtype (or `dtype`)."""
-    return Tensor(np.full(t.shape, fill_value, dtype=dtype or t.dtype), requires_grad=requires_grad)
+    return Tensor(np.full(t.shape, fill_value, dtype=dtype or t.dtype), requires_grad=requires_grad, device=t.device)
 
 
 def randn_like(t: Tensor, *, rng: np.random.Generator | int | None = None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples of t's shape and float dtype."""
-    return randn(t.shape, rng=rng, dtype=t.dtype if t.dtype.kind == "f" else np.float64, requires_grad=requires_grad)
+    return randn(t.shape, rng=rng, dtype=t.dtype if t.dtype.kind == "f" else np.float64, requires_grad=requires_grad, device=t.device)
 # --------------------------------------------------------------------------- einsum
 
 

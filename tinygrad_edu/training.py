@@ -228,7 +228,13 @@ class _Progress:
     """
 
     def __init__(self, what: str, total: int, show: bool | None) -> None:
-        from tqdm.auto import tqdm
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:  # (a machine without tqdm, e.g. a GPU box: training runs, with no bar)
+            if show:
+                raise
+            self.bar = None
+            return
 
         stream: TextIO = sys.stderr  # looked up now, so a redirected stderr is honoured
         automatic = show is None
@@ -245,12 +251,14 @@ class _Progress:
 
     def update(self, done: int, text: str) -> None:
         """Report `done` of `total` steps, with `text` (e.g. the loss) after the times."""
-        self.bar.set_postfix_str(text, refresh=False)
-        self.bar.update(done - self.bar.n)
+        if self.bar is not None:
+            self.bar.set_postfix_str(text, refresh=False)
+            self.bar.update(done - self.bar.n)
 
     def close(self) -> None:
         """Draw the last state and end the line (if the bar was shown), so what is printed next starts afresh."""
-        self.bar.close()
+        if self.bar is not None:
+            self.bar.close()
 
 
 def _in_notebook(tqdm: type) -> bool:

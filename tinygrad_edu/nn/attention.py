@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from ..device import array_module
+
 from ..tensor import Tensor, concatenate
 from .functional import _attention_bias, _attention_weights
 from .layers import Linear, Rng, as_generator
@@ -134,7 +136,7 @@ class MultiheadAttention(Module):
         # heads: (seq, N, E) -> (N, H, seq, head_dim)
         q, k, v = (t.reshape(t.shape[0], N, H, self.head_dim).transpose(1, 2, 0, 3) for t in (q, k, v))
         if self.add_zero_attn:  # and a key and value of zeros
-            zeros = Tensor(np.zeros((N, H, 1, self.head_dim), dtype=k.dtype))
+            zeros = Tensor(np.zeros((N, H, 1, self.head_dim), dtype=k.dtype), device=k.device)
             k, v = concatenate([k, zeros], axis=2), concatenate([v, zeros], axis=2)
 
         weights = _attention_weights(
@@ -247,5 +249,5 @@ class MultiheadAttention(Module):
 def _pad_last_axis(bias: Any) -> Any:
     """bias with one more column of 0 on its last axis (an array, or a Tensor that requires grad)."""
     if isinstance(bias, Tensor):
-        return concatenate([bias, Tensor(np.zeros(bias.shape[:-1] + (1,), dtype=bias.dtype))], axis=-1)
-    return np.concatenate([bias, np.zeros(bias.shape[:-1] + (1,), dtype=bias.dtype)], axis=-1)
+        return concatenate([bias, Tensor(np.zeros(bias.shape[:-1] + (1,), dtype=bias.dtype), device=bias.device)], axis=-1)
+    return np.concatenate([bias, array_module(bias).zeros(bias.shape[:-1] + (1,), dtype=bias.dtype)], axis=-1)

@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from ..device import is_array
+
 from ..tensor import Tensor
 from .module import Module
 
@@ -32,12 +34,13 @@ def embedding(input: Any, weight: Tensor, padding_idx: int | None = None) -> Ten
 
 
 def _lookup(input: Any, weight: Tensor, padding_idx: int | None, where: str) -> Tensor:
-    ids = np.asarray(input.data if isinstance(input, Tensor) else input)
+    ids = input.data if isinstance(input, Tensor) else input
+    ids = ids if is_array(ids) else np.asarray(ids)  # (host ids index a GPU's weight too: CuPy copies them)
     if ids.dtype.kind not in "iu":
         raise ValueError(f"{where}: expected integer ids, got an array of dtype {ids.dtype} and shape {ids.shape}")
     size = weight.shape[0]
     # as unsigned integers negative ids are huge, so one max finds ids outside [0, size) on both sides
-    if ids.size and np.maximum.reduce(ids.astype(np.uint64), axis=None) >= size:
+    if ids.size and ids.astype(np.uint64).max() >= size:
         bad = ids[(ids < 0) | (ids >= size)]
         raise IndexError(
             f"{where}: index {bad.flat[0]} is out of range for {size} embeddings (valid ids: 0 to {size - 1}); "

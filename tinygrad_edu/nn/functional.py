@@ -243,7 +243,7 @@ def hinge_loss(scores: Tensor, labels: Any, reduction: str = "mean") -> Tensor:
     """
     name = "hinge_loss"
     y = _target(scores, labels, name)
-    if not np.all(np.isin(y.data, (-1, 1))):
+    if not bool(((y.data == 1) | (y.data == -1)).all()):
         raise ValueError(f"{name}: labels must be -1 or +1; got {np.unique(y.data)[:10].tolist()}")
     return _reduce((1 - y * scores).relu(), reduction, name)
 
@@ -363,7 +363,7 @@ def _attention_weights(
     scores = (query @ key.swapaxes(-1, -2)) * scale
     keep = None
     if isinstance(bias, np.ndarray) and empty_rows_attend_to_nothing:
-        empty = np.isneginf(bias).all(axis=-1, keepdims=True)  # rows where no key takes part
+        empty = (bias == -np.inf).all(axis=-1, keepdims=True)  # rows where no key takes part
         if empty.any():
             bias = np.where(empty, 0.0, bias).astype(bias.dtype)
             keep = (~empty).astype(scores.dtype)
@@ -550,7 +550,7 @@ def avg_pool2d(input: Tensor, kernel_size: IntOrPair, stride: IntOrPair | None =
         if np.all(divisor == divisor.flat[0]):
             divisor = float(divisor.flat[0])
     uniform = isinstance(divisor, float)
-    weight = Tensor(np.full((channels, 1) + kernel, 1 / divisor if uniform else 1.0, dtype=x.dtype))
+    weight = Tensor(np.full((channels, 1) + kernel, 1 / divisor if uniform else 1.0, dtype=x.dtype), device=x.device)
     y = ops.call(ops.CONV2D, x, weight, stride=step, padding=pads, dilation=(1, 1), groups=channels)
     if not uniform:
         y = y * (1 / divisor)

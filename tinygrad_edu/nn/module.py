@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ..device import device_of, get_device, is_array, to_host
 from ..engine import Node
 from ..tensor import Tensor
 from ..value import Value
@@ -189,6 +190,30 @@ class Module:
         for p in self.parameters():
             p.grad = None if isinstance(p, Tensor) else 0.0
 
+    def to(self, device: Any) -> Module:
+        """Move every parameter and buffer (and its gradient) to `device` ("cpu", "cuda"), in place: the
+        same Tensor objects get new data. Move before the optimizer's first step (its state arrays are
+        made on the parameters' device then, and do not move), as in PyTorch. Returns self.
+
+        >>> m = Module(); m.register_buffer("count", np.zeros(2)); str(m.to("cpu").count.device)
+        'cpu'
+        """
+        target = get_device(device)
+        for t in [*self.parameters(), *self.buffers()]:
+            if isinstance(t, Tensor) and device_of(t.data) is not target:
+                t.data = target.to_device(to_host(t.data))
+                if is_array(t.grad):
+                    t.grad = target.to_device(to_host(t.grad))
+        return self
+
+    def cpu(self) -> Module:
+        """Every parameter and buffer on the CPU (see `to`)."""
+        return self.to("cpu")
+
+    def cuda(self) -> Module:
+        """Every parameter and buffer on the GPU (see `to`; needs CuPy)."""
+        return self.to("cuda")
+
     def train(self, mode: bool = True) -> Module:
         """Set the `training` flag of this module and all its submodules; returns self."""
         for m in self.modules():
@@ -231,7 +256,8 @@ class Module:
             if name not in state:
                 continue
             value = state[name]
-            array = np.asarray(_data(value))  # a Tensor or Value stands for its data
+            array = _data(value)  # a Tensor or Value stands for its data
+            array = to_host(array) if is_array(array) else np.asarray(array)
             if array.shape != _shape(p):
                 raise ValueError(
                     f"load_state_dict into {type(self).__name__}: shape mismatch for {name!r}: the model's "
@@ -243,7 +269,10 @@ class Module:
         for name, array in arrays.items():
             p = own[name]
             if isinstance(p, Tensor):
-                np.copyto(p.data, array, casting="unsafe")  # same array object: views and optimizers see it
+                if type(p.data) is np.ndarray:
+                    np.copyto(p.data, array, casting="unsafe")  # same array object: views and optimizers see it
+                else:  # a device's array: the host values copied there, then into it
+                    p.data[...] = device_of(p.data).to_device(array.astype(p.data.dtype))
             else:
                 p.data = float(array)
         return LoadResult(missing, unexpected)

@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from ..device import is_array, to_host
+
 from ..engine import Node
 from ..tensor import Tensor
 
@@ -39,8 +41,10 @@ def clip_grad_norm_(
     if not grads:
         return Tensor(0.0)
     p_norm = float(norm_type)
-    dtype = np.result_type(*(np.asarray(g).dtype for _, g in grads))
-    norms = np.array([_norm(np.asarray(g, dtype=dtype), p_norm) for _, g in grads], dtype=dtype)
+    dtype = np.result_type(*(g.dtype if is_array(g) else np.asarray(g).dtype for _, g in grads))
+    # each parameter's norm comes to the host (one small copy per parameter on a GPU): the factor is a number
+    norms = np.array([to_host(_norm(g.astype(dtype, copy=False) if is_array(g) else np.asarray(g, dtype=dtype), p_norm))
+                      for _, g in grads], dtype=dtype)
     total = _norm(norms, p_norm)
     if error_if_nonfinite and not np.isfinite(total):
         raise RuntimeError(
@@ -67,7 +71,7 @@ def clip_grad_value_(parameters: Node | Iterable[Node], clip_value: float) -> No
         g = p.grad
         if g is None:
             continue
-        if isinstance(g, np.ndarray):
+        if is_array(g):
             np.clip(g, -limit, limit, out=g)
         elif isinstance(g, Node):  # a gradient kept as a graph (create_graph=True): replaced by its clipped data
             p.grad = np.clip(g.data, -limit, limit)
@@ -97,7 +101,7 @@ def _norm(x: np.ndarray, p: float) -> Any:
 
 def _scale_grad(p: Node, coef: float) -> None:
     g = p.grad
-    if isinstance(g, np.ndarray):
+    if is_array(g):
         g *= g.dtype.type(coef)
     else:  # a Value's float gradient, or one kept as a graph (create_graph=True): scaled as a new one
         p.grad = g * coef

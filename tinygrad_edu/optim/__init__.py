@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from ..device import device_of, is_array, to_host
 from ..engine import Node, mark_modified
 
 __all__ = ["Adam", "AdamW", "Optimizer", "SGD", "lr_scheduler"]
@@ -195,7 +196,7 @@ class Optimizer:
             g = g.data
         if not p.shaped:
             return float(g)
-        g = np.asarray(g, dtype=p.data.dtype)
+        g = g.astype(p.data.dtype, copy=False) if is_array(g) else np.asarray(g, dtype=p.data.dtype)
         if g.shape != p.data.shape:
             raise ValueError(
                 f"{type(self).__name__}: {_describe(p)} has shape {p.data.shape} but its grad has shape {g.shape}"
@@ -369,7 +370,7 @@ def _scale(p: Node, factor: float) -> None:
 
 
 def _copy(x: Any) -> Any:
-    return x.copy() if isinstance(x, np.ndarray) else x
+    return x.copy() if is_array(x) else x
 
 
 def _as_list(groups: Any) -> list[Any]:
@@ -401,11 +402,11 @@ def _state_like(value: Any, p: Node, key: str, name: str) -> Any:
         return int(np.asarray(value).item())
     if not p.shaped:
         return float(np.asarray(value).item())
-    array = np.array(value, dtype=p.data.dtype)
+    array = np.array(to_host(value) if is_array(value) else value, dtype=p.data.dtype)
     if array.shape != p.data.shape:
         raise ValueError(f"{name}.load_state_dict: the state's {key!r} has shape {array.shape}, "
                          f"but its parameter ({_describe(p)}) has shape {p.data.shape}")
-    return array
+    return array if type(p.data) is np.ndarray else device_of(p.data).to_device(array)  # where its parameter is
 
 
 def _keys(x: Any) -> str:
@@ -413,11 +414,11 @@ def _keys(x: Any) -> str:
 
 
 def _zeros_like(x: Any) -> Any:
-    return np.zeros_like(x) if isinstance(x, np.ndarray) else 0.0
+    return np.zeros_like(x) if is_array(x) else 0.0
 
 
 def _sqrt(x: Any) -> Any:
-    return np.sqrt(x) if isinstance(x, np.ndarray) else math.sqrt(x)
+    return np.sqrt(x) if is_array(x) else math.sqrt(x)
 
 
 def _check_real(name: str, key: str, value: Any) -> None:

@@ -15,9 +15,9 @@ import unicodedata
 from collections.abc import Iterable
 from typing import Any
 
-import graphviz
 import numpy as np
 
+from ..device import to_host
 from . import output
 
 FONT = "Helvetica,Arial,sans-serif"  # a list: in-process renderers know no Helvetica and take the next
@@ -68,7 +68,7 @@ def summary(array: Any, precision: int = 4) -> str:
     """A few values of a small array, or min / mean / max of a big one: never a wall of numbers."""
     if type(array) is float:  # a Value's data or gradient: the common case, kept fast
         return number(array, precision)
-    a = np.asarray(array)
+    a = to_host(array)
     if a.size == 1:
         return number(a.reshape(()), precision)
     if a.size <= 4:
@@ -82,7 +82,7 @@ def summary(array: Any, precision: int = 4) -> str:
 
 def shape_text(array: Any) -> str:
     """`(32, 4) float64`: a tensor's shape and dtype."""
-    a = np.asarray(array)
+    a = to_host(array)
     return f"{tuple(a.shape)} {a.dtype}"
 
 
@@ -96,7 +96,17 @@ def attributes(**attrs: str) -> str:
     return "[" + " ".join(parts) + "]"
 
 
-class Drawing(graphviz.Digraph):
+try:  # the package imports without the graphviz Python package (a GPU machine may lack it): drawing needs it
+    import graphviz
+
+    _Digraph: Any = graphviz.Digraph
+except ImportError:  # pragma: no cover
+    class _Digraph:  # type: ignore[no-redef]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            raise ImportError("drawing needs the graphviz Python package: pip install graphviz")
+
+
+class Drawing(_Digraph):
     """A `graphviz.Digraph` that also renders where no Graphviz program is installed.
 
     `render()`, `pipe()` and Jupyter's inline display use the system `dot` when it is on the PATH and

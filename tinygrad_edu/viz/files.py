@@ -5,13 +5,19 @@ from __future__ import annotations
 import pathlib
 from typing import Any
 
-import graphviz
-
 from ..engine import Node
 from ..nn.module import Module
 from . import output
 from .graph import draw_graph
 from .network import draw_network
+
+
+def _is_graphviz_drawing(obj: Any) -> bool:
+    try:
+        import graphviz
+    except ImportError:  # pragma: no cover (then nothing is a graphviz drawing)
+        return False
+    return isinstance(obj, (graphviz.Graph, graphviz.Digraph, graphviz.Source))
 
 
 def render(obj: Any, path: Any, *, format: str | None = None, backend: str = "auto", **options: Any) -> pathlib.Path:
@@ -24,7 +30,7 @@ def render(obj: Any, path: Any, *, format: str | None = None, backend: str = "au
     (the Graphviz program `dot`), "wasm" (in-process, the `render` extra) or "auto" (the system's
     when installed). Raises RendererNotFound, saying what to install, when neither is.
     """
-    if isinstance(obj, (graphviz.Graph, graphviz.Digraph, graphviz.Source)):
+    if _is_graphviz_drawing(obj):
         if options:
             raise TypeError(f"render: options {sorted(options)} apply when drawing a Value, Tensor or model, not a finished drawing")
         source = obj.source

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from ..device import to_host
 from ..engine import GradientFlow, Node, gradient_flow
 from ..nn.module import Module
 from .dot import FONT, Drawing, attributes, label, number, shape_text, summary
@@ -210,7 +211,7 @@ def local_derivative(node: Node, slots: list[int]) -> Any:
     with np.errstate(all="ignore"):
         for k in slots:
             total = total + op.vjps[k](*args, **(node.params or {}))
-    return float(total) if not node.shaped else np.asarray(total)
+    return float(total) if not node.shaped else to_host(total)
 
 
 # --------------------------------------------------------------------------- drawing every node
@@ -241,7 +242,7 @@ def _values(head: str, array: Any, precision: int) -> list[str]:
     `head` alone and then every value: one line per row, the planes (the leading axes) side by side."""
     if type(array) is float or np.ndim(array) < 2 or not 4 < np.size(array) <= SMALL_ARRAY:  # (a float: kept fast)
         return [f"{head} {summary(array, precision)}"]
-    a = np.asarray(array)
+    a = to_host(array)
     planes = a.reshape(-1, *a.shape[-2:])
     return [head] + ["   ".join("[" + ", ".join(number(v, precision) for v in plane[r]) + "]" for plane in planes)
                      for r in range(a.shape[-2])]
@@ -452,5 +453,5 @@ def _draw_collapsed(drawing: Drawing, nodes: list[Node], output: Node, depth: di
 
 def _pooled_summary(values: Iterable[Any], precision: int) -> str:
     """A summary of many nodes' values or gradients (floats or arrays) taken together."""
-    arrays = [np.ravel(np.asarray(v, dtype=np.float64)) for v in values]
+    arrays = [np.ravel(np.asarray(to_host(v), dtype=np.float64)) for v in values]
     return summary(np.concatenate(arrays) if arrays else np.zeros(0), precision)

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ..device import to_host
 from ..engine import Node, enable_grad, grad
 from ..nn import functional as F
 from ..nn.layers import ACTIVATION_MODULES, MLP, Linear, Sequential
@@ -166,7 +167,7 @@ class _Evaluation:
 
 def _as_list(values: Any) -> list[Any]:
     if isinstance(values, (Node, np.ndarray)) or not isinstance(values, Iterable):
-        return [_float(v) for v in np.ravel(np.asarray(_data(values)))]
+        return [_float(v) for v in np.ravel(to_host(_data(values)))]
     return [_float(v) for v in values]
 
 
@@ -175,7 +176,7 @@ def _data(v: Any) -> Any:
 
 
 def _float(v: Any) -> float:
-    return float(np.asarray(_data(v)).reshape(()))
+    return float(to_host(_data(v)).reshape(()))
 
 
 def _numbers_text(values: list[float], precision: int) -> str:
@@ -375,7 +376,7 @@ class _Layers:
 
 
 def _leaf(parameter: Tensor) -> Tensor:
-    data = np.asarray(parameter.data)
+    data = to_host(parameter.data)
     return Tensor(data, requires_grad=True, dtype=data.dtype if data.dtype.kind == "f" else np.float64)
 
 

@@ -1,0 +1,362 @@
+"""The device script of issue 18: the same Tensor on a GPU (CuPy), checked and timed in one run.
+
+Sized to finish in about five minutes on one GPU (CuPy compiles each new kernel once, which takes
+part of that on a fresh machine). Sections, each one guarded (a failure is printed and the next runs):
+
+1. tests: `pytest -m gpu tests/test_devices.py` (every registry op's forward and gradient on CUDA against
+   the CPU, gradcheck and gradgradcheck in float64 for a subset, MLP/CNN/GPT training steps, moving,
+   saving, drawing);
+2. gradcheck: the registry's gradcheck on CUDA in float64, one drawn case per op (every op);
+3. examples: examples/digits.py --quick --device cuda and examples/char_gpt.py --quick --device cuda;
+4. MLP step: user code (tg.nn.Linear, ReLU, cross_entropy, tg.optim.SGD) on cuda against the same step
+   written by hand in CuPy (the limit for a CuPy engine) and torch CUDA (nn.Linear, F.cross_entropy,
+   torch.optim.SGD), at 784-1024-1024-10/b256 and 4096-4096-4096-10/b1024, float32 and float64; the
+   ratios side by side; the CPU's user-code step at the small size for the crossover;
+5. GPT: the char GPT's training step at its large size (4 layers, width 128, batch 32), GPU vs CPU.
+
+Run (from the repository root, CuPy installed):
+    PYTHONPATH=. python benchmarks/gpu.py --out gpu_results
+Prints everything and writes gpu_results/gpu.json (and the examples' pictures under gpu_results/).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+import traceback
+import warnings
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import tinygrad_edu as tg  # noqa: E402
+from tinygrad_edu import Tensor  # noqa: E402
+
+RESULTS: dict[str, Any] = {}
+DEVICE = "cuda"  # --device foreign: a dry run on the CPU with the tests' fake array library (no CuPy, no torch)
+
+
+def section(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Run a section, timing it; print the traceback of a failure and go on."""
+    def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
+        def run(*args: Any) -> Any:
+            print(f"\n== {name}", flush=True)
+            start = time.perf_counter()
+            try:
+                RESULTS[name] = fn(*args)
+            except Exception:
+                traceback.print_exc()
+                RESULTS[name] = {"error": traceback.format_exc(limit=3)}
+            print(f"   ({name}: {time.perf_counter() - start:.1f} s)", flush=True)
+        return run
+    return wrap
+
+
+def sync() -> None:
+    if DEVICE == "cuda":
+        import cupy
+        cupy.cuda.Device().synchronize()
+
+
+def per_step(step: Callable[[], Any], synchronize: Callable[[], None], budget: float = 0.6, repeats: int = 5) -> float:
+    """Median seconds per step over `repeats` samples, each of as many steps as fit in budget/repeats."""
+    for _ in range(3):
+        step()
+    synchronize()
+    start = time.perf_counter()
+    step()
+    synchronize()
+    one = max(time.perf_counter() - start, 1e-6)
+    n = max(1, int(budget / repeats / one))
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(n):
+            step()
+        synchronize()
+        samples.append((time.perf_counter() - start) / n)
+    return float(np.median(samples))
+
+
+# --------------------------------------------------------------------------- 1. tests
+
+
+@section("tests (pytest -m gpu tests/test_devices.py)")
+def run_tests(timeout: int) -> dict[str, Any]:
+    cmd = [sys.executable, "-m", "pytest", "-m", "gpu", "tests/test_devices.py", "-q", "-p", "no:cacheprovider",
+           "-o", "addopts=", "--maxfail=5", "--tb=short"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    try:
+        done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        print(f"   timed out after {timeout} s")
+        return {"timed_out": True, "tail": str(e.stdout)[-3000:] if e.stdout else ""}
+    tail = (done.stdout + done.stderr)[-4000:]
+    print(tail)
+    return {"returncode": done.returncode, "tail": tail[-1500:]}
+
+
+# --------------------------------------------------------------------------- 2. gradcheck
+
+
+@section("gradcheck of every registry op on cuda, float64")
+def run_gradcheck() -> dict[str, Any]:
+    from hypothesis.errors import NonInteractiveExampleWarning
+
+    from tests.test_devices import _params_to_device
+    from tests.test_ops_registry import ALL_OPS, CASES
+    from tinygrad_edu.ops import REGISTRY
+
+    warnings.simplefilter("ignore", NonInteractiveExampleWarning)
+    warnings.simplefilter("ignore")  # (float32 inputs are checked in float64 copies: said once per call)
+    results = {}
+    for name in ALL_OPS:
+        rng = np.random.default_rng(0)
+        start = time.perf_counter()
+        try:
+            case = CASES[name](REGISTRY[name], lambda strategy: strategy.example(), rng)
+            _params_to_device(case.call, DEVICE)
+            inputs = [Tensor(a, requires_grad=True, device=DEVICE) for a in case.inputs]
+            ok = bool(tg.gradcheck(case.call, inputs, raise_exception=False))
+            results[name] = "ok" if ok else "FAILED"
+        except Exception as e:
+            results[name] = f"ERROR {type(e).__name__}: {e}"[:300]
+        print(f"   {name:22s} {results[name]}  ({time.perf_counter() - start:.2f} s)", flush=True)
+    bad = {k: v for k, v in results.items() if v != "ok"}
+    print(f"   {len(results) - len(bad)}/{len(results)} ops pass")
+    return results
+
+
+# --------------------------------------------------------------------------- 3. examples
+
+
+@section("examples on cuda: digits --quick, char_gpt --quick")
+def run_examples(out: Path, timeout: int) -> dict[str, Any]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg"}
+    results = {}
+    for example in ("digits", "char_gpt"):
+        cmd = [sys.executable, f"examples/{example}.py", "--quick", "--device", DEVICE, "--out", str(out / example)]
+        start = time.perf_counter()
+        try:
+            done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+            text = done.stdout + done.stderr
+            results[example] = {"returncode": done.returncode, "seconds": time.perf_counter() - start,
+                                "tail": text[-1500:]}
+        except subprocess.TimeoutExpired:
+            results[example] = {"timed_out": True, "seconds": timeout}
+            text = "(timed out)"
+        print(f"   -- {example} ({time.perf_counter() - start:.1f} s):\n{text[-1500:]}", flush=True)
+    return results
+
+
+# --------------------------------------------------------------------------- 4. MLP step
+
+
+def _layers(sizes: tuple[int, ...], dtype: Any) -> list[tuple[np.ndarray, np.ndarray]]:
+    rng = np.random.default_rng(0)
+    return [(rng.uniform(-1, 1, (o, i)).astype(dtype) / np.sqrt(i), np.zeros(o, dtype=dtype))
+            for i, o in zip(sizes[:-1], sizes[1:])]
+
+
+def tg_mlp_step(sizes: tuple[int, ...], batch: int, dtype: Any, device: str, lr: float = 0.01) -> Callable[[], None]:
+    """User code: a Sequential of Linear and ReLU, cross_entropy, SGD."""
+    layers = _layers(sizes, dtype)
+    modules: list[tg.nn.Module] = []
+    for k, (w, b) in enumerate(layers):
+        linear = tg.nn.Linear(w.shape[1], w.shape[0], dtype=dtype)
+        linear.load_state_dict({"weight": w, "bias": b})
+        modules += [linear] + ([tg.nn.ReLU()] if k < len(layers) - 1 else [])
+    model = tg.nn.Sequential(*modules).to(device)
+    opt = tg.optim.SGD(model.parameters(), lr=lr)
+    rng = np.random.default_rng(1)
+    x = Tensor(rng.normal(size=(batch, sizes[0])).astype(dtype), device=device)
+    y = Tensor(rng.integers(0, sizes[-1], batch), device=device)
+
+    def step() -> None:
+        opt.zero_grad()
+        loss = tg.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+
+    return step
+
+
+def cupy_mlp_step(sizes: tuple[int, ...], batch: int, dtype: Any, lr: float = 0.01) -> Callable[[], None]:
+    """The same step written by hand in CuPy: the limit for an engine that runs CuPy's kernels."""
+    import cupy as cp
+
+    params = [(cp.asarray(w), cp.asarray(b)) for w, b in _layers(sizes, dtype)]
+    rng = np.random.default_rng(1)
+    x = cp.asarray(rng.normal(size=(batch, sizes[0])).astype(dtype))
+    y = cp.asarray(rng.integers(0, sizes[-1], batch))
+    rows = cp.arange(batch)
+
+    def step() -> None:
+        acts, h = [x], x
+        for k, (w, b) in enumerate(params):
+            h = h @ w.T + b
+            if k < len(params) - 1:
+                h = cp.maximum(h, 0)
+            acts.append(h)
+        shifted = h - h.max(axis=1, keepdims=True)
+        exps = cp.exp(shifted)
+        sums = exps.sum(axis=1)
+        _loss = (cp.log(sums) - shifted[rows, y]).mean()
+        d = exps / sums[:, None]
+        d[rows, y] -= 1
+        d /= batch
+        for k in reversed(range(len(params))):
+            w, b = params[k]
+            gw, gb = d.T @ acts[k], d.sum(axis=0)
+            if k:
+                d = (d @ w) * (acts[k] > 0)
+            w -= lr * gw
+            b -= lr * gb
+
+    return step
+
+
+def torch_mlp_step(sizes: tuple[int, ...], batch: int, dtype: Any, lr: float = 0.01) -> Callable[[], None] | None:
+    try:
+        import torch
+    except ImportError:
+        return None
+    tdtype = torch.float32 if dtype == np.float32 else torch.float64
+    layers: list[Any] = []
+    for k, (w, b) in enumerate(_layers(sizes, dtype)):
+        linear = torch.nn.Linear(w.shape[1], w.shape[0], dtype=tdtype)
+        with torch.no_grad():
+            linear.weight.copy_(torch.from_numpy(w))
+            linear.bias.copy_(torch.from_numpy(b))
+        layers += [linear] + ([torch.nn.ReLU()] if k < len(sizes) - 2 else [])
+    model = torch.nn.Sequential(*layers).cuda()
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    rng = np.random.default_rng(1)
+    x = torch.from_numpy(rng.normal(size=(batch, sizes[0])).astype(dtype)).cuda()
+    y = torch.from_numpy(rng.integers(0, sizes[-1], batch)).cuda()
+
+    def step() -> None:
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+
+    return step
+
+
+@section("MLP step: user code on cuda / hand CuPy / torch CUDA")
+def run_mlp_benchmark() -> dict[str, Any]:
+    try:
+        import torch
+        torch_sync: Callable[[], None] = torch.cuda.synchronize
+    except ImportError:
+        torch_sync = sync
+    results = {}
+    for sizes, batch in (((784, 1024, 1024, 10), 256), ((4096, 4096, 4096, 10), 1024)):
+        for dtype in (np.float32, np.float64):
+            name = f"{'-'.join(map(str, sizes))}/b{batch} {np.dtype(dtype).name}"
+            if DEVICE != "cuda" and batch > 256:
+                continue  # (a dry run: the small size only)
+            times = {"tinygrad_edu cuda": per_step(tg_mlp_step(sizes, batch, dtype, DEVICE), sync)}
+            if DEVICE == "cuda":
+                times["hand CuPy"] = per_step(cupy_mlp_step(sizes, batch, dtype), sync)
+            torch_step = torch_mlp_step(sizes, batch, dtype) if DEVICE == "cuda" else None
+            if torch_step is not None:
+                times["torch CUDA"] = per_step(torch_step, torch_sync)
+            if batch == 256:  # the CPU beside it: where the GPU starts to pay
+                times["tinygrad_edu cpu"] = per_step(tg_mlp_step(sizes, batch, dtype, "cpu"), lambda: None, budget=1.0,
+                                                     repeats=3)
+            ours = times["tinygrad_edu cuda"]
+            ratios = {k: ours / v for k, v in times.items()}
+            print(f"   {name:34s} " + "  ".join(f"{k} {v * 1e3:8.3f} ms" for k, v in times.items()))
+            print(f"   {'':34s} tinygrad_edu cuda / hand CuPy = {ratios.get('hand CuPy', float('nan')):.2f}x (target <= 1.2x)"
+                  + (f", / torch CUDA = {ratios['torch CUDA']:.2f}x" if "torch CUDA" in ratios else "")
+                  + (f", / its own CPU step = {ratios['tinygrad_edu cpu']:.3f}x" if "tinygrad_edu cpu" in ratios else ""),
+                  flush=True)
+            results[name] = {"ms": {k: v * 1e3 for k, v in times.items()}, "ours_over": ratios}
+    return results
+
+
+# --------------------------------------------------------------------------- 5. GPT
+
+
+@section("char GPT training step (large size): GPU vs CPU")
+def run_gpt_benchmark() -> dict[str, Any]:
+    from tests.test_examples import load_example
+
+    gpt = load_example("char_gpt")
+    config = gpt.SIZES["large"]
+    X, Y = tg.data.name_sequences("train")
+    results = {}
+    for device, budget in ((DEVICE, 3.0), ("cpu", 4.0)):
+        model = gpt.GPT(config, len(gpt.VOCAB), X.shape[1]).to(device)
+        opt, schedule = gpt.configure_optimizer(model, config)
+        rng = np.random.default_rng(0)
+
+        def step() -> None:
+            rows = rng.integers(0, len(X), config.batch_size)
+            loss = gpt.loss_of(model, X[rows], Y[rows])
+            opt.zero_grad()
+            loss.backward()
+            gpt.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            schedule.step()
+
+        results[device] = per_step(step, sync if device == DEVICE else lambda: None, budget=budget, repeats=3) * 1e3
+        print(f"   {device}: {results[device]:.2f} ms per step", flush=True)
+    results["speedup"] = results["cpu"] / results[DEVICE]
+    print(f"   GPU speed-up on the GPT step: {results['speedup']:.2f}x "
+          f"({config.n_layer} layers, width {config.n_embd}, batch {config.batch_size})")
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("gpu_results"), help="folder for gpu.json and the pictures")
+    parser.add_argument("--skip", nargs="*", default=[], choices=["tests", "gradcheck", "examples", "mlp", "gpt"],
+                        help="sections to leave out")
+    parser.add_argument("--device", default="cuda", choices=["cuda", "foreign"],
+                        help="foreign: a dry run of the script on the CPU with the tests' fake array library")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    global DEVICE
+    DEVICE = args.device
+    if DEVICE == "cuda":
+        import cupy
+
+        props = cupy.cuda.runtime.getDeviceProperties(0)
+        name = props["name"].decode() if isinstance(props["name"], bytes) else str(props["name"])
+        RESULTS["machine"] = {"gpu": name, "cupy": cupy.__version__}
+    else:
+        from tests.foreign_array import register
+        register()
+        RESULTS["machine"] = {"gpu": "none: a dry run on the fake device"}
+    RESULTS["machine"].update(numpy=np.__version__, python=sys.version.split()[0])
+    print("machine:", RESULTS["machine"], flush=True)
+    start = time.perf_counter()
+    if "tests" not in args.skip and DEVICE == "cuda":
+        run_tests(200)
+    if "gradcheck" not in args.skip:
+        run_gradcheck()
+    if "mlp" not in args.skip:
+        run_mlp_benchmark()
+    if "gpt" not in args.skip:
+        run_gpt_benchmark()
+    if "examples" not in args.skip and DEVICE == "cuda":
+        run_examples(args.out, 120)
+    RESULTS["seconds"] = time.perf_counter() - start
+    path = args.out / "gpu.json"
+    path.write_text(json.dumps(RESULTS, indent=1, default=str))
+    print(f"\nwrote {path} ({RESULTS['seconds']:.0f} s in all)")
+
+
+if __name__ == "__main__":
+    main()
