@@ -448,6 +448,19 @@ def _einsum_case(op: ops.Op, draw: Draw, rng: np.random.Generator) -> Case:
                 lambda *ts: tg.einsum(equation, *ts), lambda *xs: np.einsum(equation, *xs))
 
 
+def _lstm_cell_case(op: ops.Op, draw: Draw, rng: np.random.Generator) -> Case:
+    lead = draw(st.sampled_from([(), (1,), (3,), (2, 2)]))  # unbatched, batches, and an extra axis
+    hidden = draw(st.integers(1, 3))
+
+    def reference(gates: np.ndarray, c: np.ndarray) -> np.ndarray:  # PyTorch's equations, gate order i, f, g, o
+        i, f, g, o = (gates[..., k * hidden:(k + 1) * hidden] for k in range(4))
+        c_next = _sigmoid_ref(f) * c + _sigmoid_ref(i) * np.tanh(g)
+        return np.stack([_sigmoid_ref(o) * np.tanh(c_next), c_next])
+
+    return Case([sample(rng, "real", lead + (4 * hidden,)), sample(rng, "real", lead + (hidden,))],
+                lambda gates, c: ops.call(ops.LSTM_CELL, gates, c), reference)
+
+
 CASES: dict[str, Callable[[ops.Op, Draw, np.random.Generator], Case]] = {
     **{name: _elementwise_case for name in ELEMENTWISE},
     "matmul": _matmul_case,
@@ -463,6 +476,7 @@ CASES: dict[str, Callable[[ops.Op, Draw, np.random.Generator], Case]] = {
     "conv2d": _conv_case, "conv2d_input_grad": _conv_case, "conv2d_weight_grad": _conv_case,
     "max_pool2d": _max_pool_case, "max_pool2d_scatter": _max_pool_case, "max_pool2d_gather": _max_pool_case,
     "einsum": _einsum_case,
+    "lstm_cell": _lstm_cell_case,
 }
 
 ALL_OPS = sorted(set(REGISTRY) - NOT_DIFFERENTIABLE)
@@ -511,7 +525,7 @@ SAVING_OPS = sorted(op.name for op in REGISTRY.values() if op.saving_forward is 
 
 
 def test_the_ops_that_save_work_for_their_rules() -> None:
-    assert SAVING_OPS == ["cross_entropy", "max_pool2d"]  # a new one is also covered by the test below
+    assert SAVING_OPS == ["cross_entropy", "lstm_cell", "max_pool2d"]  # a new one is also covered by the test below
 
 
 @pytest.mark.parametrize("name", SAVING_OPS)
