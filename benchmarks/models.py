@@ -22,9 +22,13 @@ state_dict, and one step's loss and every parameter's gradient are compared (rel
 gradient), in float32 and float64. Then both take steps from those same weights.
 
 All in one process, contenders interleaved, medians of repeated samples, one thread everywhere, float32 and
-float64. Nothing is asserted about speed: targets are reported as met or not met.
+float64. Time is the CPU time of the process (time.process_time), so that other programs sharing the cores
+do not count (every contender runs on one thread); --wall times by the wall clock instead. The ratio of the
+fastest samples is printed beside the ratio of the medians. Nothing is asserted about speed: targets are
+reported as met or not met (on the medians).
 
-Run: python benchmarks/models.py [--quick] [--repeats N] [--only cnn,gpt,lstm]
+Run: python benchmarks/models.py [--quick] [--repeats N] [--only cnn,gpt,lstm] [--wall] [--profile]
+(--profile: cProfile's top entries for tinygrad_edu's step of each model and dtype instead of the timing)
 Writes benchmarks/results/models.json.
 """
 
@@ -35,7 +39,10 @@ import os
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = "1"  # before NumPy (or torch) is imported
 
+import cProfile  # noqa: E402
+import pstats  # noqa: E402
 import sys  # noqa: E402
+import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from types import ModuleType  # noqa: E402
 from typing import Any  # noqa: E402
@@ -257,7 +264,7 @@ def check(problem: Problem, dtype: str) -> dict[str, Any]:
 # =========================================================================== timing
 
 
-def bench(problem: Problem, dtype: str, repeats: int, quick: bool) -> dict[str, Any]:
+def bench(problem: Problem, dtype: str, repeats: int, quick: bool, clock: Callable[[], float]) -> dict[str, Any]:
     label = f"{problem.name}, {dtype}"
     print(f"== {problem.title}, {dtype}")
     result: dict[str, Any] = {"model": problem.name, "dtype": dtype, "targets": []}
@@ -272,7 +279,7 @@ def bench(problem: Problem, dtype: str, repeats: int, quick: bool) -> dict[str, 
         steps = {"tinygrad_edu": ostep, "torch": tstep}
     else:
         steps = {"tinygrad_edu": contender(tg, problem, dtype, None)[1]}
-    samples = _bench.interleaved(steps, repeats, warmup=3, min_sample_s=0.05 if quick else 0.2)
+    samples = _bench.interleaved(steps, repeats, warmup=3, min_sample_s=0.05 if quick else 0.2, clock=clock)
     med = {who: _bench.median(s) for who, s in samples.items()}
     for who, m in med.items():
         s = samples[who]
@@ -281,9 +288,9 @@ def bench(problem: Problem, dtype: str, repeats: int, quick: bool) -> dict[str, 
     result.update(seconds_per_step=med, samples=samples)
     if "torch" in med:
         ratio = med["tinygrad_edu"] / med["torch"]
-        low = min(samples["tinygrad_edu"]) / max(samples["torch"])
-        high = max(samples["tinygrad_edu"]) / min(samples["torch"])
-        print(f"  tinygrad_edu / torch = {ratio:.3g}x (from the extreme samples: {low:.3g}x - {high:.3g}x)")
+        fastest = min(samples["tinygrad_edu"]) / min(samples["torch"])
+        result["ratio_of_fastest"] = fastest
+        print(f"  tinygrad_edu / torch = {ratio:.3g}x (of the fastest samples: {fastest:.3g}x)")
         t = _bench.target(f"{label}: tinygrad_edu / torch", ratio, problem.op, problem.target)
         _bench.print_target(t)
         result["targets"].append(t)
@@ -292,13 +299,43 @@ def bench(problem: Problem, dtype: str, repeats: int, quick: bool) -> dict[str, 
     return result
 
 
+def profile(problem: Problem, dtype: str, top: int = 15) -> None:
+    """cProfile's top entries (by own time) for 20 of tinygrad_edu's training steps."""
+    state = torch_state(contender(torch, problem, dtype, None)[0]) if torch is not None else None
+    _, step = contender(tg, problem, dtype, state)
+    for _ in range(3):
+        step()
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(20):
+        step()
+    profiler.disable()
+    print(f"== profile of tinygrad_edu's step: {problem.title}, {dtype} (20 steps)")
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(top)
+
+
+def _take_option(name: str, has_value: bool) -> Any:
+    """Remove --name [value] from sys.argv (options of this script only, not of _bench.parse_args)."""
+    if name not in sys.argv:
+        return None
+    i = sys.argv.index(name)
+    value = sys.argv[i + 1] if has_value else True
+    del sys.argv[i:i + 1 + has_value]
+    return value
+
+
 def main() -> None:
-    only = None
-    if "--only" in sys.argv:  # (not an option of _bench.parse_args: taken out before it parses)
-        i = sys.argv.index("--only")
-        only = set(sys.argv[i + 1].split(","))
-        del sys.argv[i:i + 2]
+    only = _take_option("--only", True)
+    only = None if only is None else set(only.split(","))
+    clock = time.perf_counter if _take_option("--wall", False) else time.process_time
+    profiling = _take_option("--profile", False)
     args = _bench.parse_args(__doc__.splitlines()[0])
+    if profiling:
+        for p in problems(args.quick):
+            if only is None or p.name in only:
+                for dtype in DTYPES:
+                    profile(p, dtype)
+        return
     env = _bench.environment(("torch",))
     print(f"python {env['python']}, numpy {env['packages']['numpy']}, torch {env['packages']['torch'] or '-'}; "
           f"{args.repeats} repeats{' (quick)' if args.quick else ''}")
@@ -307,11 +344,13 @@ def main() -> None:
     else:
         print(f"torch threads: {torch.get_num_threads()}")
     print()
-    runs = [bench(p, dtype, args.repeats, args.quick)
+    print(f"clock: {'wall time' if clock is time.perf_counter else 'CPU time of this process'}")
+    runs = [bench(p, dtype, args.repeats, args.quick, clock)
             for p in problems(args.quick) if only is None or p.name in only for dtype in DTYPES]
     checks = [r["check"]["ok"] for r in runs if "check" in r]
     _bench.write_results("models", {
-        "script": "models", "environment": env, "quick": args.quick, "repeats": args.repeats, "runs": runs,
+        "script": "models", "environment": env, "quick": args.quick, "repeats": args.repeats,
+        "clock": "wall" if clock is time.perf_counter else "process_time", "runs": runs,
         "targets": [t for r in runs for t in r["targets"]] + ([
             _bench.target("check: same loss and gradients as torch, every model and dtype (1 = yes)",
                           float(all(checks)), ">=", 1, unit="")] if checks else []),

@@ -139,3 +139,41 @@ def test_lstm_layer_records_one_cell_per_step() -> None:
     out, _ = lstm(Tensor(np.ones((5, 2, 3))))
     ops_used = [node.op.name for node in tg.topological_order(out) if node.op is not None]
     assert ops_used.count("lstm_cell") == 5 and "sigmoid" not in ops_used
+
+
+# --------------------------------------------------------------------------- layer norm's normalisation
+
+
+def _composite_layer_norm(x: Tensor, axes: tuple[int, ...], eps: float) -> Tensor:
+    """The normalisation as it was written before it became one op."""
+    centred = x - x.mean(axis=axes, keepdims=True)
+    return centred * ((centred * centred).mean(axis=axes, keepdims=True) + eps) ** -0.5
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_normalize_op_equals_its_composite(dtype: type) -> None:
+    rng = np.random.default_rng(4)
+    x_data, g = rng.standard_normal((3, 4, 5)) * 2 + 1, rng.standard_normal((3, 4, 5))
+    x_data[0, 0] = 7.0  # a constant row: variance 0, normalised to 0
+    results = []
+    for fused in (True, False):
+        x = Tensor(x_data, dtype=dtype, requires_grad=True)
+        out = F.layer_norm(x, (4, 5), eps=1e-3) if fused else _composite_layer_norm(x, (1, 2), 1e-3)
+        assert (out.op.name == "normalize") == fused
+        out.backward(g.astype(dtype))
+        assert out.dtype == x.grad.dtype == dtype
+        results.append((out.data, x.grad))
+    tolerance = 1e-5 if dtype == np.float32 else 1e-13
+    for fused, composite in zip(*results):
+        np.testing.assert_allclose(fused, composite, rtol=tolerance, atol=tolerance)
+
+
+def test_normalize_second_derivative_against_the_composite() -> None:
+    x_data, v = np.random.default_rng(5).standard_normal((2, 6)), np.random.default_rng(6).standard_normal((2, 6))
+    hessian_vector = []
+    for normalize in (lambda t: F.layer_norm(t, (6,)), lambda t: _composite_layer_norm(t, (1,), 1e-5)):
+        x = Tensor(x_data, requires_grad=True)
+        (gx,) = tg.grad((normalize(x) ** 3).sum(), [x], create_graph=True)
+        (hv,) = tg.grad((gx * v).sum(), [x])
+        hessian_vector.append(hv)
+    np.testing.assert_allclose(*hessian_vector, rtol=1e-10, atol=1e-12)

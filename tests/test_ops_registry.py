@@ -448,6 +448,19 @@ def _einsum_case(op: ops.Op, draw: Draw, rng: np.random.Generator) -> Case:
                 lambda *ts: tg.einsum(equation, *ts), lambda *xs: np.einsum(equation, *xs))
 
 
+def _normalize_case(op: ops.Op, draw: Draw, rng: np.random.Generator) -> Case:
+    shape = draw(array_shapes(min_dims=1, max_dims=3, min_side=2, max_side=4))  # (2+ elements: a variance)
+    count = draw(st.integers(1, len(shape)))
+    axes = tuple(range(len(shape) - count, len(shape)))  # the last `count` axes, as LayerNorm's
+
+    def reference(x: np.ndarray) -> np.ndarray:  # the textbook formula, the variance by its definition
+        mean = np.mean(x, axis=axes, keepdims=True)
+        return (x - mean) / np.sqrt(np.mean((x - mean) ** 2, axis=axes, keepdims=True) + 1e-5)
+
+    return Case([sample(rng, "real", shape)], lambda t: tg.nn.functional.layer_norm(t, shape[len(shape) - count:]),
+                reference)
+
+
 def _lstm_cell_case(op: ops.Op, draw: Draw, rng: np.random.Generator) -> Case:
     lead = draw(st.sampled_from([(), (1,), (3,), (2, 2)]))  # unbatched, batches, and an extra axis
     hidden = draw(st.integers(1, 3))
@@ -477,6 +490,7 @@ CASES: dict[str, Callable[[ops.Op, Draw, np.random.Generator], Case]] = {
     "max_pool2d": _max_pool_case, "max_pool2d_scatter": _max_pool_case, "max_pool2d_gather": _max_pool_case,
     "einsum": _einsum_case,
     "lstm_cell": _lstm_cell_case,
+    "normalize": _normalize_case,
 }
 
 ALL_OPS = sorted(set(REGISTRY) - NOT_DIFFERENTIABLE)
@@ -525,7 +539,7 @@ SAVING_OPS = sorted(op.name for op in REGISTRY.values() if op.saving_forward is 
 
 
 def test_the_ops_that_save_work_for_their_rules() -> None:
-    assert SAVING_OPS == ["cross_entropy", "lstm_cell", "max_pool2d"]  # a new one is also covered by the test below
+    assert SAVING_OPS == ["cross_entropy", "lstm_cell", "max_pool2d", "normalize"]  # a new one is also covered by the test below
 
 
 @pytest.mark.parametrize("name", SAVING_OPS)
