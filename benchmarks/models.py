@@ -211,7 +211,8 @@ def torch_dtype(dtype: str) -> Any:
     return {"float32": torch.float32, "float64": torch.float64}[dtype]
 
 
-def contender(lib: ModuleType, problem: Problem, dtype: str, state: dict[str, np.ndarray] | None) -> tuple[Any, Callable[[], Any]]:
+def contender(lib: ModuleType, problem: Problem, dtype: str,
+              state: dict[str, np.ndarray] | None) -> tuple[Any, Callable[[], Any]]:
     """(model, step) in framework `lib`, at `dtype`, starting from `state` (torch's weights) if given."""
     if lib is torch:
         torch.manual_seed(SEED)

@@ -82,7 +82,8 @@ def test_scatter_add_of_repeated_indices_is_add_at(dtype: type) -> None:
         np.add.at(expected, index, g)
         got = ops.call(ops.SCATTER_ADD, g, index=index, shape=shape)
         assert got.dtype == dtype and got.shape == shape
-        np.testing.assert_allclose(got, expected, rtol=1e-6 if dtype == np.float32 else 1e-15, atol=1e-6 if dtype == np.float32 else 0)
+        tolerance = 1e-6 if dtype == np.float32 else 1e-15
+        np.testing.assert_allclose(got, expected, rtol=tolerance, atol=tolerance)
 
 
 def test_embedding_gradient_counts_every_use() -> None:

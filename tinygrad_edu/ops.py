@@ -899,7 +899,7 @@ def _erf_single(x: np.ndarray) -> np.ndarray:
     """erf(x) for a float32 (or float16) block x, to that precision (see above)."""
     y = np.clip(x.astype(np.float64), -4.0, 4.0)  # (NaN stays NaN)
     z = y * y
-    p, q = (z * c[0] + c[1] for c in _ERF_SINGLE)  # Horner's rule, in place
+    p, q = (z * c[0] + c[1] for c in _ERF_SINGLE)  # then Horner's rule, in place
     for c in _ERF_SINGLE[0][2:]:
         p *= z
         p += c
@@ -1619,8 +1619,6 @@ EINSUM: Op = define(Op(
 ))
 
 
-
-
 # =========================================================================== normalisation
 # (x - mean) / sqrt(var + eps) over some axes (biased var) as one node: LayerNorm's core (its weight and
 # bias stay the usual * and +). As a composite it is seven nodes (mean, -, *, mean, +, **, *) whose
@@ -1661,6 +1659,7 @@ NORMALIZE: Op = define(Op(
     derivatives=("(g - mean(g) - x̂·mean(g·x̂))/σ",), domain=("real",),
 ))
 
+
 # =========================================================================== recurrent cells
 # One step of an LSTM as one node: unrolled over 64 steps its dozen small nodes per step (four gate
 # slices, three sigmoids, two tanh, the products) cost more in bookkeeping than in arithmetic.
@@ -1671,12 +1670,18 @@ NORMALIZE: Op = define(Op(
 # g_h'·tanh(c')·σ') and c gets dc'·f. Written with operators and call(), so they differentiate again.
 
 
+@functools.lru_cache(maxsize=16)
+def _lstm_gate_scale(hidden: int, dtype: np.dtype) -> np.ndarray:
+    """What the gates are multiplied by before one tanh: x/2 for i, f and o (σ(x) = (1 + tanh(x/2))/2), x for g."""
+    return np.repeat(np.array([0.5, 0.5, 1.0, 0.5], dtype=dtype), hidden)
+
+
 def _lstm_cell_saving(gates: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
     """(h', c') stacked, and for the rules the four activated gates side by side and tanh(c')."""
     hidden = c.shape[-1]
-    act = np.tanh(gates * _lstm_gate_scale(hidden, gates.dtype))  # tanh(x/2) for i, f and o; tanh(x) for g
+    act = np.tanh(gates * _lstm_gate_scale(hidden, gates.dtype))  # one tanh for all four gates (exp: 4x slower)
     for sigmoid in (act[..., :2 * hidden], act[..., 3 * hidden:]):
-        sigmoid *= 0.5  # σ(x) = (1 + tanh(x/2)) / 2: one tanh pass for all four gates (np.exp is 4x slower)
+        sigmoid *= 0.5
         sigmoid += 0.5
     i, f, g, o = (act[..., k * hidden:(k + 1) * hidden] for k in range(4))
     out = np.empty((2,) + c.shape, dtype=np.result_type(act, c))
@@ -1685,11 +1690,6 @@ def _lstm_cell_saving(gates: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, tup
     tanh_c = np.tanh(out[1])
     np.multiply(o, tanh_c, out=out[0])
     return out, (act, tanh_c)
-
-
-@functools.lru_cache(maxsize=16)
-def _lstm_gate_scale(hidden: int, dtype: np.dtype) -> np.ndarray:
-    return np.repeat(np.array([0.5, 0.5, 1.0, 0.5], dtype=dtype), hidden)
 
 
 def _lstm_cell_parts(out: Any, gates: Any, c: Any, saved: tuple[np.ndarray, np.ndarray] | None) -> tuple[Any, ...]:

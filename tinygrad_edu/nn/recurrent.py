@@ -1,10 +1,10 @@
 """Recurrent layers: RNN, LSTM and GRU, and their one-step cells, with PyTorch's names and equations.
 
-Each is a composite of matmul, sigmoid, tanh, slices and stack (the LSTM's gates and state update one
-op, ops.LSTM_CELL), unrolled over time: backpropagation through time is just backward() on the
-unrolled graph. Each step adds the input's projection x_t @ W_ih.T
-to the state's h @ W_hh.T (b_ih + b_hh made once, where the equations allow). Gate order and parameter
-shapes are PyTorch's, so weights move between the two with `load_state_dict`:
+Each is a composite of matmul, sigmoid, tanh, slices and stack (the LSTM's gates and state update are
+one op, ops.LSTM_CELL), unrolled over time: backpropagation through time is just backward() on the
+unrolled graph. Each step adds the input's projection x_t @ W_ih.T to the state's h @ W_hh.T (b_ih + b_hh
+made once, where the equations allow). Gate order and parameter shapes are PyTorch's, so weights move
+between the two with `load_state_dict`:
 
   RNN   h' = tanh(W_ih x + b_ih + W_hh h + b_hh)                      (or relu)
   LSTM  i, f, g, o = σ, σ, tanh, σ of (W_ih x + b_ih + W_hh h + b_hh)  (four blocks of hidden_size rows)
