@@ -178,3 +178,19 @@ def test_normalize_second_derivative_against_the_composite() -> None:
         (hv,) = tg.grad((gx * v).sum(), [x])
         hessian_vector.append(hv)
     np.testing.assert_allclose(*hessian_vector, rtol=1e-10, atol=1e-12)
+
+
+# --------------------------------------------------------------------------- matmul of a batch by one matrix
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_batched_rows_times_a_transposed_matrix(dtype: type) -> None:
+    """(..., n, k) @ (k, m) is computed as one 2-D product: the same numbers as NumPy's batched matmul."""
+    rng = np.random.default_rng(7)
+    x, w = rng.standard_normal((2, 3, 4, 5)).astype(dtype), rng.standard_normal((6, 5)).astype(dtype)
+    np.testing.assert_allclose(ops.MATMUL.forward(x, w.T), np.matmul(x, w.T), rtol=1e-6, atol=1e-6)
+    assert ops.MATMUL.forward(x, w.T).shape == (2, 3, 4, 6)
+    strided = x.transpose(1, 0, 2, 3)  # not contiguous: NumPy's own loop
+    np.testing.assert_array_equal(ops.MATMUL.forward(strided, w.T), np.matmul(strided, w.T))
+    with pytest.raises(ValueError, match="inner dimensions differ"):
+        Tensor(x) @ Tensor(w)

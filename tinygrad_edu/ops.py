@@ -339,8 +339,16 @@ def _matmul_error(x: Any, y: Any) -> str | None:
     return None
 
 
+def _matmul(x: Any, y: Any) -> Any:
+    """x @ y; a batch of rows times one matrix (a Linear layer's x @ W.T) as one 2-D product: NumPy's
+    loop over the batch is up to 1.7x slower when the matrix is a transposed view."""
+    if type(x) is np.ndarray and np.ndim(y) == 2 and x.ndim > 2 and x.size and x.flags.c_contiguous:
+        return np.matmul(x.reshape(-1, x.shape[-1]), y).reshape(x.shape[:-1] + (y.shape[1],))
+    return np.matmul(x, y)
+
+
 MATMUL = define(Op(
-    "matmul", "@", np.matmul,
+    "matmul", "@", _matmul,
     vjps=(_matmul_grad_x, _matmul_grad_y),
     derivatives=("g @ yᵀ", "xᵀ @ g"), domain=("real", "real"),
     broadcasting=True, explain=_matmul_error,
