@@ -53,7 +53,7 @@ def interleaved(
     Before each sample, untimed: the contender's `before_sample` hook (e.g. reset the weights), then a
     full gc.collect(), so no contender pays for collecting another one's garbage. The GC stays enabled
     while timing. `clock` is wall time by default; time.process_time counts only the CPU time of this
-    process, so that other programs sharing the machine's cores do not count (for single-threaded work).
+    process, so that waiting while other programs hold the cores does not count (single-threaded work).
     """
     names = list(contenders)
     before = before_sample or {}

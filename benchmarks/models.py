@@ -22,9 +22,10 @@ state_dict, and one step's loss and every parameter's gradient are compared (rel
 gradient), in float32 and float64. Then both take steps from those same weights.
 
 All in one process, contenders interleaved, medians of repeated samples, one thread everywhere, float32 and
-float64. Time is the CPU time of the process (time.process_time), so that other programs sharing the cores
-do not count (every contender runs on one thread); --wall times by the wall clock instead. The ratio of the
-fastest samples is printed beside the ratio of the medians. Nothing is asserted about speed: targets are
+float64. Time is the CPU time of the process (time.process_time): time spent waiting while other programs
+hold the cores does not count (every contender runs on one thread), though their use of the caches still
+does, so on a shared machine run it more than once; --wall times by the wall clock instead. The ratio of
+the fastest samples is printed beside the ratio of the medians. Nothing is asserted about speed: targets are
 reported as met or not met (on the medians).
 
 Run: python benchmarks/models.py [--quick] [--repeats N] [--only cnn,gpt,lstm] [--wall] [--profile]
