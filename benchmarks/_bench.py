@@ -42,6 +42,7 @@ def interleaved(
     number: int | None = None,
     min_sample_s: float = 0.02,
     before_sample: dict[str, Callable[[], Any]] | None = None,
+    clock: Callable[[], float] = time.perf_counter,
 ) -> dict[str, list[float]]:
     """Seconds per call of each contender, `repeats` samples each, taken side by side.
 
@@ -51,7 +52,8 @@ def interleaved(
     count. At least one warm-up round always runs.
     Before each sample, untimed: the contender's `before_sample` hook (e.g. reset the weights), then a
     full gc.collect(), so no contender pays for collecting another one's garbage. The GC stays enabled
-    while timing.
+    while timing. `clock` is wall time by default; time.process_time counts only the CPU time of this
+    process, so that waiting while other programs hold the cores does not count (single-threaded work).
     """
     names = list(contenders)
     before = before_sample or {}
@@ -59,9 +61,9 @@ def interleaved(
     for _ in range(max(1, warmup)):
         for name in names:
             before.get(name, _nothing)()
-            t0 = time.perf_counter()
+            t0 = clock()
             contenders[name]()
-            last[name] = max(time.perf_counter() - t0, 1e-7)
+            last[name] = max(clock() - t0, 1e-7)
     # calls per sample: fixed, or calibrated from the last warm-up call
     counts = {name: number or max(1, math.ceil(min_sample_s / last[name])) for name in names}
     samples: dict[str, list[float]] = {name: [] for name in names}
@@ -71,10 +73,10 @@ def interleaved(
             fn, n = contenders[name], counts[name]
             before.get(name, _nothing)()
             gc.collect()
-            t0 = time.perf_counter()
+            t0 = clock()
             for _ in range(n):
                 fn()
-            samples[name].append((time.perf_counter() - t0) / n)
+            samples[name].append((clock() - t0) / n)
     return samples
 
 

@@ -448,6 +448,32 @@ def _einsum_case(op: ops.Op, draw: Draw, rng: np.random.Generator) -> Case:
                 lambda *ts: tg.einsum(equation, *ts), lambda *xs: np.einsum(equation, *xs))
 
 
+def _normalize_case(op: ops.Op, draw: Draw, rng: np.random.Generator) -> Case:
+    shape = draw(array_shapes(min_dims=1, max_dims=3, min_side=2, max_side=4))  # (2+ elements: a variance)
+    count = draw(st.integers(1, len(shape)))
+    axes = tuple(range(len(shape) - count, len(shape)))  # the last `count` axes, as LayerNorm's
+
+    def reference(x: np.ndarray) -> np.ndarray:  # the textbook formula, the variance by its definition
+        mean = np.mean(x, axis=axes, keepdims=True)
+        return (x - mean) / np.sqrt(np.mean((x - mean) ** 2, axis=axes, keepdims=True) + 1e-5)
+
+    return Case([sample(rng, "real", shape)], lambda t: tg.nn.functional.layer_norm(t, shape[len(shape) - count:]),
+                reference)
+
+
+def _lstm_cell_case(op: ops.Op, draw: Draw, rng: np.random.Generator) -> Case:
+    lead = draw(st.sampled_from([(), (1,), (3,), (2, 2)]))  # unbatched, batches, and an extra axis
+    hidden = draw(st.integers(1, 3))
+
+    def reference(gates: np.ndarray, c: np.ndarray) -> np.ndarray:  # PyTorch's equations, gate order i, f, g, o
+        i, f, g, o = (gates[..., k * hidden:(k + 1) * hidden] for k in range(4))
+        c_next = _sigmoid_ref(f) * c + _sigmoid_ref(i) * np.tanh(g)
+        return np.stack([_sigmoid_ref(o) * np.tanh(c_next), c_next])
+
+    return Case([sample(rng, "real", lead + (4 * hidden,)), sample(rng, "real", lead + (hidden,))],
+                lambda gates, c: ops.call(ops.LSTM_CELL, gates, c), reference)
+
+
 CASES: dict[str, Callable[[ops.Op, Draw, np.random.Generator], Case]] = {
     **{name: _elementwise_case for name in ELEMENTWISE},
     "matmul": _matmul_case,
@@ -463,6 +489,8 @@ CASES: dict[str, Callable[[ops.Op, Draw, np.random.Generator], Case]] = {
     "conv2d": _conv_case, "conv2d_input_grad": _conv_case, "conv2d_weight_grad": _conv_case,
     "max_pool2d": _max_pool_case, "max_pool2d_scatter": _max_pool_case, "max_pool2d_gather": _max_pool_case,
     "einsum": _einsum_case,
+    "lstm_cell": _lstm_cell_case,
+    "normalize": _normalize_case,
 }
 
 ALL_OPS = sorted(set(REGISTRY) - NOT_DIFFERENTIABLE)
@@ -511,7 +539,8 @@ SAVING_OPS = sorted(op.name for op in REGISTRY.values() if op.saving_forward is 
 
 
 def test_the_ops_that_save_work_for_their_rules() -> None:
-    assert SAVING_OPS == ["cross_entropy", "max_pool2d"]  # a new one is also covered by the test below
+    # a new one is also covered by the test below
+    assert SAVING_OPS == ["cross_entropy", "lstm_cell", "max_pool2d", "normalize"]
 
 
 @pytest.mark.parametrize("name", SAVING_OPS)

@@ -1041,16 +1041,21 @@ def _apply(op: Op, inputs: tuple[Tensor, ...], params: dict[str, Any] | None = N
     """Run op's forward on the inputs' arrays; record the result when any input requires grad."""
     if len(inputs) == 1:
         return _apply1(op, inputs[0], params)
-    if len(inputs) == 2 and not params:
+    if len(inputs) == 2 and not params and op.saving_forward is None:
         return _binary_operator(op)(*inputs)
+    mode = _grad_mode.enabled
+    recording = mode and any(x.requires_grad for x in inputs)
     try:
-        data = op.forward(*[t.data for t in inputs], **(params or {}))
+        if recording and op.saving_forward is not None:
+            data, saved = op.saving_forward(*[t.data for t in inputs], **(params or {}))
+            params = {**(params or {}), "saved": saved}  # the rules get it as saved=
+        else:
+            data = op.forward(*[t.data for t in inputs], **(params or {}))
     except (ValueError, IndexError, TypeError) as e:
         raise _forward_error(op, [t.data for t in inputs], e) from None
     t = _leaf(data if type(data) is np.ndarray else _result(data))
     t._epoch = epoch[0]
-    mode = _grad_mode.enabled
-    if mode and any(x.requires_grad for x in inputs):
+    if recording:
         t.op, t.inputs, t.params, t.requires_grad = op, inputs, params, True
         if mode == CHECKING:
             check_forward(t)

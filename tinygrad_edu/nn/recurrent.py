@@ -1,9 +1,10 @@
 """Recurrent layers: RNN, LSTM and GRU, and their one-step cells, with PyTorch's names and equations.
 
-Each is a composite of matmul, sigmoid, tanh, slices and stack, unrolled over time: backpropagation
-through time is just backward() on the unrolled graph. Each step adds the input's projection x_t @ W_ih.T
-to the state's h @ W_hh.T (b_ih + b_hh made once, where the equations allow). Gate order and parameter
-shapes are PyTorch's, so weights move between the two with `load_state_dict`:
+Each is a composite of matmul, sigmoid, tanh, slices and stack (the LSTM's gates and state update are
+one op, ops.LSTM_CELL), unrolled over time: backpropagation through time is just backward() on the
+unrolled graph. Each step adds the input's projection x_t @ W_ih.T to the state's h @ W_hh.T (b_ih + b_hh
+made once, where the equations allow). Gate order and parameter shapes are PyTorch's, so weights move
+between the two with `load_state_dict`:
 
   RNN   h' = tanh(W_ih x + b_ih + W_hh h + b_hh)                      (or relu)
   LSTM  i, f, g, o = σ, σ, tanh, σ of (W_ih x + b_ih + W_hh h + b_hh)  (four blocks of hidden_size rows)
@@ -22,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from ..ops import LSTM_CELL, call
 from ..tensor import Tensor, concatenate, stack
 from .dropout import dropout
 from .module import Module
@@ -44,18 +46,16 @@ def _rnn_step(x_part: Tensor, h: Tensor, w_hh_t: Tensor, b_hh: Tensor | None, re
     return pre.relu() if relu else pre.tanh()
 
 
-def _lstm_step(x_part: Tensor, state: tuple[Tensor, Tensor], w_hh_t: Tensor, b_hh: Tensor | None,
-               hidden: int) -> tuple[Tensor, Tensor]:
+def _lstm_step(x_part: Tensor, state: tuple[Tensor, Tensor], w_hh_t: Tensor,
+               b_hh: Tensor | None) -> tuple[Tensor, Tensor]:
     h, c = state
     gates = x_part + h @ w_hh_t
     if b_hh is not None:
         gates = gates + b_hh
-    i = gates[..., :hidden].sigmoid()
-    f = gates[..., hidden:2 * hidden].sigmoid()
-    g = gates[..., 2 * hidden:3 * hidden].tanh()
-    o = gates[..., 3 * hidden:].sigmoid()
-    c = f * c + i * g
-    return o * c.tanh(), c
+    # i, f, g, o = σ, σ, tanh, σ of the gates' four blocks; c' = f * c + i * g; h' = o * tanh(c'):
+    # one node (ops.LSTM_CELL), which gives h' and c' stacked
+    out = call(LSTM_CELL, gates, c)
+    return out[0], out[1]
 
 
 def _gru_step(x_part: Tensor, h: Tensor, w_hh_t: Tensor, b_hh: Tensor | None, hidden: int) -> Tensor:
@@ -80,7 +80,7 @@ class _Recurrence:
 
     def step(self, x_part: Tensor, state: State, w_hh_t: Tensor, b_hh: Tensor | None) -> State:
         if self.mode == "LSTM":
-            return _lstm_step(x_part, state, w_hh_t, b_hh, self.hidden)
+            return _lstm_step(x_part, state, w_hh_t, b_hh)
         if self.mode == "GRU":
             return _gru_step(x_part, state, w_hh_t, b_hh, self.hidden)
         return _rnn_step(x_part, state, w_hh_t, b_hh, relu=self.mode == "RNN_RELU")
