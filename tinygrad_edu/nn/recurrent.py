@@ -47,15 +47,21 @@ def _rnn_step(x_part: Tensor, h: Tensor, w_hh_t: Tensor, b_hh: Tensor | None, re
 
 
 def _lstm_step(x_part: Tensor, state: tuple[Tensor, Tensor], w_hh_t: Tensor,
-               b_hh: Tensor | None) -> tuple[Tensor, Tensor]:
+               b_hh: Tensor | None, fused: bool = True) -> tuple[Tensor, Tensor]:
     h, c = state
     gates = x_part + h @ w_hh_t
     if b_hh is not None:
         gates = gates + b_hh
-    # i, f, g, o = σ, σ, tanh, σ of the gates' four blocks; c' = f * c + i * g; h' = o * tanh(c'):
-    # one node (ops.LSTM_CELL), which gives h' and c' stacked
-    out = call(LSTM_CELL, gates, c)
-    return out[0], out[1]
+    # i, f, g, o = σ, σ, tanh, σ of the gates' four blocks; c' = f * c + i * g; h' = o * tanh(c')
+    if fused:  # (speed) one node, ops.LSTM_CELL, which gives h' and c' stacked
+        out = call(LSTM_CELL, gates, c)
+        return out[0], out[1]
+    # the equations as written, for a cell driven step by step: h' is computed from the node c', so
+    # dL/dc' holds every path, also the one through h' (the fused node's c' is a slice beside h')
+    n = c.shape[-1]
+    i, f, o = (gates[..., k * n:(k + 1) * n].sigmoid() for k in (0, 1, 3))
+    c_next = f * c + i * gates[..., 2 * n:3 * n].tanh()
+    return o * c_next.tanh(), c_next
 
 
 def _gru_step(x_part: Tensor, h: Tensor, w_hh_t: Tensor, b_hh: Tensor | None, hidden: int) -> Tensor:
@@ -78,9 +84,9 @@ class _Recurrence:
         self.mode, self.hidden = mode, hidden
         self.folds_b_hh = mode != "GRU"
 
-    def step(self, x_part: Tensor, state: State, w_hh_t: Tensor, b_hh: Tensor | None) -> State:
+    def step(self, x_part: Tensor, state: State, w_hh_t: Tensor, b_hh: Tensor | None, fused: bool = True) -> State:
         if self.mode == "LSTM":
-            return _lstm_step(x_part, state, w_hh_t, b_hh)
+            return _lstm_step(x_part, state, w_hh_t, b_hh, fused)
         if self.mode == "GRU":
             return _gru_step(x_part, state, w_hh_t, b_hh, self.hidden)
         return _rnn_step(x_part, state, w_hh_t, b_hh, relu=self.mode == "RNN_RELU")
@@ -153,7 +159,7 @@ class _CellBase(Module):
             x_part = x_part + self.bias_ih
         recurrence = _Recurrence(self.mode, self.hidden_size)
         state = tuple(states) if lstm else states[0]
-        return recurrence.step(x_part, state, self.weight_hh.T, self.bias_hh)
+        return recurrence.step(x_part, state, self.weight_hh.T, self.bias_hh, fused=False)  # (see _lstm_step)
 
     def extra_repr(self) -> str:
         return f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False")
@@ -185,6 +191,9 @@ class RNNCell(_CellBase):
 
 class LSTMCell(_CellBase):
     """One step of an LSTM: gates i, f, g, o; c' = f * c + i * g; h' = o * tanh(c'). Returns (h', c').
+
+    Computed as these equations (h' from the node c'), so that a gradient taken at c' counts every
+    path; the LSTM layer runs its steps as one fused op instead (faster, with the same results).
 
     >>> cell = LSTMCell(3, 5, rng=0)
     >>> h, c = cell(Tensor(np.ones(3))); h.shape, c.shape
