@@ -30,9 +30,9 @@ have no parameters: 2 matmuls of T·d multiply-adds per token and layer, so 4·T
 et al. 2020 count the scores only, 6N + 6·n_layer·T·d). N counts the parameters outside the two
 embedding tables (they are looked up, not multiplied; the head is not tied to them, so it counts).
 `tg.graph_stats` counts the FLOPs of one recorded training step from the graph alone; the full run
-prints 634,045 FLOPs per token against 6N + 12·n_layer·T·d = 632,610: a ratio of 1.002. Its matmuls
+prints 630,505 FLOPs per token against 6N + 12·n_layer·T·d = 632,610: a ratio of 0.997. Its matmuls
 are exactly 6 x (the 100,032 weights) + 12·n_layer·T·d; the elementwise work (LayerNorm, GELU, softmax,
-residual adds: 2% here) about cancels the biases and LayerNorm gains that 6N counts as if they multiplied.
+residual adds: 1.4% here) about cancels the biases and LayerNorm gains that 6N counts as if they multiplied.
 
 Pictures in `out/char_gpt/`: char_gpt_loss.png (train and val loss against the steps, with the bigram's,
 the LSTM's and the uniform guess's as lines), char_gpt_attention.png (the attention weights of every
