@@ -10,6 +10,7 @@ from __future__ import annotations
 import atexit
 import os
 import pathlib
+import re
 import shutil
 from typing import Any
 
@@ -64,12 +65,22 @@ def _render_in_process(source: str, format: str, engine: str, explicit: bool) ->
         raise RendererNotFound(f"render: in-process {format.upper()} needs vl-convert-python to convert the SVG; "
                                "pip install vl-convert-python (or pip install 'tinygrad_edu[render]'), "
                                "or write .svg") from None
-    text = svg.decode("utf-8")
+    text = _with_fallback_font(svg.decode("utf-8"))
     if format == "png":
         return bytes(vl_convert.svg_to_png(text, scale=2.0))  # 2x: sharp on high-density screens
     if format in ("jpg", "jpeg"):
         return bytes(vl_convert.svg_to_jpeg(text, scale=2.0, quality=90))
     return bytes(vl_convert.svg_to_pdf(text))
+
+
+# vl-convert draws a whole line in a serif font when the first fonts of its list lack one of its
+# characters (the transpose mark ᵀ of "g @ yᵀ"); DejaVu Sans has them, so such lines are given it first
+# (it is a little wider than the Helvetica metrics the layout used, so only those lines get it)
+_NARROW_FONTS_LACK = re.compile(r'(<text [^>]*font-family=")([^"]*)("[^>]*>[^<]*[\u1d00-\u1dbf][^<]*</text>)')
+
+
+def _with_fallback_font(svg: str) -> str:
+    return _NARROW_FONTS_LACK.sub(lambda m: m.group(1) + "DejaVu Sans," + m.group(2) + m.group(3), svg)
 
 
 _wasm_graphviz: Any = None  # one WebAssembly Graphviz instance per process: compiling it takes a while
