@@ -24,6 +24,21 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
+def import_torch() -> tuple[Any, str]:
+    """(torch on one thread, "") or (None, why it could not be imported): a peer that is missing (or
+    broken) is skipped, never fatal."""
+    try:
+        import torch
+    except Exception as e:
+        return None, f"{type(e).__name__}: {e}"
+    torch.set_num_threads(1)
+    try:
+        torch.set_num_interop_threads(1)
+    except RuntimeError:  # only settable before torch's first parallel work
+        pass
+    return torch, ""
+
+
 def parse_args(description: str) -> argparse.Namespace:
     """The options every script takes: --quick (short runs while developing) and --repeats N."""
     parser = argparse.ArgumentParser(description=description)

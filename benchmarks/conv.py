@@ -45,18 +45,7 @@ import _bench  # noqa: E402
 from tinygrad_edu import Tensor  # noqa: E402
 from tinygrad_edu.nn import functional as F  # noqa: E402
 
-try:
-    import torch
-except Exception as e:  # a peer that is missing (or broken) is skipped, never fatal
-    torch = None  # type: ignore[assignment]
-    TORCH_MISSING = f"{type(e).__name__}: {e}"
-else:
-    TORCH_MISSING = ""
-    torch.set_num_threads(1)
-    try:
-        torch.set_num_interop_threads(1)
-    except RuntimeError:  # only settable before torch's first parallel work
-        pass
+torch, TORCH_MISSING = _bench.import_torch()
 
 TARGET = 1.2
 # (N, C_in, H=W, C_out, k): a 3x3 convolution with padding 1 (the output keeps the input's size)

@@ -40,14 +40,7 @@ import tinygrad_edu as tg  # noqa: E402
 from tinygrad_edu.gradcheck import _Evaluator, _find_leaves, _numerical_jacobian  # noqa: E402  (for a diagnostic)
 from tinygrad_edu import Tensor  # noqa: E402
 
-try:
-    import torch
-except Exception as e:  # a peer that is missing (or broken) is skipped, never fatal
-    torch = None  # type: ignore[assignment]
-    TORCH_MISSING = f"{type(e).__name__}: {e}"
-else:
-    TORCH_MISSING = ""
-    torch.set_num_threads(1)
+torch, TORCH_MISSING = _bench.import_torch()
 
 BATCH = 16
 SIZES = [(4, 16, 2), (32, 26, 4), (100, 100, 4)]  # 114, 966 and 10,504 parameters

@@ -53,18 +53,7 @@ import numpy as np  # noqa: E402
 import _bench  # noqa: E402
 import tinygrad_edu as tg  # noqa: E402
 
-try:
-    import torch
-except Exception as e:  # a peer that is missing (or broken) is skipped, never fatal
-    torch = None  # type: ignore[assignment]
-    TORCH_MISSING = f"{type(e).__name__}: {e}"
-else:
-    TORCH_MISSING = ""
-    torch.set_num_threads(1)
-    try:
-        torch.set_num_interop_threads(1)
-    except RuntimeError:  # only settable before torch's first parallel work
-        pass
+torch, TORCH_MISSING = _bench.import_torch()
 
 DTYPES = ("float32", "float64")
 SEED = 0

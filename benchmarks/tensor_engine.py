@@ -42,19 +42,8 @@ import _bench  # noqa: E402
 import tinygrad_edu as tg  # noqa: E402
 from tinygrad_edu import Tensor  # noqa: E402
 
-try:
-    import torch
-    import torch.nn.functional as F
-except Exception as e:  # a peer that is missing (or broken) is skipped, never fatal
-    torch = F = None  # type: ignore[assignment]
-    TORCH_MISSING = f"{type(e).__name__}: {e}"
-else:
-    TORCH_MISSING = ""
-    torch.set_num_threads(1)
-    try:
-        torch.set_num_interop_threads(1)
-    except RuntimeError:  # only settable before torch's first parallel work
-        pass
+torch, TORCH_MISSING = _bench.import_torch()
+F = torch.nn.functional if torch is not None else None
 
 SEED = 0
 LR = 0.01

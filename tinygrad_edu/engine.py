@@ -373,14 +373,11 @@ def _seed_gradient(out: Node, gradient: Any, where: str) -> Any:
                 f"of shape {out.data.shape} (dL/d(output)), or reduce the output first, e.g. .sum()"
             )
         data = out.data
-        seed = (np if type(data) is np.ndarray else array_module(data)).empty(data.shape, dtype=data.dtype)
+        seed = array_module(data).empty(data.shape, dtype=data.dtype)
         seed.fill(1)  # (np.ones, with its Python layer, costs twice as much: this runs on every backward)
         return seed
     g = gradient.data if isinstance(gradient, Node) else gradient
-    if type(out.data) is np.ndarray or not is_array(g):
-        g = np.asarray(g, dtype=out.data.dtype)
-    if type(out.data) is not np.ndarray:  # a host gradient for a device output goes to the device
-        g = array_module(out.data).asarray(g, dtype=out.data.dtype) if type(g) is np.ndarray else g.astype(out.data.dtype)
+    g = array_module(out.data).asarray(g, dtype=out.data.dtype)  # (a host gradient for a device output goes there)
     if g.shape != out.data.shape:
         raise ValueError(f"{where}: gradient has shape {g.shape} but the output has shape {out.data.shape}")
     return g

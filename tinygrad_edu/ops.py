@@ -247,9 +247,14 @@ def _max(x: Any, axis: Any, keepdims: bool) -> Any:
     return x.max(axis=axis, keepdims=keepdims)
 
 
+def _raw(x: Any) -> Any:
+    """The data of a graph node, or x itself: for rules that look at values only to choose (a mask)."""
+    return x.data if isinstance(x, Recorder) else x  # type: ignore[attr-defined]  # (a Recorder is a Node)
+
+
 def _values(v: Any) -> Any:
     """The array of a graph node, an array, or a number (as a 0-d NumPy array)."""
-    data = v.data if isinstance(v, Recorder) else v  # type: ignore[attr-defined]  # (an ndarray's .data is its buffer)
+    data = _raw(v)
     return data if is_array(data) else np.asarray(data)
 
 
@@ -415,11 +420,6 @@ MEAN = define(Op(
     derivatives=("1/n",), domain=("real",),
     reads=(),
 ))
-
-
-def _raw(x: Any) -> Any:
-    """The data of a graph node, or x itself: for rules that look at values only to choose (a mask)."""
-    return x.data if isinstance(x, Recorder) else x  # type: ignore[attr-defined]  # (a Recorder is a Node)
 
 
 def _extremum_grad(g: Any, out: Any, x: Any, axis: tuple[int, ...] | None = None, keepdims: bool = False) -> Any:
