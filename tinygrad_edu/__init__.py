@@ -34,8 +34,8 @@ from .elementwise import (  # PyTorch's torch.xxx spellings of the elementwise m
     square,
     tanh,
 )
+from .checks import AnomalyError
 from .engine import (
-    AnomalyError,
     GradientFlow,
     detect_anomaly,
     enable_grad,

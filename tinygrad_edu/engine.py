@@ -5,41 +5,40 @@ is captured in closures, so a graph is freed by reference counting as soon as it
 
 Backward visits the graph in reverse topological order and gives every node the sum, over every edge
 leaving it, of (upstream gradient x local derivative): the "advanced chain rule", for any DAG.
+`_run_backward` is that loop (docs/build-it-yourself.md derives it); what backward refuses and what
+anomaly mode checks live in checks.py.
 """
 
 from __future__ import annotations
 
 import contextlib
 import gc
-import linecache
-import math
-import os
-import sys
 import threading
 import weakref
-import zlib
-from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, ClassVar, Generic, NamedTuple, TypeVar
+from collections.abc import Iterable, Sequence
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
-from .device import ARRAY_TYPES, array_module, is_array, to_host
+from .checks import RELEASED, check_backward, check_saved_values
+from .device import ARRAY_TYPES, array_module, is_array
 from .ops import ASTYPE, Op, Recorder, call, sum_to_shape
-
 
 # --------------------------------------------------------------------------- grad mode
 
-
-CHECKING = 2  # the value of _grad_mode.enabled in anomaly mode: record, and check every op for NaN/Inf
+# What the front ends do on every op, read from _grad_mode.on_each_op:
+SKIP = 0  # record nothing (no_grad)
+RECORD = 1  # record a node when an input requires grad
+RECORD_AND_CHECK = 2  # record, and check the op for NaN/Inf (anomaly mode)
 
 
 class _GradModeState(threading.local):
     recording = True  # each thread starts with recording on ...
     anomaly = False  # ... and anomaly detection off
-    enabled = 1  # what the front ends read on every op: 0 records nothing, 1 records, CHECKING also checks
+    on_each_op = RECORD  # the two switches in one value: the front ends read it on every op
 
-    # (GradMode sets `enabled` from the two switches, inline: `with no_grad()` runs once per evaluation
-    # in a gradient check, where a method call more is measurable)
+    # (GradMode sets `on_each_op` from the two switches, inline: `with no_grad()` runs once per
+    # evaluation in a gradient check, where a method call more is measurable)
 
 
 _grad_mode = _GradModeState()
@@ -62,12 +61,12 @@ class GradMode(contextlib.ContextDecorator):
         mode = _grad_mode
         self.previous.append(getattr(mode, self.switch))
         setattr(mode, self.switch, self.on)
-        mode.enabled = (CHECKING if mode.anomaly else 1) if mode.recording else 0
+        mode.on_each_op = (RECORD_AND_CHECK if mode.anomaly else RECORD) if mode.recording else SKIP
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         mode = _grad_mode
         setattr(mode, self.switch, self.previous.pop())
-        mode.enabled = (CHECKING if mode.anomaly else 1) if mode.recording else 0
+        mode.on_each_op = (RECORD_AND_CHECK if mode.anomaly else RECORD) if mode.recording else SKIP
 
     def _recreate_cm(self) -> GradMode:  # as a decorator: a fresh one per call, so threads share nothing
         return type(self)(self.switch, self.on)
@@ -86,10 +85,6 @@ def enable_grad() -> GradMode:
 # --------------------------------------------------------------------------- anomaly mode
 
 
-class AnomalyError(RuntimeError):
-    """In anomaly mode, an op whose forward or backward made NaN or Inf from finite inputs."""
-
-
 def detect_anomaly() -> GradMode:
     """Check every recorded op inside, forward and backward, for NaN and Inf (also a decorator).
 
@@ -100,104 +95,9 @@ def detect_anomaly() -> GradMode:
     >>> with detect_anomaly():
     ...     y = Value(800.0).exp()
     Traceback (most recent call last):
-    tinygrad_edu.engine.AnomalyError: forward of 'exp' made inf from finite input(s) of shape () (value 800) at ...
+    tinygrad_edu.checks.AnomalyError: forward of 'exp' made inf from finite input(s) of shape () (value 800) at ...
     """
     return GradMode("anomaly", True)
-
-
-V = TypeVar("V")
-
-
-class WeakIdKeyDictionary(Generic[V]):
-    """node -> value, each entry gone when its node is: a weakref.WeakKeyDictionary keyed by identity,
-    since that one compares keys with ==, which a Tensor answers elementwise (PyTorch keeps one too)."""
-
-    def __init__(self) -> None:
-        self._entries: dict[int, tuple[weakref.ref[Any], V]] = {}
-
-    def __setitem__(self, node: Any, value: V) -> None:
-        key, entries = id(node), self._entries
-
-        def forget(ref: weakref.ref[Any]) -> None:
-            if entries.get(key, (None,))[0] is ref:  # (not a newer entry for an object at the same address)
-                del entries[key]
-
-        entries[key] = (weakref.ref(node, forget), value)
-
-    def get(self, node: Any, default: Any = None) -> Any:
-        entry = self._entries.get(id(node))
-        return entry[1] if entry is not None and entry[0]() is node else default
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-
-_created_at: WeakIdKeyDictionary[str] = WeakIdKeyDictionary()  # nodes made in anomaly mode
-# nodes made in anomaly mode -> (input k, fingerprint of its data) for every input the node's rules read:
-# catches writes the library cannot see (t.data[...] = v, v.data = x) before a backward reads them
-_fingerprints: WeakIdKeyDictionary[tuple[tuple[int, Any], ...]] = WeakIdKeyDictionary()
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
-
-
-def _user_frame() -> str:
-    """The innermost line of the caller's code outside this package: where a node is being made."""
-    frame = sys._getframe(1)
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR + os.sep):
-        frame = frame.f_back  # type: ignore[assignment]
-    if frame is None:
-        return "(inside tinygrad_edu)"
-    line = linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip()
-    where = f"{frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}"
-    return f"{where}: {line}" if line else where
-
-
-def _describe_data(data: Any) -> str:
-    if is_array(data) and data.size > 1:
-        return f"shape {data.shape}"
-    return f"shape {np.shape(data)} (value {float(to_host(data).reshape(())):g})"
-
-
-def _fingerprint(data: Any) -> Any:
-    """What a value was when a node saved it: the float itself, or an array's shape, dtype and CRC-32."""
-    if type(data) is float:
-        return data.hex()  # (nan == nan as text)
-    array = np.asarray(to_host(data))  # (a host copy of a device's array: anomaly mode is for debugging)
-    return array.shape, array.dtype.str, zlib.crc32(array.tobytes())  # (a copy: anomaly mode is for debugging)
-
-
-def _not_finite(data: Any) -> bool:
-    if type(data) is float:
-        return not math.isfinite(data)
-    return not bool(np.isfinite(data).all())  # (a host bool: one sync per check on a GPU)
-
-
-def check_forward(node: Node) -> None:
-    """In anomaly mode, after a recorded op: remember where the node was made and a fingerprint of
-    each input its rules read; raise if the op made NaN or Inf from finite inputs."""
-    site = _user_frame()
-    _created_at[node] = site
-    assert node.op is not None
-    inputs = node.inputs
-    reads = range(len(inputs)) if node.op.reads is None else node.op.reads
-    _fingerprints[node] = tuple((k, _fingerprint(inputs[k].data)) for k in reads if k < len(inputs))
-    if _not_finite(node.data) and not any(_not_finite(i.data) for i in node.inputs):
-        what = "nan" if np.isnan(node.data).any() else ("-inf" if np.min(node.data) == -math.inf else "inf")
-        shapes = " and ".join(_describe_data(i.data) for i in node.inputs)
-        raise AnomalyError(f"forward of '{node.op.name}' made {what} from finite input(s) of {shapes} at {site}")
-
-
-def _check_backward(node: Node, inp: Node, g: Any, gk: Any) -> None:
-    """In anomaly mode, after an edge's rule: raise if it made NaN or Inf from a finite gradient."""
-    g, gk = (v.data if isinstance(v, Node) else v for v in (g, gk))  # graph nodes with create_graph
-    if _not_finite(gk) and not _not_finite(g):
-        assert node.op is not None
-        k = next(i for i, x in enumerate(node.inputs) if x is inp)
-        shapes = " and ".join(_describe_data(i.data) for i in node.inputs)
-        site = _created_at.get(node, "an unknown place (the node was made outside detect_anomaly())")
-        raise AnomalyError(
-            f"backward of '{node.op.name}' made a non-finite gradient for its input {k} (inputs of {shapes}; "
-            f"upstream gradient finite); the node was created at {site}"
-        )
 
 
 class _LastBackward(threading.local):
@@ -214,58 +114,6 @@ def last_backward_output() -> Node | None:
     return ref() if ref is not None else None
 
 
-# --------------------------------------------------------------------------- in-place changes
-
-# The clock of in-place changes: every tracked change of a leaf (an optimizer step, t[...] = v, t += v)
-# moves it on and stamps the leaf; every node made by an op is stamped with the time it saved its
-# inputs. Backward refuses a node whose input was changed after that: its rule would read new values.
-epoch = [0]  # a list, so that value.py and tensor.py read the one counter
-RELEASED = -1
-
-
-def mark_modified(node: Node, where: str) -> None:
-    """Record an in-place change of a leaf; refuse one of a node made by an op (its graph needs it)."""
-    if node.op is not None:
-        raise RuntimeError(
-            f"{where}: cannot change a {type(node).__name__} made by '{node.op.name}' in place: the graph "
-            "that made it may need its value; change a copy (x.detach() makes one without the graph)"
-        )
-    epoch[0] += 1
-    node._epoch = epoch[0]
-    if is_array(node.data):  # views of this memory (t[1:], t.T) change with it
-        memory = _memory_of(node.data)
-        key = id(memory)  # the entry goes when the memory does: nothing accumulates over a long run
-        try:
-            ref = weakref.ref(memory, lambda _: _changed_memory.pop(key, None))
-        except TypeError:  # an array library without weak references: only the leaf itself is tracked
-            return
-        _changed_memory[key] = (ref, epoch[0])
-
-
-# id of an array that owns memory -> (a weak reference to it, the epoch it was last changed in place)
-_changed_memory: dict[int, tuple[weakref.ref[np.ndarray], int]] = {}
-
-
-def _memory_of(array: Any) -> Any:
-    """The array that owns the memory an array views (NumPy's or a device's)."""
-    while is_array(array.base):
-        array = array.base
-    return array
-
-
-def _changed_since(x: Node, made: int) -> bool:
-    """Whether x's value was changed in place after epoch `made`: x itself, or the memory it views."""
-    if x._epoch > made and x.op is None:
-        return True
-    data = x.data
-    if _changed_memory and is_array(data):
-        memory = _memory_of(data)
-        entry = _changed_memory.get(id(memory))
-        if entry is not None and entry[0]() is memory and entry[1] > made:
-            return True
-    return False
-
-
 # --------------------------------------------------------------------------- the node
 
 
@@ -278,7 +126,7 @@ class Node(Recorder):
     Tensor in slots, a ScalarNode in two input slots) and sets them for a leaf.
     """
 
-    __slots__ = ("data", "grad", "op", "label", "requires_grad", "_epoch", "__weakref__")
+    __slots__ = ("data", "grad", "op", "label", "requires_grad", "_written_at", "__weakref__")
 
     shaped: ClassVar[bool] = False  # True where data has a shape that broadcasting may change
     retains_grad: bool = False  # whether backward() stores .grad on this node when it is not a leaf
@@ -290,9 +138,10 @@ class Node(Recorder):
     params: dict[str, Any] | None
     label: str | None
     requires_grad: bool
-    # A node made by an op: the epoch it was made in (when it saved its inputs), or RELEASED after a
-    # backward used it up. A leaf: the epoch of its latest in-place change (0: never changed).
-    _epoch: int
+    # When its value was last written, on the clock of in-place changes (checks.py): by the op that
+    # made it, which saved its inputs then, or by a change in place (a leaf). RELEASED once a
+    # backward has used up the values it saved.
+    _written_at: int
 
     def __init__(self, data: Any, grad: Any, label: str | None, requires_grad: bool) -> None:
         """A leaf: made by no op, from no inputs."""
@@ -301,7 +150,7 @@ class Node(Recorder):
         self.op = None
         self.label = label
         self.requires_grad = bool(requires_grad)
-        self._epoch = 0
+        self._written_at = 0
 
     @classmethod
     def constant(cls, data: Any) -> Node:
@@ -445,6 +294,165 @@ def _scalar_order(root: ScalarNode, visited: set[Node], order: list[Node]) -> No
 # --------------------------------------------------------------------------- backward
 
 
+def _run_backward(
+    roots: Sequence[Node],
+    seeds: Sequence[Any],
+    retain_graph: bool,
+    create_graph: bool,
+    targets: dict[Node, Any] | None,
+    edges: dict[tuple[Node, Node], Any] | None = None,
+    where: str = "backward",
+) -> None:
+    """Propagate gradients from `roots` (seeded with `seeds`) to every node they depend on.
+
+    With targets=None gradients go into .grad (leaves and nodes that retain it); otherwise only
+    into `targets[node]`, and no .grad changes. With `edges` (inspection, see gradient_flow), what
+    each edge carries back is summed into `edges[input, node]`, and the graph is not used up.
+    """
+    order = topological_order(roots)
+    check_saved_values(order, edges is not None, where)  # before anything changes
+    if targets is None and edges is None and not create_graph and _all_values(roots) and not _grad_mode.anomaly:
+        _backward_of_values(order, roots, seeds, retain_graph)  # speed: micrograd's loop, no dictionary
+        return
+
+    grads: dict[Node, Any] = {}  # dL/d(node): the sum of what the edges leaving it have carried back so far
+    for root, seed in zip(roots, seeds):
+        if create_graph and not isinstance(seed, Node):
+            seed = type(root).constant(seed)
+        grads[root] = grads[root] + seed if root in grads else seed
+    # speed: ids of gradient arrays something else may hold (the caller's seeds, and what a rule passed
+    # through unchanged: add gives g to both inputs), copied before they become a .grad; any other array
+    # the engine made is fresh and taken as it is
+    shared = set(map(id, seeds))
+    checking, per_edge_checks = _grad_mode.anomaly, _grad_mode.anomaly or edges is not None
+    # rules record graph nodes only with create_graph; otherwise they see raw data and record nothing
+    # (speed: entered by hand, not in a `with`: a null context would cost on every backward)
+    recording = GradMode("recording", True) if create_graph else None
+    if recording is not None:
+        recording.__enter__()
+    try:
+        for node in reversed(order):  # a node comes after every node made from it: its gradient is complete
+            g = grads.pop(node, None)
+            if g is None:  # nothing flows here (e.g. the node only feeds a path that does not need it)
+                continue
+            if targets is None:
+                if node.op is None or node.retains_grad:
+                    node.grad = _accumulated(node, g, shared)
+            elif node in targets:
+                targets[node] = g
+            op = node.op
+            if op is None:  # a leaf: nothing to pass on
+                continue
+            if not retain_graph:  # its saved values are used up (gradient_flow retains: it uses nothing up)
+                node._written_at = RELEASED
+
+            # the rules' arguments: (g, out, *inputs), as graph nodes for create_graph, else raw data
+            inputs = node.inputs
+            if create_graph:
+                args = (g, node, *inputs)
+            elif len(inputs) == 2:  # speed: no list for the usual one or two inputs
+                args = (g, node.data, inputs[0].data, inputs[1].data)
+            elif len(inputs) == 1:
+                args = (g, node.data, inputs[0].data)
+            else:
+                args = (g, node.data, *[inp.data for inp in inputs])
+            params, shaped, broadcasting = node.params, node.shaped, op.broadcasting
+            for inp, rule in zip(inputs, op.vjps):
+                if not inp.requires_grad:
+                    continue
+                try:  # the edge's contribution: upstream gradient x local derivative
+                    gk = rule(*args, **params) if params else rule(*args)
+                except ArithmeticError:  # Python floats raise where NumPy gives inf/nan
+                    gk = _numpy_rule(rule, args, params or {})
+                if shaped:
+                    if gk is g:
+                        shared.add(id(g))
+                    data = inp.data
+                    if broadcasting and (gk.shape != data.shape or gk.dtype is not data.dtype):
+                        gk = _fit_to_input(gk, inp)  # undo broadcasting and type promotion
+                if per_edge_checks:
+                    if checking:
+                        check_backward(node, inp, g, gk)
+                    if edges is not None:  # an input used twice (x*x) has one edge carrying both slots
+                        link = (inp, node)
+                        edges[link] = gk if link not in edges else edges[link] + gk
+                prev = grads.get(inp)  # the chain rule's sum over all edges leaving inp
+                grads[inp] = gk if prev is None else prev + gk
+    finally:
+        if recording is not None:
+            recording.__exit__(None, None, None)
+
+
+def _accumulated(node: Node, g: Any, shared: set[int]) -> Any:
+    """node.grad after a backward adds g into it: backward accumulates, never overwrites."""
+    if node.grad is not None:
+        total = node.grad + g
+    elif type(g) is np.ndarray or type(g) in ARRAY_TYPES:  # taken as it is when nothing else can hold it
+        total = g if g.base is None and id(g) not in shared else g.copy()
+    else:  # a float, or a graph node (never changed in place)
+        total = g
+    if type(total) is not np.ndarray and node.shaped and not isinstance(total, Node) and type(total) not in ARRAY_TYPES:
+        total = np.asarray(total)  # a sum of 0-d arrays is a NumPy scalar: keep an array
+    return total
+
+
+def _all_values(roots: Sequence[Node]) -> bool:
+    return bool(roots) and isinstance(roots[0], ScalarNode) and all(isinstance(r, ScalarNode) for r in roots)
+
+
+def _backward_of_values(order: list[Node], roots: Sequence[Node], seeds: Sequence[Any], retain_graph: bool) -> None:
+    """_run_backward for a plain backward() of Values (speed): micrograd's loop.
+
+    Every Value keeps its gradient, so each edge's contribution is summed straight into its input's
+    .grad: no dictionary, none of the per-edge work a float does not need. What the .grads held before
+    is set aside and added back at the end, so each becomes (held) + (this backward's sum): the same
+    floats as _run_backward's loop (up to the sign of a zero: a sum starts at 0.0).
+    """
+    held = {n: n.grad for n in order if type(n.grad) is not float or n.grad}
+    for n in held:
+        n.grad = 0.0
+    try:
+        for root, seed in zip(roots, seeds):
+            root.grad += seed
+        for node in reversed(order):  # node.grad holds all that reached it
+            op = node.op
+            if op is None:
+                continue
+            if not retain_graph:
+                node._written_at = RELEASED
+            x, y = node._x, node._y  # type: ignore[attr-defined]
+            args = (node.grad, node.data, x.data) if y is None else (node.grad, node.data, x.data, y.data)
+            try:
+                gx = op.vjps[0](*args) if x.requires_grad else None
+                gy = op.vjps[1](*args) if y is not None and y.requires_grad else None
+            except ArithmeticError:  # Python floats raise where NumPy gives inf/nan
+                gx = _numpy_rule(op.vjps[0], args, {}) if x.requires_grad else None
+                gy = _numpy_rule(op.vjps[1], args, {}) if y is not None and y.requires_grad else None
+            if gx is not None:
+                x.grad += gx
+            if gy is not None:
+                y.grad += gy
+    finally:  # (also after an error: no gradient held before is lost)
+        for n, old in held.items():
+            n.grad = n.grad if old is None else old + n.grad
+
+
+def _numpy_rule(rule: Any, args: tuple[Any, ...], params: dict[str, Any]) -> float:
+    """Re-run a rule on float64 NumPy scalars: IEEE results (inf, nan) where Python floats raise."""
+    with np.errstate(all="ignore"):
+        return float(rule(*(np.float64(a) for a in args), **params))
+
+
+def _fit_to_input(g: Any, inp: Node) -> Any:
+    """Undo broadcasting and type promotion: the gradient takes its input's shape and dtype."""
+    data = inp.data
+    if g.shape != data.shape:
+        g = sum_to_shape(g, data.shape)
+    if g.dtype is not data.dtype and g.dtype != data.dtype:
+        g = call(ASTYPE, g, dtype=data.dtype)  # recorded when g is a graph node (create_graph)
+    return g
+
+
 class _cyclic_gc_paused:
     """Pause CPython's cycle collector while the engine walks a graph: `with _cyclic_gc_paused():`.
 
@@ -465,209 +473,7 @@ class _cyclic_gc_paused:
             gc.enable()
 
 
-def _check_saved_values(order: list[Node], inspecting: bool, where: str) -> None:
-    """Refuse a backward whose rules would read values that are gone or changed: a graph used up by
-    an earlier backward, or an input changed in place after the node saved it."""
-    now = epoch[0]
-    for node in order:
-        made = node._epoch
-        if made >= now or node.op is None:  # made after the latest in-place change (RELEASED is below 0)
-            continue
-        op = node.op
-        if made == RELEASED:
-            if inspecting:  # (inspection only reads: the values are still there)
-                continue
-            raise RuntimeError(
-                f"{where}: cannot go through the graph a second time (at a '{op.name}' node): its saved values "
-                "were released by the first backward; pass retain_graph=True to that first call"
-            )
-        inputs = node.inputs  # something changed in place since this node was made: an input it reads?
-        for k in range(len(inputs)) if op.reads is None else op.reads:
-            if k < len(inputs) and _changed_since(inputs[k], made):
-                x = inputs[k]
-                name = f" {x.label!r}" if x.label else ""
-                raise RuntimeError(
-                    f"{where}: input {k} of a '{op.name}' node ({type(x).__name__}{name} of shape "
-                    f"{np.shape(x.data)}) was changed in place after the node saved it (an optimizer step, "
-                    "t[...] = v, or t += v); its backward rule would read the new value. Compute the "
-                    "forward again after changing it, or change it after backward"
-                )
-    if _fingerprints:  # nodes made in anomaly mode: are the inputs they saved still what they were?
-        _check_fingerprints(order, where)
-
-
-def _check_fingerprints(order: list[Node], where: str) -> None:
-    for node in order:
-        saved = _fingerprints.get(node)
-        if saved is None or node._epoch == RELEASED:
-            continue
-        for k, fingerprint in saved:
-            x = node.inputs[k]
-            if _fingerprint(x.data) != fingerprint:
-                assert node.op is not None
-                name = f" {x.label!r}" if x.label else ""
-                raise RuntimeError(
-                    f"{where}: input {k} of a '{node.op.name}' node ({type(x).__name__}{name} of shape "
-                    f"{np.shape(x.data)}) was changed after the node saved it, by a write the library does "
-                    "not see (into .data: t.data[...] = v, NumPy writing into t.data, v.data = x); its backward "
-                    "rule would read the new value. Change it after backward, or compute the forward again after "
-                    "changing it (t[...] = v, t -= v and optimizer steps are tracked even outside anomaly mode). "
-                    f"The node was created at {_created_at.get(node)}"
-                )
-
-
-def _as_array(g: Any) -> Any:
-    return g if isinstance(g, Node) or is_array(g) else np.asarray(g)
-
-
-def _numpy_rule(rule: Any, args: tuple[Any, ...], params: dict[str, Any]) -> float:
-    """Re-run a rule on float64 NumPy scalars: IEEE results (inf, nan) where Python floats raise."""
-    with np.errstate(all="ignore"):
-        return float(rule(*(np.float64(a) for a in args), **params))
-
-
-def _run_backward(
-    roots: Sequence[Node],
-    seeds: Sequence[Any],
-    retain_graph: bool,
-    create_graph: bool,
-    targets: dict[Node, Any] | None,
-    edges: dict[tuple[Node, Node], Any] | None = None,
-    where: str = "backward",
-) -> None:
-    """Propagate gradients from `roots` (seeded with `seeds`) to every node they depend on.
-
-    With targets=None gradients go into .grad (leaves and nodes that retain it); otherwise only
-    into `targets[node]`, and no .grad changes. With `edges` (inspection, see gradient_flow), what
-    each edge carries back is summed into `edges[input, node]`, and the graph is not used up.
-    """
-    order = topological_order(roots)
-    _check_saved_values(order, edges is not None, where)  # before anything changes
-    checking = _grad_mode.anomaly
-    # A plain backward of scalars sums each gradient straight into .grad, as micrograd does (every
-    # scalar node keeps its gradient): no dict, no per-edge work that a float does not need. What a
-    # .grad held before is set aside and added back at the end, so each becomes (held) + (this
-    # backward's sum), the same floats the general path gives (up to the sign of a zero: a sum starts
-    # at 0.0).
-    in_grad = (targets is None and not (create_graph or checking or edges is not None)
-               and bool(roots) and isinstance(roots[0], ScalarNode)  # (the usual Tensor root: no loop)
-               and all(isinstance(root, ScalarNode) for root in roots))
-    held = {n: n.grad for n in order if type(n.grad) is not float or n.grad} if in_grad else {}
-    for n in held:
-        n.grad = 0.0
-    grads: dict[Node, Any] = {}
-    # ids of gradient arrays something else may hold: the caller's seeds, and what a rule passed
-    # through unchanged (add gives g to both inputs). Copied before they become a .grad, so that no
-    # two .grad arrays share memory; any other array the engine made is fresh and taken as it is.
-    shared = set(map(id, seeds))
-    for root, seed in zip(roots, seeds):
-        if create_graph and not isinstance(seed, Node):
-            seed = type(root).constant(seed)
-        if in_grad:
-            root.grad += seed
-        else:
-            grads[root] = grads[root] + seed if root in grads else seed
-
-    get = grads.get
-    per_edge_checks = checking or edges is not None
-    # rules record graph nodes only with create_graph; otherwise they see raw data and record nothing
-    # (entered by hand, not in a `with`: a null context would cost on every backward)
-    recording = GradMode("recording", True) if create_graph else None
-    if recording is not None:
-        recording.__enter__()
-    try:
-        for node in reversed(order):
-            op = node.op
-            if in_grad and isinstance(node, ScalarNode):  # its .grad holds all that reached it
-                if op is None:
-                    continue
-                if not retain_graph:
-                    node._epoch = RELEASED
-                g, out, x, y = node.grad, node.data, node._x, node._y
-                assert x is not None  # (made by an op: it has an input)
-                if y is None:
-                    if x.requires_grad:
-                        rule = op.vjps[0]  # (indexed: vjps may be a ForEachInput)
-                        try:
-                            x.grad += rule(g, out, x.data)
-                        except ArithmeticError:  # Python floats raise where NumPy gives inf/nan
-                            x.grad += _numpy_rule(rule, (g, out, x.data), {})
-                    continue
-                xd, yd = x.data, y.data
-                rule, rule_y = op.vjps[0], op.vjps[1]
-                if x.requires_grad:
-                    try:
-                        x.grad += rule(g, out, xd, yd)
-                    except ArithmeticError:
-                        x.grad += _numpy_rule(rule, (g, out, xd, yd), {})
-                if y.requires_grad:
-                    try:
-                        y.grad += rule_y(g, out, xd, yd)
-                    except ArithmeticError:
-                        y.grad += _numpy_rule(rule_y, (g, out, xd, yd), {})
-                continue
-
-            g = grads.pop(node, None)
-            if g is None:  # nothing flows here (e.g. the node only feeds a non-differentiable path)
-                continue
-            if targets is None:
-                if op is None or node.retains_grad:  # into .grad: backward accumulates, never overwrites
-                    if node.grad is not None:
-                        total = node.grad + g
-                    elif type(g) is np.ndarray or type(g) in ARRAY_TYPES:  # taken as it is when nothing else can hold it
-                        total = g if g.base is None and id(g) not in shared else g.copy()
-                    else:  # a float, or a graph node (never changed in place)
-                        total = g
-                    if (type(total) is not np.ndarray and node.shaped and not isinstance(total, Node)
-                            and type(total) not in ARRAY_TYPES):
-                        total = np.asarray(total)  # a sum of 0-d arrays is a NumPy scalar: keep an array
-                    node.grad = total
-            elif node in targets:
-                targets[node] = g
-            if op is None:
-                continue
-            if not retain_graph:  # (gradient_flow inspects with retain_graph=True: it uses nothing up)
-                node._epoch = RELEASED
-
-            # the rules' arguments: (g, out, *inputs), as graph nodes for create_graph, else raw data
-            inputs = node.inputs
-            if create_graph:
-                args = (g, node, *inputs)
-            elif len(inputs) == 2:
-                args = (g, node.data, inputs[0].data, inputs[1].data)
-            elif len(inputs) == 1:
-                args = (g, node.data, inputs[0].data)
-            else:
-                args = (g, node.data, *[inp.data for inp in inputs])
-            params = node.params
-            shaped = node.shaped  # inputs are of the node's kind: Values, or Tensors
-            broadcasting = op.broadcasting
-            for inp, rule in zip(inputs, op.vjps):
-                if not inp.requires_grad:
-                    continue
-                try:  # the edge's contribution: upstream gradient x local derivative
-                    gk = rule(*args, **params) if params else rule(*args)
-                except ArithmeticError:  # Python floats raise where NumPy gives inf/nan
-                    gk = _numpy_rule(rule, args, params or {})
-                if shaped:
-                    if gk is g:
-                        shared.add(id(g))
-                    data = inp.data
-                    if broadcasting and (gk.shape != data.shape or gk.dtype is not data.dtype):
-                        gk = _fit_to_input(gk, inp)
-                if per_edge_checks:
-                    if checking:
-                        _check_backward(node, inp, g, gk)
-                    if edges is not None:  # an input used twice (x*x) has one edge carrying both slots
-                        link = (inp, node)
-                        edges[link] = gk if link not in edges else edges[link] + gk
-                prev = get(inp)  # the chain rule's sum over all edges leaving inp
-                grads[inp] = gk if prev is None else prev + gk
-    finally:  # (also after an error: no gradient held before is lost)
-        if recording is not None:
-            recording.__exit__(None, None, None)
-        for n, old in held.items():
-            n.grad = n.grad if old is None else old + n.grad
+# --------------------------------------------------------------------------- inspection and grad()
 
 
 class GradientFlow(NamedTuple):
@@ -695,16 +501,6 @@ def gradient_flow(output: Node, gradient: Any = None) -> GradientFlow:
     with _cyclic_gc_paused():
         _run_backward([output], [seed], True, False, grads, edges, where="gradient_flow")
     return GradientFlow({n: g for n, g in grads.items() if g is not None}, edges)
-
-
-def _fit_to_input(g: Any, inp: Node) -> Any:
-    """Undo broadcasting and type promotion: the gradient takes its input's shape and dtype."""
-    data = inp.data
-    if g.shape != data.shape:
-        g = sum_to_shape(g, data.shape)
-    if g.dtype is not data.dtype and g.dtype != data.dtype:
-        g = call(ASTYPE, g, dtype=data.dtype)  # recorded when g is a graph node (create_graph)
-    return g
 
 
 def grad(
@@ -750,6 +546,10 @@ def grad(
                 "pass allow_unused=True to get None for it"
             )
     return results
+
+
+def _as_array(g: Any) -> Any:
+    return g if isinstance(g, Node) or is_array(g) else np.asarray(g)
 
 
 def _describe(x: Any) -> str:

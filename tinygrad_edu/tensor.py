@@ -12,7 +12,8 @@ import numpy as np
 
 from . import ops
 from .device import Device, array_module, device_of, get_device, is_array, to_host
-from .engine import CHECKING, Node, _grad_mode, check_forward, epoch, mark_modified
+from .checks import check_forward, clock, mark_modified
+from .engine import RECORD_AND_CHECK, Node, _grad_mode
 from .ops import Op
 
 Shape = tuple[int, ...]
@@ -37,11 +38,11 @@ def _binary_operator(op: Op) -> Callable[[Tensor, Any], Tensor]:
         t = _new(Tensor)
         t.data = data if type(data) is np.ndarray else _result(data)  # NumPy returns scalars for 0-d results
         t.grad = t.label = t.params = None
-        t._epoch = epoch[0]
+        t._written_at = clock[0]
         t.retains_grad = False
-        if (x.requires_grad or y.requires_grad) and (mode := _grad_mode.enabled):
+        if (x.requires_grad or y.requires_grad) and (mode := _grad_mode.on_each_op):
             t.op, t.inputs, t.requires_grad = op, (x, y), True
-            if mode == CHECKING:
+            if mode == RECORD_AND_CHECK:
                 check_forward(t)  # anomaly mode: where it was made, and whether it made NaN or Inf
         else:  # a constant: nothing to differentiate, nothing to keep alive
             t.op, t.inputs, t.requires_grad = None, (), False
@@ -1002,7 +1003,7 @@ def _leaf(data: np.ndarray) -> Tensor:
     t.grad = t.op = t.params = t.label = None
     t.inputs = ()
     t.requires_grad = t.retains_grad = False
-    t._epoch = 0
+    t._written_at = 0
     return t
 
 
@@ -1016,7 +1017,7 @@ def _apply1(op: Op, x: Tensor, params: dict[str, Any] | None = None) -> Tensor:
     try:
         if not params:
             data = op.forward(x.data)
-        elif op.saving_forward is not None and x.requires_grad and _grad_mode.enabled:
+        elif op.saving_forward is not None and x.requires_grad and _grad_mode.on_each_op:
             data, saved = op.saving_forward(x.data, **params)
             params = {**params, "saved": saved}  # the rules get it as saved=
         else:
@@ -1026,11 +1027,11 @@ def _apply1(op: Op, x: Tensor, params: dict[str, Any] | None = None) -> Tensor:
     t = _new(Tensor)
     t.data = data if type(data) is np.ndarray else _result(data)
     t.grad = t.label = None
-    t._epoch = epoch[0]
+    t._written_at = clock[0]
     t.retains_grad = False
-    if x.requires_grad and _grad_mode.enabled:
+    if x.requires_grad and _grad_mode.on_each_op:
         t.op, t.inputs, t.params, t.requires_grad = op, (x,), params, True
-        if _grad_mode.enabled == CHECKING:
+        if _grad_mode.on_each_op == RECORD_AND_CHECK:
             check_forward(t)
     else:
         t.op, t.inputs, t.params, t.requires_grad = None, (), None, False
@@ -1043,7 +1044,7 @@ def _apply(op: Op, inputs: tuple[Tensor, ...], params: dict[str, Any] | None = N
         return _apply1(op, inputs[0], params)
     if len(inputs) == 2 and not params and op.saving_forward is None:
         return _binary_operator(op)(*inputs)
-    mode = _grad_mode.enabled
+    mode = _grad_mode.on_each_op
     recording = mode and any(x.requires_grad for x in inputs)
     try:
         if recording and op.saving_forward is not None:
@@ -1054,10 +1055,10 @@ def _apply(op: Op, inputs: tuple[Tensor, ...], params: dict[str, Any] | None = N
     except (ValueError, IndexError, TypeError) as e:
         raise _forward_error(op, [t.data for t in inputs], e) from None
     t = _leaf(data if type(data) is np.ndarray else _result(data))
-    t._epoch = epoch[0]
+    t._written_at = clock[0]
     if recording:
         t.op, t.inputs, t.params, t.requires_grad = op, inputs, params, True
-        if mode == CHECKING:
+        if mode == RECORD_AND_CHECK:
             check_forward(t)
     return t
 
@@ -1083,7 +1084,7 @@ def _binary(op: Op, x: Tensor, other: Any, reflected: bool = False) -> Tensor:
     kind = type(other)
     if kind is Tensor:
         y = other
-    elif not (x.requires_grad and _grad_mode.enabled) and (
+    elif not (x.requires_grad and _grad_mode.on_each_op) and (
         kind is float or kind is int or (kind is np.ndarray and other.dtype.kind in "fiub" and type(x.data) is np.ndarray)
     ):  # nothing will be recorded: no constant node for the operand (NumPy adapts numbers to the dtype as we do)
         args = (other, x.data) if reflected else (x.data, other)

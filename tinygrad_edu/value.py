@@ -6,7 +6,8 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from .engine import CHECKING, Node, ScalarNode, _grad_mode, check_forward, epoch
+from .checks import check_forward, clock
+from .engine import RECORD_AND_CHECK, Node, ScalarNode, _grad_mode
 from .ops import (
     ABS,
     ADD,
@@ -57,7 +58,7 @@ def _binary_operator(op: Op, reflected: bool = False) -> Callable[[Value, Any], 
             data = forward(x.data, y.data)
         except ArithmeticError:  # 1/0, overflow: NumPy's inf/nan instead
             data = scalar_eval(op, x.data, y.data)
-        if (x.requires_grad or y.requires_grad) and (mode := _grad_mode.enabled):
+        if (x.requires_grad or y.requires_grad) and (mode := _grad_mode.on_each_op):
             v = _bare(Value)  # _new's work, inlined (one statement per slot: no tuple to build)
             v.data = data
             v.grad = 0.0
@@ -66,8 +67,8 @@ def _binary_operator(op: Op, reflected: bool = False) -> Callable[[Value, Any], 
             v._y = y
             v.label = None
             v.requires_grad = True
-            v._epoch = epoch[0]
-            if mode == CHECKING:
+            v._written_at = clock[0]
+            if mode == RECORD_AND_CHECK:
                 check_forward(v)  # anomaly mode: where it was made, and whether it made NaN or Inf
             return v
         return _new(data, None, None)  # a constant: nothing to differentiate, nothing to keep alive
@@ -279,7 +280,7 @@ def _new(data: float, op: Op | None, x: Value | None) -> Value:
     v._y = None
     v.label = None
     v.requires_grad = op is not None
-    v._epoch = epoch[0]
+    v._written_at = clock[0]
     return v
 
 
@@ -288,9 +289,9 @@ def _unary(op: Op, x: Value) -> Value:
         data = op.scalar_forward(x.data)  # type: ignore[misc]
     except ArithmeticError:
         data = scalar_eval(op, x.data)
-    if x.requires_grad and (mode := _grad_mode.enabled):
+    if x.requires_grad and (mode := _grad_mode.on_each_op):
         v = _new(data, op, x)
-        if mode == CHECKING:
+        if mode == RECORD_AND_CHECK:
             check_forward(v)
         return v
     return _new(data, None, None)

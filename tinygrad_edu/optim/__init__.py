@@ -22,7 +22,8 @@ from typing import Any
 import numpy as np
 
 from ..device import device_of, is_array, to_host
-from ..engine import Node, mark_modified
+from ..checks import mark_modified
+from ..engine import Node
 
 __all__ = ["Adam", "AdamW", "Optimizer", "SGD", "lr_scheduler"]
 
