@@ -20,7 +20,9 @@ import numpy as np
 from ..device import to_host
 from . import output
 
-FONT = "Helvetica,Arial,sans-serif"  # a list: in-process renderers know no Helvetica and take the next
+# the font of every label: one name that the in-process Graphviz has the widths of (a list, such as
+# "Helvetica,Arial,sans-serif", it sizes as Times), and that it draws with (see output.py)
+FONT = output.FONT
 _ESCAPES = {"\\": "\\\\", '"': '\\"', "&": "&amp;", "\n": "\\n"}
 
 
@@ -116,11 +118,22 @@ class Drawing(_Digraph):
 
     notes: list[str]
 
+    def edge_label(self, rows: Iterable[str]) -> str:
+        """An edge's label, a quoted DOT string. Drawn left to right, it is centred above its edge; top to
+        bottom, Graphviz puts it beside the edge, against the line, so its rows are left-aligned (the
+        "\\l" line ends) and start two spaces after the line, and so clear of the label to their left."""
+        if self.graph_attr.get("rankdir", "TB") in ("LR", "RL"):
+            return label(rows)
+        return '"' + "".join("  " + escape(row) + "\\l" for row in rows) + '"'
+
     def pipe(self, format: str | None = None, renderer: str | None = None, formatter: str | None = None,
              neato_no_op: Any = None, quiet: bool = False, *, engine: str | None = None,
              encoding: str | None = None) -> Any:
         if output.system_dot() is not None:
-            return super().pipe(format, renderer, formatter, neato_no_op, quiet, engine=engine, encoding=encoding)
+            data = super().pipe(format, renderer, formatter, neato_no_op, quiet, engine=engine)
+            if (format or self.format) == "svg" and renderer is None and formatter is None:
+                data = output.for_browsers(data)  # (Jupyter's inline display)
+            return data.decode(encoding) if encoding else data
         data = output.render_source(self.source, format or self.format, engine=engine or self.engine)
         return data.decode(encoding) if encoding else data
 

@@ -554,7 +554,7 @@ def _draw_edges(drawing: Drawing, neurons: _EdgeList | _Layers, drawn: set[int],
         g = gradient(edge) if gradient is not None and "gradients" in shown else None
         if g is not None:
             rows.append("dL/dw = " + number(g, precision))
-        attrs = {"label": label(rows)} if rows else {}
+        attrs = {"label": drawing.edge_label(rows)} if rows else {}
         if "weights" not in shown:
             w = weights[edge]
             attrs.update(color=POSITIVE if w >= 0 else NEGATIVE, penwidth=f"{0.3 + 2.7 * abs(w) / biggest:.2f}")
