@@ -130,3 +130,15 @@ def test_in_process_text_is_drawn_within_the_width_graphviz_sized_it_for(name: s
         if box is not None and (left < box[0] or right > box[1]):
             overflows.append(f"{op['text']!r}: drawn {left:.1f}..{right:.1f}, its box {box[0]:.1f}..{box[1]:.1f}")
     assert not overflows, "\n".join(overflows)
+
+
+def test_the_system_dot_svg_also_lets_a_browser_fall_back_to_sans_serif(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Jupyter's inline display pipes SVG through `dot` where it is installed: the same font list."""
+    import graphviz
+
+    svg = b'<svg><text font-family="DejaVu Sans" font-size="11.00">a</text></svg>'
+    monkeypatch.setattr(output, "system_dot", lambda: "/usr/bin/dot")
+    monkeypatch.setattr(graphviz.Digraph, "pipe", lambda self, *args, **kwargs: svg)
+    drawing = tg.draw_graph(Value(2.0) * 3)
+    assert drawing.pipe(format="svg", encoding="utf-8") == svg.decode().replace('"DejaVu Sans"', '"DejaVu Sans,sans-serif"')
+    assert drawing.pipe(format="png") == svg  # other formats as dot wrote them

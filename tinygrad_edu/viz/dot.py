@@ -118,14 +118,6 @@ class Drawing(_Digraph):
 
     notes: list[str]
 
-    def edge_label(self, rows: Iterable[str]) -> str:
-        """An edge's label, a quoted DOT string. Drawn left to right, it is centred above its edge; top to
-        bottom, Graphviz puts it beside the edge, against the line, so its rows are left-aligned (the
-        "\\l" line ends) and start two spaces after the line, and so clear of the label to their left."""
-        if self.graph_attr.get("rankdir", "TB") in ("LR", "RL"):
-            return label(rows)
-        return '"' + "".join("  " + escape(row) + "\\l" for row in rows) + '"'
-
     def pipe(self, format: str | None = None, renderer: str | None = None, formatter: str | None = None,
              neato_no_op: Any = None, quiet: bool = False, *, engine: str | None = None,
              encoding: str | None = None) -> Any:
@@ -157,3 +149,16 @@ class Drawing(_Digraph):
         if cleanup:
             os.remove(source_path)
         return str(target)
+
+
+def edge_label(drawing: Drawing, rows: Iterable[str]) -> str:
+    """An edge's label in `drawing`, a quoted DOT string. Drawn left to right, it is centred above its
+    edge; top to bottom, Graphviz puts it beside the edge, against the line, so its rows are
+    left-aligned (the `\\l` line ends) and start two spaces after the line, clear of the label on their left.
+
+    >>> print(edge_label(Drawing(graph_attr={"rankdir": "TB"}), ["local y", "carries 2"]))
+    "  local y\\l  carries 2\\l"
+    """
+    if drawing.graph_attr.get("rankdir", "TB") in ("LR", "RL"):
+        return label(rows)
+    return '"' + "".join("  " + escape(row) + "\\l" for row in rows) + '"'
