@@ -20,7 +20,9 @@ import numpy as np
 from ..device import to_host
 from . import output
 
-FONT = "Helvetica,Arial,sans-serif"  # a list: in-process renderers know no Helvetica and take the next
+# the font of every label: one name that the in-process Graphviz has the widths of (a list, such as
+# "Helvetica,Arial,sans-serif", it sizes as Times), and that it draws with (see output.py)
+FONT = output.FONT
 _ESCAPES = {"\\": "\\\\", '"': '\\"', "&": "&amp;", "\n": "\\n"}
 
 
@@ -120,7 +122,10 @@ class Drawing(_Digraph):
              neato_no_op: Any = None, quiet: bool = False, *, engine: str | None = None,
              encoding: str | None = None) -> Any:
         if output.system_dot() is not None:
-            return super().pipe(format, renderer, formatter, neato_no_op, quiet, engine=engine, encoding=encoding)
+            data = super().pipe(format, renderer, formatter, neato_no_op, quiet, engine=engine)
+            if (format or self.format) == "svg" and renderer is None and formatter is None:
+                data = output.for_browsers(data)  # (Jupyter's inline display)
+            return data.decode(encoding) if encoding else data
         data = output.render_source(self.source, format or self.format, engine=engine or self.engine)
         return data.decode(encoding) if encoding else data
 
@@ -144,3 +149,16 @@ class Drawing(_Digraph):
         if cleanup:
             os.remove(source_path)
         return str(target)
+
+
+def edge_label(drawing: Drawing, rows: Iterable[str]) -> str:
+    """An edge's label in `drawing`, a quoted DOT string. Drawn left to right, it is centred above its
+    edge; top to bottom, Graphviz puts it beside the edge, against the line, so its rows are
+    left-aligned (the `\\l` line ends) and start two spaces after the line, clear of the label on their left.
+
+    >>> print(edge_label(Drawing(graph_attr={"rankdir": "TB"}), ["local y", "carries 2"]))
+    "  local y\\l  carries 2\\l"
+    """
+    if drawing.graph_attr.get("rankdir", "TB") in ("LR", "RL"):
+        return label(rows)
+    return '"' + "".join("  " + escape(row) + "\\l" for row in rows) + '"'

@@ -20,7 +20,7 @@ import numpy as np
 from ..device import to_host
 from ..engine import GradientFlow, Node, gradient_flow
 from ..nn.module import Module
-from .dot import FONT, Drawing, attributes, label, number, shape_text, summary
+from .dot import FONT, Drawing, attributes, edge_label, label, number, shape_text, summary
 from .modules import Box, ModuleGroups
 
 SHOW = ("data", "grad", "formula", "local", "contribution")
@@ -81,7 +81,9 @@ def draw_graph(
     groups, module_depth = _module_depth(nodes, names, collapse)
     if rankdir is None:
         rankdir = "TB" if groups is not None else "LR"
-    drawing = Drawing(graph_attr={"rankdir": rankdir, "nodesep": "0.25", "ranksep": "0.6"},
+    # (top to bottom, the edges' labels stand side by side between the nodes: more room keeps them apart)
+    drawing = Drawing(graph_attr={"rankdir": rankdir, "nodesep": "0.25" if rankdir in ("LR", "RL") else "0.4",
+                                  "ranksep": "0.6", "fontname": FONT},  # (the caption's font)
                       node_attr={"shape": "box", "style": "rounded,filled", "fontname": FONT, "fontsize": "11"},
                       edge_attr={"fontname": FONT, "fontsize": "9", "color": "#555555"})
     drawing.notes = []
@@ -285,7 +287,7 @@ def _draw_every_node(drawing: Drawing, nodes: list[Node], output: Node, depth: d
                 continue  # an input used twice is one edge
             seen.add(inp)
             rows = _edge_rows(n, inp, flow, show, precision)
-            attrs = {"label": label(rows)} if rows else {}
+            attrs = {"label": edge_label(drawing, rows)} if rows else {}
             if not inp.requires_grad:
                 attrs["style"] = "dashed"  # no gradient flows to a constant
             body.append(f"\t{ids[inp]} -> {ids[n]} {attributes(**attrs)}\n")
@@ -339,7 +341,7 @@ def _draw_by_module(drawing: Drawing, nodes: list[Node], output: Node, groups: M
             carried = [flow.edges[inp, c] for c in consumers if (inp, c) in flow.edges]
             if carried:  # the sum of what the edges into the box carry back: the gradient it passes on
                 rows.append("carries " + _norm(sum(carried), precision))
-        attrs = {"label": label(rows)} if rows else {}
+        attrs = {"label": edge_label(drawing, rows)} if rows else {}
         if not inp.requires_grad:
             attrs["style"] = "dashed"
         body.append(f"\t{group(inp)} -> {target} {attributes(**attrs)}\n")
@@ -441,7 +443,7 @@ def _draw_collapsed(drawing: Drawing, nodes: list[Node], output: Node, depth: di
         if a == b:
             internal += count
             continue
-        attrs = {"label": f"{count} edges"} if count > 1 else {}
+        attrs = {"label": edge_label(drawing, [f"{count} edges"])} if count > 1 else {}
         drawing.body.append(f"\t{ids[a]} -> {ids[b]} {attributes(**attrs)}\n")
     what = "nodes of one op in one column" if per_group == 1 else f"nodes of one op in {per_group} neighbouring columns"
     note = f"{len(nodes)} nodes (more than max_nodes={max_nodes}) drawn as {len(groups)} boxes: {what} are one box"

@@ -28,7 +28,7 @@ from ..nn.scalar import ScalarMLP
 from ..ops import REGISTRY
 from ..tensor import Tensor
 from ..value import Value
-from .dot import FONT, Drawing, attributes, label, number
+from .dot import FONT, Drawing, attributes, edge_label, label, number
 
 Edge = tuple[int, int]
 LossFunction = Callable[[Any, Any], Node]
@@ -554,7 +554,7 @@ def _draw_edges(drawing: Drawing, neurons: _EdgeList | _Layers, drawn: set[int],
         g = gradient(edge) if gradient is not None and "gradients" in shown else None
         if g is not None:
             rows.append("dL/dw = " + number(g, precision))
-        attrs = {"label": label(rows)} if rows else {}
+        attrs = {"label": edge_label(drawing, rows)} if rows else {}
         if "weights" not in shown:
             w = weights[edge]
             attrs.update(color=POSITIVE if w >= 0 else NEGATIVE, penwidth=f"{0.3 + 2.7 * abs(w) / biggest:.2f}")

