@@ -12,6 +12,8 @@ module `tinygrad_edu`: the same class bodies, the same lines of training code, r
         and a Linear head; AdamW and clip_grad_norm_(1.0). Target: within 1.25x of torch.
   lstm  an LSTM language model: Embedding(65, 32) -> nn.LSTM(32, 128, batch_first=True) -> Linear(128, 65),
         64 steps, batch 32; AdamW and clip_grad_norm_(1.0). Target: within 1.5x of torch's fused nn.LSTM.
+        A third contender, "numpy by hand" (lstm_numpy.py), is the same step written directly in NumPy:
+        the floor any NumPy framework can reach.
 
 One training step, timed whole, is the user's code: opt.zero_grad(); loss = F.cross_entropy(...);
 loss.backward(); [clip_grad_norm_]; opt.step(). The batch is wrapped once, outside the timing (torch.from_numpy,
@@ -51,6 +53,7 @@ from typing import Any  # noqa: E402
 import numpy as np  # noqa: E402
 
 import _bench  # noqa: E402
+from lstm_numpy import HandLSTM  # noqa: E402
 import tinygrad_edu as tg  # noqa: E402
 
 torch, TORCH_MISSING = _bench.import_torch()
@@ -268,6 +271,9 @@ def bench(problem: Problem, dtype: str, repeats: int, quick: bool, clock: Callab
         tmodel, tstep = contender(torch, problem, dtype, None)
         _, ostep = contender(tg, problem, dtype, torch_state(tmodel))
         steps = {"tinygrad_edu": ostep, "torch": tstep}
+        if problem.name == "lstm":  # the floor: the same step written by hand in NumPy
+            hand = HandLSTM(torch_state(tmodel), np_dtype(dtype))
+            steps["numpy by hand"] = lambda: hand.step(problem.x, problem.y)
     else:
         steps = {"tinygrad_edu": contender(tg, problem, dtype, None)[1]}
     samples = _bench.interleaved(steps, repeats, warmup=3, min_sample_s=0.05 if quick else 0.2, clock=clock)
@@ -285,6 +291,12 @@ def bench(problem: Problem, dtype: str, repeats: int, quick: bool, clock: Callab
         t = _bench.target(f"{label}: tinygrad_edu / torch", ratio, problem.op, problem.target)
         _bench.print_target(t)
         result["targets"].append(t)
+        if "numpy by hand" in med:
+            floor = med["numpy by hand"]
+            result["floor"] = {"numpy_by_hand_over_torch": floor / med["torch"],
+                               "tinygrad_edu_over_numpy_by_hand": med["tinygrad_edu"] / floor}
+            print(f"  numpy by hand / torch = {floor / med['torch']:.3g}x (the floor); "
+                  f"tinygrad_edu / numpy by hand = {med['tinygrad_edu'] / floor:.3g}x")
     else:
         print("  skipped: torch not installed (no ratio)")
     return result

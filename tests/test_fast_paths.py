@@ -2,7 +2,8 @@
 
 float32 erf (one rational approximation instead of Cody's three), scatter_add of repeated indices (a
 weighted count instead of np.add.at), the LSTM cell as one op (against the composite of sigmoid, tanh
-and products it replaces) and GELU's in-place backward; torch as a second witness where installed.
+and products it replaces), the LSTM layer as one op (against its steps unrolled) and GELU's in-place
+backward; torch as a second witness where installed.
 """
 
 from __future__ import annotations
@@ -135,11 +136,73 @@ def test_lstm_cell_saturated_gates() -> None:
     assert np.isfinite(gates.grad).all() and np.isfinite(c.grad).all()
 
 
-def test_lstm_layer_records_one_cell_per_step() -> None:
+# --------------------------------------------------------------------------- the LSTM layer
+
+
+def test_lstm_layer_records_one_node_per_layer_and_direction() -> None:
+    lstm = tg.nn.LSTM(3, 4, num_layers=2, bidirectional=True, rng=0)
+    out, (h, c) = lstm(Tensor(np.ones((5, 2, 3))))
+    ops_used = [node.op.name for node in tg.topological_order([out, h, c]) if node.op is not None]
+    assert ops_used.count("lstm") == 4 and "lstm_cell" not in ops_used and "matmul" not in ops_used
+
+
+def _unrolled_layer(x: Tensor, h: Tensor, c: Tensor, w_ih: Tensor, w_hh: Tensor, b: Tensor,
+                    reverse: bool) -> list[Tensor]:
+    """The layer as it was before it became one op: each step's gates, then the cell's equations."""
+    hs: list[Tensor] = [None] * x.shape[0]  # type: ignore[list-item]
+    for t in (reversed(range(x.shape[0])) if reverse else range(x.shape[0])):
+        h, c = _composite_cell(x[t] @ w_ih.T + b + h @ w_hh.T, c)
+        hs[t] = h
+    return hs + [c]
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_lstm_layer_op_equals_its_unrolled_steps(dtype: type, reverse: bool) -> None:
+    """Outputs and every gradient; the gates far in the tails in some rows (σ, tanh saturated), and
+    float32 kept in the data, the saved work and the gradients."""
+    rng = np.random.default_rng(4)
+    steps, n, i, hidden = 6, 3, 2, 5
+    arrays = [rng.standard_normal((steps, n, i)), rng.standard_normal((n, hidden)), rng.standard_normal((n, hidden)),
+              rng.standard_normal((4 * hidden, i)), rng.standard_normal((4 * hidden, hidden)) * 0.5,
+              rng.standard_normal(4 * hidden), rng.standard_normal(4 * hidden)]
+    arrays[0][:, 0] *= 40  # (one sequence of the batch saturates its gates)
+    weights = rng.standard_normal((steps + 1, n, hidden))
+    results = []
+    for fused in (True, False):
+        ts = [Tensor(a, dtype=dtype, requires_grad=True) for a in arrays]
+        if fused:
+            out = ops.call(ops.LSTM, *ts, reverse=reverse)
+            assert out.dtype == dtype and all(a.dtype == dtype for a in _saved_arrays(out.params["saved"]))
+            rows = [out[t] for t in range(steps + 1)]
+        else:
+            rows = _unrolled_layer(*ts[:5], ts[5] + ts[6], reverse)
+        sum((r * w).sum() for r, w in zip(rows, weights)).backward()  # type: ignore[union-attr]
+        assert all(t.grad.dtype == dtype for t in ts)
+        results.append([np.stack([r.data for r in rows])] + [t.grad for t in ts])
+    tolerance = 2e-5 if dtype == np.float32 else 1e-12
+    for k, (fused, unrolled) in enumerate(zip(*results)):
+        np.testing.assert_allclose(fused, unrolled, rtol=tolerance, atol=tolerance, err_msg=f"item {k}")
+
+
+def _saved_arrays(work: object) -> list[np.ndarray]:
+    return [getattr(work, name) for name in ("act", "cs", "tanh_c") if getattr(work, name) is not None]
+
+
+def test_lstm_layer_backward_twice_and_after_gradient_flow() -> None:
+    """The rules share one BPTT per backward: a second backward through a retained graph (with the
+    same gradient array, or after gradient_flow used the node) gives the same gradients again."""
     lstm = tg.nn.LSTM(3, 4, rng=0)
-    out, _ = lstm(Tensor(np.ones((5, 2, 3))))
-    ops_used = [node.op.name for node in tg.topological_order(out) if node.op is not None]
-    assert ops_used.count("lstm_cell") == 5 and "sigmoid" not in ops_used
+    x = Tensor(np.random.default_rng(1).standard_normal((5, 2, 3)), requires_grad=True)
+    out, _ = lstm(x)
+    seed = np.random.default_rng(2).standard_normal(out.shape)
+    tg.gradient_flow(out, seed)
+    out.backward(seed, retain_graph=True)
+    first = [x.grad.copy()] + [p.grad.copy() for p in lstm.parameters()]
+    out.backward(seed)
+    second = [x.grad] + [p.grad for p in lstm.parameters()]
+    for a, b in zip(first, second):
+        np.testing.assert_allclose(b, 2 * a, rtol=1e-13, atol=1e-15)
 
 
 # --------------------------------------------------------------------------- layer norm's normalisation

@@ -474,6 +474,26 @@ def _lstm_cell_case(op: ops.Op, draw: Draw, rng: np.random.Generator) -> Case:
                 lambda gates, c: ops.call(ops.LSTM_CELL, gates, c), reference)
 
 
+def _lstm_case(op: ops.Op, draw: Draw, rng: np.random.Generator) -> Case:
+    steps, n, i, hidden = draw(st.integers(1, 3)), draw(st.integers(1, 2)), draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    reverse, bias = draw(st.booleans()), draw(st.booleans())
+    shapes = [(steps, n, i), (n, hidden), (n, hidden), (4 * hidden, i), (4 * hidden, hidden)] + [(4 * hidden,)] * 2 * bias
+
+    def reference(x: np.ndarray, h: np.ndarray, c: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarray,
+                  *b: np.ndarray) -> np.ndarray:  # PyTorch's equations, step by step; then c_T after the h's
+        out = np.zeros((steps + 1, n, hidden))
+        for t in (reversed(range(steps)) if reverse else range(steps)):
+            gates = x[t] @ w_ih.T + h @ w_hh.T + (b[0] + b[1] if b else 0)
+            i_, f, g, o = (gates[:, k * hidden:(k + 1) * hidden] for k in range(4))
+            c = _sigmoid_ref(f) * c + _sigmoid_ref(i_) * np.tanh(g)
+            h = out[t] = _sigmoid_ref(o) * np.tanh(c)
+        out[steps] = c
+        return out
+
+    return Case([sample(rng, "real", s) for s in shapes],
+                lambda *ts: ops.call(ops.LSTM, *ts, reverse=reverse), reference)
+
+
 CASES: dict[str, Callable[[ops.Op, Draw, np.random.Generator], Case]] = {
     **{name: _elementwise_case for name in ELEMENTWISE},
     "matmul": _matmul_case,
@@ -490,6 +510,7 @@ CASES: dict[str, Callable[[ops.Op, Draw, np.random.Generator], Case]] = {
     "max_pool2d": _max_pool_case, "max_pool2d_scatter": _max_pool_case, "max_pool2d_gather": _max_pool_case,
     "einsum": _einsum_case,
     "lstm_cell": _lstm_cell_case,
+    "lstm": _lstm_case,
     "normalize": _normalize_case,
 }
 
@@ -540,7 +561,7 @@ SAVING_OPS = sorted(op.name for op in REGISTRY.values() if op.saving_forward is 
 
 def test_the_ops_that_save_work_for_their_rules() -> None:
     # a new one is also covered by the test below
-    assert SAVING_OPS == ["cross_entropy", "lstm_cell", "max_pool2d", "normalize"]
+    assert SAVING_OPS == ["cross_entropy", "lstm", "lstm_cell", "max_pool2d", "normalize"]
 
 
 @pytest.mark.parametrize("name", SAVING_OPS)

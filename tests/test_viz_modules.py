@@ -210,8 +210,11 @@ def test_a_cnn_and_an_lstm_are_drawn_by_module() -> None:
     assert titles[:3] == ["0: Conv2d", "1: ReLU", "2: MaxPool2d"] and "CrossEntropyLoss" in titles  # (outside the model)
     lstm = CharLSTM()
     logits = lstm(Tensor(np.array([[0, 1, 2], [3, 4, 0]])))
-    titles = [rows[0] for rows in boxes(draw_graph(logits.sum(), names=lstm).source).values()]
+    titles = [rows[0] for rows in boxes(draw_graph(logits.sum(), names=lstm, collapse="module").source).values()]
     assert titles == ["emb: Embedding", "lstm: LSTM", "head: Linear"]
+    # small enough to draw op by op (the LSTM layer is one node, as in torch): no boxes unless asked for
+    auto = draw_graph(logits.sum(), names=lstm).source
+    assert not boxes(auto) and auto.count("LSTM  lstm") == 1
 
 
 def test_drawings_by_module_render(tmp_path) -> None:

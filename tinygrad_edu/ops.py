@@ -12,7 +12,7 @@ graph nodes for `create_graph=True`, so the same rule gives first and higher der
 The records come in families, each under its banner, in this order: the post's elementwise ops,
 the matrix product, reductions, shape and indexing, the softmax family and cross-entropy, movement
 and indexing (where, pad, scatter), elementwise math and activations, convolution and pooling, einsum,
-and two fused ops that make common layers fast (normalisation, the LSTM cell).
+and fused ops that make common layers fast (normalisation, the LSTM cell, the LSTM layer).
 
 This module imports only NumPy and the standard library.
 """
@@ -1776,5 +1776,219 @@ LSTM_CELL: Op = define(Op(
     vjps=(_lstm_cell_grad_gates, _lstm_cell_grad_c), saving_forward=_lstm_cell_saving,
     derivatives=("σ', tanh' of each gate times what reaches c' and h'", "f"), domain=("real", "real"),
 ))
+
+# --------------------------------------------------------------------------- the LSTM layer
+# One direction of one LSTM layer over a whole sequence as one node, as torch's fused nn.LSTM is: the
+# cell's equations (above) for t = 1..T. Inputs x (T, N, I), h0 and c0 (N, H), W_ih (4H, I), W_hh
+# (4H, H), and b_ih, b_hh (4H) or neither; the output (T+1, N, H) holds h_1..h_T, then c_T (h_T is
+# its row T-1). With reverse=True the steps run from t = T to 1 (a bidirectional layer's second
+# direction), and row t still holds the h of step t. The forward makes x @ W_ihᵀ for every step in one
+# product, then loops over time; it saves the activated gates, the cell states and their tanh.
+# The rules share one backpropagation through time (BPTT), from t = T down to 1:
+#   dh_t = g_t + δ_(t+1) W_hh;   dc_t = f_(t+1)·dc_(t+1) + dh_t·o_t·(1 - tanh²c_t)   (dc_T: g's row T)
+#   δ_t = (dc_t·g_t·σ'(i), dc_t·c_(t-1)·σ'(f), dc_t·i_t·(1 - g_t²), dh_t·tanh(c_t)·σ'(o))  (the cell's rule)
+# and then dx = δ W_ih, dW_ih = Σ δ_tᵀ x_t, dW_hh = Σ δ_tᵀ h_(t-1), db = Σ δ_t, dh0 = δ_1 W_hh,
+# dc0 = f_1·dc_1. It runs once per backward: the first rule called stores δ in the node's saved work,
+# the others take it from there. On graph nodes (create_graph) the rules recompute the steps as
+# lstm_cell nodes and run the same BPTT with lstm_cell's own rules, so they differentiate again.
+
+
+def _lstm_error(x: Any, h0: Any, c0: Any, w_ih: Any, w_hh: Any, *biases: Any) -> str | None:
+    """Why the lstm op refused its inputs, in our words."""
+    if np.ndim(x) != 3 or np.ndim(h0) != 2 or np.ndim(c0) != 2:
+        return f"expected x (T, N, I) and h0, c0 (N, H), got x {np.shape(x)}, h0 {np.shape(h0)}, c0 {np.shape(c0)}"
+    (_, n, i), h = np.shape(x), np.shape(h0)[1]
+    want = {"h0": (n, h), "c0": (n, h), "W_ih": (4 * h, i), "W_hh": (4 * h, h), "b_ih": (4 * h,), "b_hh": (4 * h,)}
+    for name, a in zip(want, (h0, c0, w_ih, w_hh, *biases)):
+        if np.shape(a) != want[name]:
+            return f"expected {name} of shape {want[name]} for x {np.shape(x)} and hidden size {h}, got {np.shape(a)}"
+    return None
+
+
+class _LSTMWork:
+    """What the lstm op's forward saves for its rules, and the BPTT its rules share (see above)."""
+
+    __slots__ = ("act", "cs", "tanh_c", "g", "bptt", "served")
+
+    def __init__(self, act: Any, cs: Any, tanh_c: Any) -> None:
+        self.act, self.cs, self.tanh_c = act, cs, tanh_c  # (T, N, 4H) i, f, g, o activated; (T, N, H) c_t, tanh c_t
+        self.g: Any = None  # the output gradient the BPTT below was run for ...
+        self.bptt: Any = None  # ... (δ, dh0, dc0) ...
+        self.served: set[int] = set()  # ... and the inputs whose rule has used it (each once: then it is run anew)
+
+
+@functools.lru_cache(maxsize=16)
+def _lstm_gate_shift(hidden: int, dtype: np.dtype) -> np.ndarray:
+    """What is added to the gates' tanh after the scale: 1/2 for i, f and o (σ(x) = (1 + tanh(x/2))/2), 0 for g."""
+    return np.repeat(np.array([0.5, 0.5, 0.0, 0.5], dtype=dtype), hidden)
+
+
+def _lstm_order(steps: int, reverse: bool) -> range:
+    return range(steps - 1, -1, -1) if reverse else range(steps)
+
+
+def _lstm_saving(x: np.ndarray, h0: np.ndarray, c0: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarray,
+                 *biases: np.ndarray, reverse: bool = False) -> tuple[np.ndarray, _LSTMWork]:
+    """The layer's output (T+1, N, H), and its saved work. The i, f, o rows of the weights are halved
+    first (exact), so that one tanh per step makes all four gates, as lstm_cell's forward does."""
+    steps, n = x.shape[:2]
+    hidden = h0.shape[-1]
+    dtype = np.result_type(x, h0, c0, w_ih, w_hh, *biases)
+    xp = array_module(x)
+    half = _lstm_gate_scale(hidden, dtype)
+    shift = _lstm_gate_shift(hidden, dtype)
+    if xp is not np:  # a device's array: the constants go there too
+        half, shift = xp.asarray(half), xp.asarray(shift)
+    # (I, 4H) and (H, 4H) in row order: NumPy lays out w.T * half as w.T is (columns), and BLAS is 2x
+    # slower with W_hh's product that way round
+    w_ih_half = xp.ascontiguousarray(w_ih.T.astype(dtype, copy=False) * half)
+    w_hh_half = xp.ascontiguousarray(w_hh.T.astype(dtype, copy=False) * half)
+    act = xp.empty((steps, n, 4 * hidden), dtype=dtype)  # the gates of every step, then activated in place
+    np.matmul(x.reshape(steps * n, x.shape[2]), w_ih_half, out=act.reshape(steps * n, 4 * hidden))
+    if biases:
+        act += (biases[0] + biases[1]) * half
+    cs, tanh_c = xp.empty((steps, n, hidden), dtype=dtype), xp.empty((steps, n, hidden), dtype=dtype)
+    out = xp.empty((steps + 1, n, hidden), dtype=dtype)
+    product, scratch = xp.empty((n, 4 * hidden), dtype=dtype), xp.empty((n, hidden), dtype=dtype)
+    h, c = h0, c0
+    for t in _lstm_order(steps, reverse):
+        a = act[t]
+        np.matmul(h, w_hh_half, out=product)
+        a += product
+        np.tanh(a, out=a)
+        a *= half  # (1 + tanh)/2 on the i, f and o blocks: their sigmoid
+        a += shift
+        np.multiply(a[:, hidden:2 * hidden], c, out=cs[t])  # c_t = f·c_(t-1) + i·g
+        np.multiply(a[:, :hidden], a[:, 2 * hidden:3 * hidden], out=scratch)
+        cs[t] += scratch
+        np.tanh(cs[t], out=tanh_c[t])
+        np.multiply(a[:, 3 * hidden:], tanh_c[t], out=out[t])  # h_t = o·tanh(c_t)
+        h, c = out[t], cs[t]
+    out[steps] = c
+    return out, _LSTMWork(act, cs, tanh_c)
+
+
+def _lstm_backward(g: np.ndarray, out: np.ndarray, h0: np.ndarray, c0: np.ndarray, w_hh: np.ndarray,
+                   work: _LSTMWork, reverse: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """BPTT on raw arrays: (δ (T, N, 4H), dh0, dc0). Every local derivative is made for all steps at
+    once before the loop, which keeps only what is sequential: one product and six array operations."""
+    act, cs, tanh_c = work.act, work.cs, work.tanh_c
+    steps, n, hidden = cs.shape
+    xp = array_module(act)
+    order = _lstm_order(steps, reverse)
+    first, later, before = (order[0], slice(0, steps - 1), slice(1, steps)) if reverse else \
+        (order[0], slice(1, steps), slice(0, steps - 1))  # step `first` follows (h0, c0); each of `later`, `before`
+    i, f, gate, o = (act[..., k * hidden:(k + 1) * hidden] for k in range(4))
+    local = act * act  # δ_t / (dc_t, dc_t, dc_t, dh_t), block by block:
+    np.subtract(act, local, out=local)  # σ' = s(1 - s) for i, f, o
+    local[..., :hidden] *= gate  # ·g
+    local[later, :, hidden:2 * hidden] *= cs[before]  # ·c_(t-1)
+    local[first, :, hidden:2 * hidden] *= c0
+    np.multiply(gate, gate, out=local[..., 2 * hidden:3 * hidden])  # i·(1 - g²)
+    np.subtract(1, local[..., 2 * hidden:3 * hidden], out=local[..., 2 * hidden:3 * hidden])
+    local[..., 2 * hidden:3 * hidden] *= i
+    local[..., 3 * hidden:] *= tanh_c  # ·tanh(c_t)
+    through_h = tanh_c * tanh_c  # dc_t gets dh_t·o·(1 - tanh²c_t)
+    np.subtract(1, through_h, out=through_h)
+    through_h *= o
+    delta = xp.empty(act.shape, dtype=act.dtype)
+    dh, dc, scratch = xp.empty((n, hidden), dtype=act.dtype), g[steps].astype(act.dtype), xp.empty((n, hidden), dtype=act.dtype)
+    following = None
+    for t in reversed(order):
+        if following is None:
+            dh[...] = g[t]
+        else:
+            np.matmul(delta[following], w_hh, out=dh)
+            dh += g[t]
+            dc *= f[following]
+        np.multiply(dh, through_h[t], out=scratch)
+        dc += scratch
+        np.multiply(dc[:, np.newaxis], local[t].reshape(n, 4, hidden)[:, :3],
+                    out=delta[t].reshape(n, 4, hidden)[:, :3])
+        np.multiply(dh, local[t, :, 3 * hidden:], out=delta[t, :, 3 * hidden:])
+        following = t
+    dc *= f[first]
+    return delta, delta[first] @ w_hh, dc
+
+
+def _lstm_backward_by_cells(g: Any, x: Any, h0: Any, c0: Any, w_ih: Any, w_hh: Any, biases: tuple[Any, ...],
+                            reverse: bool) -> tuple[Any, Any, Any]:
+    """BPTT on graph nodes: the steps recomputed as lstm_cell nodes, then the loop above with the
+    cell's own rules; every operation is recorded, so the result differentiates again."""
+    steps = x.shape[0]
+    gates_x = x @ w_ih.transpose((1, 0))
+    if biases:
+        gates_x = gates_x + (biases[0] + biases[1])
+    w_hh_t = w_hh.transpose((1, 0))
+    order = _lstm_order(steps, reverse)
+    cells, h, c = {}, h0, c0
+    for t in order:
+        gates = gates_x[t] + h @ w_hh_t
+        cell = call(LSTM_CELL, gates, c)
+        cells[t] = (cell, gates, c)
+        h, c = cell[0], cell[1]
+    deltas: dict[int, Any] = {}
+    dc, following = g[steps], None
+    for t in reversed(order):
+        dh = g[t] if following is None else g[t] + deltas[following] @ w_hh
+        g_cell = call(STACK, dh, dc, axis=0)
+        deltas[t] = _lstm_cell_grad_gates(g_cell, *cells[t])
+        dc = _lstm_cell_grad_c(g_cell, *cells[t])
+        following = t
+    return call(STACK, *(deltas[t] for t in range(steps)), axis=0), deltas[order[0]] @ w_hh, dc
+
+
+def _lstm_grad(k: int, g: Any, out: Any, x: Any, h0: Any, c0: Any, w_ih: Any, w_hh: Any, *biases: Any,
+               reverse: bool = False, saved: _LSTMWork | None = None) -> Any:
+    """The gradient of input k (x, h0, c0, W_ih, W_hh, b_ih, b_hh), from the BPTT the rules share."""
+    raw = is_array(g) and is_array(x)
+    if saved is not None and saved.g is g and k not in saved.served:
+        delta, dh0, dc0 = saved.bptt
+    else:
+        if not raw:
+            delta, dh0, dc0 = _lstm_backward_by_cells(g, x, h0, c0, w_ih, w_hh, biases, reverse)
+        elif saved is None:  # (a caller with only the inputs: the forward again)
+            out, work = _lstm_saving(x, h0, c0, w_ih, w_hh, *biases, reverse=reverse)
+            delta, dh0, dc0 = _lstm_backward(g, out, h0, c0, w_hh, work, reverse)
+        else:
+            delta, dh0, dc0 = _lstm_backward(g, out, h0, c0, w_hh, saved, reverse)
+        if saved is not None:
+            saved.g, saved.bptt, saved.served = g, (delta, dh0, dc0), set()
+    if saved is not None:
+        saved.served.add(k)
+    steps, n = x.shape[:2]
+    flat = delta.reshape((steps * n, delta.shape[2]))
+    if k == 0:
+        grad = (flat @ w_ih).reshape(x.shape)
+    elif k == 1:
+        grad = dh0
+    elif k == 2:
+        grad = dc0
+    elif k == 3:
+        grad = flat.transpose((1, 0)) @ x.reshape((steps * n, x.shape[2]))
+    elif k == 4:  # Σ δ_tᵀ h_(t-1): h0 before the first step, the output's row t∓1 before the others
+        first = steps - 1 if reverse else 0
+        grad = delta[first].transpose((1, 0)) @ h0
+        if steps > 1:
+            later, before = (slice(0, steps - 1), slice(1, steps)) if reverse else (slice(1, steps), slice(0, steps - 1))
+            rest = (steps - 1) * n
+            grad = grad + delta[later].reshape((rest, delta.shape[2])).transpose((1, 0)) @ \
+                out[before].reshape((rest, out.shape[2]))
+    else:
+        grad = _sum(flat, (0,))
+    dtype = (x, h0, c0, w_ih, w_hh, *biases)[k].dtype
+    if grad.dtype != dtype:  # (inputs of mixed precision: computed in the widest, returned in the input's)
+        return grad.astype(dtype) if raw else call(ASTYPE, grad, dtype=dtype)
+    return grad
+
+
+LSTM: Op = define(Op(
+    "lstm", "LSTM", lambda *inputs, reverse=False: _lstm_saving(*inputs, reverse=reverse)[0],
+    vjps=ForEachInput(_lstm_grad), saving_forward=_lstm_saving, explain=_lstm_error,
+    derivatives=("BPTT(g) @ W_ih", "BPTT(g)₁ @ W_hh", "f₁·dc₁ (BPTT)", "Σₜ BPTT(g)ₜᵀ xₜ", "Σₜ BPTT(g)ₜᵀ hₜ₋₁",
+                 "Σₜ BPTT(g)ₜ", "Σₜ BPTT(g)ₜ"),
+    domain=("real",) * 7,
+))
+
 
 SCALAR_OPS = tuple(op for op in REGISTRY.values() if op.scalar_forward is not None)

@@ -1,10 +1,12 @@
 """Recurrent layers: RNN, LSTM and GRU, and their one-step cells, with PyTorch's names and equations.
 
-Each is a composite of matmul, sigmoid, tanh, slices and stack (the LSTM's gates and state update are
-one op, ops.LSTM_CELL), unrolled over time: backpropagation through time is just backward() on the
-unrolled graph. Each step adds the input's projection x_t @ W_ih.T to the state's h @ W_hh.T (b_ih + b_hh
-made once, where the equations allow). Gate order and parameter shapes are PyTorch's, so weights move
-between the two with `load_state_dict`:
+RNN and GRU are composites of matmul, sigmoid, tanh, slices and stack, unrolled over time:
+backpropagation through time is just backward() on the unrolled graph. Each step adds the input's
+projection x_t @ W_ih.T to the state's h @ W_hh.T (b_ih + b_hh made once, where the equations allow).
+The LSTM layer runs each layer and direction as one op, ops.LSTM, as torch's fused nn.LSTM does (one
+node per layer in a drawing; its rule is the BPTT written out, see ops.py); LSTMCell is the equations
+as written. Gate order and parameter shapes are PyTorch's, so weights move between the two with
+`load_state_dict`:
 
   RNN   h' = tanh(W_ih x + b_ih + W_hh h + b_hh)                      (or relu)
   LSTM  i, f, g, o = σ, σ, tanh, σ of (W_ih x + b_ih + W_hh h + b_hh)  (four blocks of hidden_size rows)
@@ -23,7 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from ..ops import LSTM_CELL, call
+from ..ops import LSTM as LSTM_LAYER
+from ..ops import call
 from ..tensor import Tensor, concatenate, stack
 from .dropout import dropout
 from .module import Module
@@ -47,17 +50,14 @@ def _rnn_step(x_part: Tensor, h: Tensor, w_hh_t: Tensor, b_hh: Tensor | None, re
 
 
 def _lstm_step(x_part: Tensor, state: tuple[Tensor, Tensor], w_hh_t: Tensor,
-               b_hh: Tensor | None, fused: bool = True) -> tuple[Tensor, Tensor]:
+               b_hh: Tensor | None) -> tuple[Tensor, Tensor]:
     h, c = state
     gates = x_part + h @ w_hh_t
     if b_hh is not None:
         gates = gates + b_hh
-    # i, f, g, o = σ, σ, tanh, σ of the gates' four blocks; c' = f * c + i * g; h' = o * tanh(c')
-    if fused:  # (speed) one node, ops.LSTM_CELL, which gives h' and c' stacked
-        out = call(LSTM_CELL, gates, c)
-        return out[0], out[1]
-    # the equations as written, for a cell driven step by step: h' is computed from the node c', so
-    # dL/dc' holds every path, also the one through h' (the fused node's c' is a slice beside h')
+    # i, f, g, o = σ, σ, tanh, σ of the gates' four blocks; c' = f * c + i * g; h' = o * tanh(c'). As
+    # written, for a cell driven step by step: h' is computed from the node c', so dL/dc' holds every
+    # path, also the one through h' (a fused node's c' would be a slice beside h')
     n = c.shape[-1]
     i, f, o = (gates[..., k * n:(k + 1) * n].sigmoid() for k in (0, 1, 3))
     c_next = f * c + i * gates[..., 2 * n:3 * n].tanh()
@@ -84,9 +84,9 @@ class _Recurrence:
         self.mode, self.hidden = mode, hidden
         self.folds_b_hh = mode != "GRU"
 
-    def step(self, x_part: Tensor, state: State, w_hh_t: Tensor, b_hh: Tensor | None, fused: bool = True) -> State:
+    def step(self, x_part: Tensor, state: State, w_hh_t: Tensor, b_hh: Tensor | None) -> State:
         if self.mode == "LSTM":
-            return _lstm_step(x_part, state, w_hh_t, b_hh, fused)
+            return _lstm_step(x_part, state, w_hh_t, b_hh)
         if self.mode == "GRU":
             return _gru_step(x_part, state, w_hh_t, b_hh, self.hidden)
         return _rnn_step(x_part, state, w_hh_t, b_hh, relu=self.mode == "RNN_RELU")
@@ -159,7 +159,7 @@ class _CellBase(Module):
             x_part = x_part + self.bias_ih
         recurrence = _Recurrence(self.mode, self.hidden_size)
         state = tuple(states) if lstm else states[0]
-        return recurrence.step(x_part, state, self.weight_hh.T, self.bias_hh, fused=False)  # (see _lstm_step)
+        return recurrence.step(x_part, state, self.weight_hh.T, self.bias_hh)
 
     def extra_repr(self) -> str:
         return f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False")
@@ -193,7 +193,7 @@ class LSTMCell(_CellBase):
     """One step of an LSTM: gates i, f, g, o; c' = f * c + i * g; h' = o * tanh(c'). Returns (h', c').
 
     Computed as these equations (h' from the node c'), so that a gradient taken at c' counts every
-    path; the LSTM layer runs its steps as one fused op instead (faster, with the same results).
+    path; the LSTM layer runs a whole sequence as one op instead (ops.LSTM: faster, the same results).
 
     >>> cell = LSTMCell(3, 5, rng=0)
     >>> h, c = cell(Tensor(np.ones(3))); h.shape, c.shape
@@ -304,12 +304,14 @@ class _RNNBase(Module):
         if x.shape[-1] != self.input_size:
             raise RuntimeError(f"{name}: input.size(-1) must be equal to input_size: expected {self.input_size}, "
                                f"got input of shape {x.shape}")
-        batched = x.ndim == 3
+        batched, input_shape = x.ndim == 3, x.shape
         if not batched:
             x = x.reshape(x.shape[0], 1, x.shape[1])
         elif self.batch_first:
             x = x.transpose(1, 0, 2)  # (N, L, input) -> (L, N, input)
         steps, batch = x.shape[0], x.shape[1]
+        if steps == 0:
+            raise RuntimeError(f"{name}: expected sequence length to be larger than 0, got input of shape {input_shape}")
         directions = 2 if self.bidirectional else 1
         want = (self.num_layers * directions, batch, self.hidden_size)
         states = self._initial_states(hx, lstm, batched, want, x.dtype, name)
@@ -319,11 +321,17 @@ class _RNNBase(Module):
             outputs = []
             for direction, suffix in enumerate(("", "_reverse")[:directions]):
                 w_ih, w_hh, b_ih, b_hh = self._weights(layer, suffix)
+                k = layer * directions + direction
+                if lstm:  # the whole sequence as one node, ops.LSTM, as torch's fused LSTM: h_1..h_T, then c_T
+                    biases = () if b_ih is None else (b_ih, b_hh)
+                    seq = call(LSTM_LAYER, x, states[0][k], states[1][k], w_ih, w_hh, *biases, reverse=direction == 1)
+                    finals.append((seq[0 if direction else steps - 1], seq[steps]))  # (h_n, c_n)
+                    outputs.append(seq[:steps])
+                    continue
                 w_ih_t, w_hh_t = w_ih.T, w_hh.T  # transposed once, not once per step
                 x_bias = None if b_ih is None else (b_ih + b_hh if recurrence.folds_b_hh else b_ih)
                 b_step = None if recurrence.folds_b_hh else b_hh
-                k = layer * directions + direction
-                state = tuple(s[k] for s in states) if lstm else states[0][k]
+                state = states[0][k]
                 hs = []
                 order = range(steps) if direction == 0 else range(steps - 1, -1, -1)  # the reverse direction
                 for t in order:
@@ -333,7 +341,7 @@ class _RNNBase(Module):
                     if x_bias is not None:
                         x_part = x_part + x_bias
                     state = recurrence.step(x_part, state, w_hh_t, b_step)
-                    hs.append(state[0] if lstm else state)
+                    hs.append(state)
                 finals.append(state)
                 outputs.append(stack(hs if direction == 0 else hs[::-1], axis=0))
             x = outputs[0] if directions == 1 else concatenate(outputs, axis=2)
