@@ -520,6 +520,20 @@ def _as_array(g: Any) -> Any:
     return g if isinstance(g, Node) or is_array(g) else np.asarray(g)
 
 
+def _weak(x: Any) -> Any:
+    """A weak reference to x (a function returning x where x takes none, as a float)."""
+    try:
+        return weakref.ref(x)
+    except TypeError:
+        return lambda: x
+
+
+def _is_shared(shared: dict[int, Any], g: Any) -> bool:
+    """Whether g itself (not a later array given the id of one that died) is among `shared`."""
+    ref = shared.get(id(g))
+    return ref is not None and ref() is g
+
+
 def _numpy_rule(rule: Any, args: tuple[Any, ...], params: dict[str, Any]) -> float:
     """Re-run a rule on float64 NumPy scalars: IEEE results (inf, nan) where Python floats raise."""
     with np.errstate(all="ignore"):
@@ -556,10 +570,11 @@ def _run_backward(
     for n in held:
         n.grad = 0.0
     grads: dict[Node, Any] = {}
-    # ids of gradient arrays something else may hold: the caller's seeds, and what a rule passed
-    # through unchanged (add gives g to both inputs). Copied before they become a .grad, so that no
-    # two .grad arrays share memory; any other array the engine made is fresh and taken as it is.
-    shared = set(map(id, seeds))
+    # gradient arrays something else may hold: the caller's seeds, and what a rule passed through
+    # unchanged (add gives g to both inputs). Copied before they become a .grad, so that no two .grad
+    # arrays share memory; any other array the engine made is fresh and taken as it is. Kept by id
+    # with a weak reference: the id of an array that died is soon another array's
+    shared = {id(s): _weak(s) for s in seeds}
     for root, seed in zip(roots, seeds):
         if create_graph and not isinstance(seed, Node):
             seed = type(root).constant(seed)
@@ -615,7 +630,7 @@ def _run_backward(
                     if node.grad is not None:
                         total = node.grad + g
                     elif type(g) is np.ndarray or type(g) in ARRAY_TYPES:  # taken as it is when nothing else can hold it
-                        total = g if g.base is None and id(g) not in shared else g.copy()
+                        total = g if g.base is None and not _is_shared(shared, g) else g.copy()
                     else:  # a float, or a graph node (never changed in place)
                         total = g
                     if (type(total) is not np.ndarray and node.shaped and not isinstance(total, Node)
@@ -651,7 +666,7 @@ def _run_backward(
                     gk = _numpy_rule(rule, args, params or {})
                 if shaped:
                     if gk is g:
-                        shared.add(id(g))
+                        shared[id(g)] = _weak(g)
                     data = inp.data
                     if broadcasting and (gk.shape != data.shape or gk.dtype is not data.dtype):
                         gk = _fit_to_input(gk, inp)
