@@ -25,7 +25,10 @@ Targets (on the medians): ours / NumPy <= 1.5x, 1.10x, 1.05x for the three sizes
 at all three, for every dtype, optimizer and loss; SGD with cross-entropy is the headline. All in one
 process, contenders interleaved, medians of repeated samples, one thread everywhere. Time is the CPU
 time of the process (time.process_time) so that waiting for a busy core does not count; --wall times
-by the wall clock. Nothing is asserted about speed: targets are reported as met or not met.
+by the wall clock. Nothing is asserted about speed: targets are reported as met or not met. After the
+timing, the minor page faults per step of each contender are counted (a diagnostic): a step that frees
+large arrays may have the C library give their pages back to the system and fault them in again next
+step, which can double its time.
 
 Run: python benchmarks/user_path.py [--quick] [--repeats N] [--only sgd-ce,adam-mse,...] [--wall] [--profile]
 (--profile: cProfile's top entries for tinygrad_edu's step of each selected case instead of the timing)
@@ -42,6 +45,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import cProfile  # noqa: E402
 import math  # noqa: E402
 import pstats  # noqa: E402
+import resource  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
@@ -283,13 +287,24 @@ def bench(sizes: tuple[int, ...], batch: int, numpy_target: float, dtype: str, c
     med = {who: _bench.median(s) for who, s in samples.items()}
     line = "  " + "   ".join(f"{who} {_bench.fmt_time(m)}" for who, m in med.items())
     print(line + f"   (spread {', '.join(f'{_bench.spread(s):.0%}' for s in samples.values())})")
+    faults = {who: page_faults(step, 5 if quick else 20) for who, step in steps.items()}
+    print("  (diagnostic) page faults per step: " + ", ".join(f"{who} {f:.0f}" for who, f in faults.items()))
     targets = [_bench.target(f"{name}: ours / numpy", med["tinygrad_edu"] / med["numpy"], "<=", numpy_target)]
     if "torch" in med:
         targets.append(_bench.target(f"{name}: ours / torch", med["tinygrad_edu"] / med["torch"], "<", 1))
     for t in targets:
         _bench.print_target(t)
     return {"sizes": list(sizes), "batch": batch, "dtype": dtype, "case": case, "check": c,
-            "seconds_per_step": med, "samples": samples, "targets": targets}
+            "seconds_per_step": med, "samples": samples, "page_faults_per_step": faults, "targets": targets}
+
+
+def page_faults(step: Callable[[], Any], n: int) -> float:
+    """Minor page faults per call of step, untimed: memory the C library gave back to the system and that
+    is touched again. Many per step mean the step's time includes the kernel zeroing fresh pages."""
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(n):
+        step()
+    return (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / n
 
 
 def profile(sizes: tuple[int, ...], batch: int, dtype: str, case: str, top: int = 25) -> None:
