@@ -63,6 +63,7 @@ class Optimizer:
         self.param_groups = []
         self.state = {}
         self._scratch: dict[tuple[type, np.dtype], Any] = {}  # (array type, dtype) -> flat scratch array
+        self._scratch_views: dict[tuple[type, np.dtype, tuple[int, ...]], Any] = {}  # ... and a shape -> view
         groups = list(params)
         if not groups:
             raise ValueError(f"{name} got an empty parameter list")
@@ -121,7 +122,7 @@ class Optimizer:
                 if not p.shaped:
                     p.grad = 0.0
                 else:
-                    p.grad = None if set_to_none or p.grad is None else zeroed(p.grad, p.data)
+                    p.grad = None if set_to_none or p.grad is None else _zeroed(p.grad, p.data)
 
     def step(self) -> None:
         """Update every parameter that has a gradient from it (one optimization step)."""
@@ -140,11 +141,16 @@ class Optimizer:
         one scratch array per array type and dtype, as large as the largest parameter, reused by every
         parameter and step. (A new temporary array per step would cost more than the arithmetic: the C
         library may give large freed blocks back to the system and page them in again the next step.)"""
+        view = self._scratch_views.get((type(x), x.dtype, x.shape))
+        if view is not None:
+            return view
         key = (type(x), x.dtype)
         flat = self._scratch.get(key)
         if flat is None or flat.size < x.size:
             flat = self._scratch[key] = array_module(x).empty(x.size, dtype=x.dtype)
-        return flat[:x.size].reshape(x.shape)
+            self._scratch_views.clear()  # views of the smaller array it replaces
+        view = self._scratch_views[key + (x.shape,)] = flat[:x.size].reshape(x.shape)
+        return view
 
     # ---- saving and resuming
     def state_dict(self) -> dict[str, Any]:
@@ -210,6 +216,8 @@ class Optimizer:
     def _grad(self, p: Node) -> Any:
         """p's gradient as raw data in p's dtype (a float for a Value), or None when it has none."""
         g = p.grad
+        if type(g) is np.ndarray and g.dtype is p.data.dtype and g.shape == p.data.shape:  # what backward leaves
+            return g
         if g is None:
             return None
         if isinstance(g, Node):  # backward(create_graph=True) leaves graph nodes in .grad
@@ -427,7 +435,7 @@ def _scale(p: Node, factor: float) -> None:
         p.data = float(p.data * factor)
 
 
-def zeroed(grad: Any, data: Any) -> Any:
+def _zeroed(grad: Any, data: Any) -> Any:
     """A gradient set to zeros, as zero_grad(set_to_none=False) leaves it: its own array filled in
     place, or (a graph node, from backward(create_graph=True)) a new array of zeros like the data."""
     if is_array(grad):
