@@ -1,4 +1,4 @@
-"""Activations, losses, attention, convolution and pooling as functions (conv and pooling call their
+"""Activations, linear, losses, attention, convolution and pooling as functions (linear, conv and pooling call their
 primitives in ops.py); `pad` and `one_hot` are re-exported from the tensor module, the layers'
 functional forms from beside their layers.
 
