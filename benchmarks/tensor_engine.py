@@ -1,5 +1,10 @@
 """Speed of the Tensor engine (tinygrad_edu.Tensor) against hand-written NumPy and PyTorch (CPU).
 
+A diagnostic of the raw engine: the step below is written with raw Tensor ops and a hand-rolled
+in-place update, not as users write it. The benchmark with the targets for the code users write
+(nn.Sequential, F.cross_entropy, an optimizer's zero_grad/backward/step) is benchmarks/user_path.py;
+when that one is slow, this one says whether the engine or the layers and optimizers around it are.
+
 What it measures, all in one process, contenders interleaved, medians of repeated samples, float64,
 one thread everywhere:
 

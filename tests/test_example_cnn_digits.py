@@ -76,7 +76,7 @@ def test_graph_stats_counts_the_convolutions_multiply_adds_as_the_closed_form(qu
     # backward: the kernels' gradient for both, the input's only for the second (the first reads the data)
     assert stats.backward_macs_by_op["conv2d"] == per_conv[0] + 2 * per_conv[1]
     assert results["conv_macs_closed_form"] == (sum(per_conv), per_conv[0] + 2 * per_conv[1])
-    assert stats.forward_macs_by_op["matmul"] == batch * (512 * 64 + 64 * 10)
+    assert stats.forward_macs_by_op["linear"] == batch * (512 * 64 + 64 * 10)  # the two Linear layers
     assert stats.parameters == model.num_parameters() == 38_282
 
 

@@ -9,6 +9,7 @@ How it is checked, without timing anything:
 * a census of the Tensors and Values the cyclic collector tracks: a training step leaves none behind,
   and `gc.collect()` then finds none of ours to free (so there was no reference cycle through a node);
 * tracemalloc over a few hundred training steps after warm-up: the memory held does not grow.
+* tracemalloc around one backward: a weight's fresh gradient becomes its .grad without a copy.
 
 The one reference cycle that exists is the user's, as in PyTorch: after `backward(create_graph=True)`
 a leaf's `.grad` is a graph that refers to the leaf itself. `zero_grad()` (or `.grad = None`) breaks it;
@@ -426,3 +427,22 @@ def test_the_growth_check_can_fail() -> None:
         kept.append(loss)
 
     assert training_growth(step, warmup=5, steps=100) > 200 * 1024
+
+
+def test_a_fresh_weight_gradient_becomes_the_grad_without_a_copy() -> None:
+    """backward copies a gradient into .grad only if something else may hold it (a seed, or what a
+    rule passed through, as mse's subtraction does); an array that merely took the id of such an array
+    after it died is fresh, and is not copied: the peak is one weight gradient, not two."""
+    model = nn.Sequential(nn.Linear(400, 300, rng=0), nn.ReLU(), nn.Linear(300, 10, rng=1))
+    rng = np.random.default_rng(0)
+    x, target = Tensor(rng.normal(size=(8, 400))), Tensor(rng.normal(size=(8, 10)))
+    for _ in range(3):
+        model.zero_grad()
+        loss = nn.functional.mse_loss(model(x), target)
+        tracemalloc.start()
+        try:
+            loss.backward()
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < 1.5 * model[0].weight.grad.nbytes, (peak, model[0].weight.grad.nbytes)

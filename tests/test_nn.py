@@ -329,6 +329,47 @@ def test_linear_gradients_match_central_differences() -> None:
     assert_close(xt.grad, gx, "dL/dx")
 
 
+@pytest.mark.parametrize("shape", [(3,), (5, 3), (2, 4, 3)])
+@pytest.mark.parametrize("bias", [True, False])
+def test_linear_matches_torch_both_ways(shape: tuple[int, ...], bias: bool) -> None:
+    """Outputs and every gradient (weight, bias, input) of nn.Linear against torch.nn.Linear, with torch's
+    weights loaded into ours and ours into torch's."""
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(5).normal(size=shape)
+    g = np.random.default_rng(6).normal(size=shape[:-1] + (4,))
+    for direction in ("torch into ours", "ours into torch"):
+        theirs = torch.nn.Linear(3, 4, bias=bias, dtype=torch.float64)
+        ours = Linear(3, 4, bias=bias, rng=7)
+        if direction == "torch into ours":
+            ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+        else:
+            theirs.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in ours.state_dict().items()})
+        xt, xo = torch.tensor(x, requires_grad=True), Tensor(x, requires_grad=True)
+        yt, yo = theirs(xt), ours(xo)
+        assert yo.op is tg.REGISTRY["linear"]  # one node
+        assert_close(yo.data, yt.detach().numpy(), f"{direction}: output", atol=1e-12)
+        yt.backward(torch.from_numpy(g))
+        yo.backward(g)
+        assert_close(ours.weight.grad, theirs.weight.grad.numpy(), f"{direction}: dL/dW", atol=1e-12)
+        if bias:
+            assert_close(ours.bias.grad, theirs.bias.grad.numpy(), f"{direction}: dL/db", atol=1e-12)  # type: ignore[union-attr]
+        assert_close(xo.grad, xt.grad.numpy(), f"{direction}: dL/dx", atol=1e-12)
+
+
+def test_functional_linear_keeps_float32_and_refuses_bad_shapes() -> None:
+    w, b = Tensor(np.ones((4, 3), dtype=np.float32), requires_grad=True), Tensor(np.ones(4, dtype=np.float32))
+    y = F.linear(np.ones((2, 3)), w, b)  # numbers are taken in the weight's dtype
+    assert y.dtype == np.float32 and y.shape == (2, 4)
+    y.sum().backward()
+    assert w.grad.dtype == np.float32 and w.grad.flags.c_contiguous  # in the weight's own layout
+    with pytest.raises(RuntimeError, match=r"linear on shapes \(2, 2\) and \(4, 3\).*in_features \(3\)"):
+        F.linear(Tensor(np.ones((2, 2), dtype=np.float32)), w, b)
+    with pytest.raises(RuntimeError, match=r"linear: expected a bias Tensor of shape \(4,\).*got \(3,\)"):
+        F.linear(Tensor(np.ones((2, 3))), w, Tensor(np.ones(3)))
+    with pytest.raises(RuntimeError, match=r"linear: the weight must have shape \(out_features, in_features\)"):
+        F.linear(Tensor(np.ones((2, 3))), Tensor(np.ones(3)))
+
+
 # --------------------------------------------------------------------------- activations, Sequential, MLP
 
 

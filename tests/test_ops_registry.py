@@ -492,6 +492,18 @@ def _lstm_case(op: ops.Op, draw: Draw, rng: np.random.Generator) -> Case:
 
     return Case([sample(rng, "real", s) for s in shapes],
                 lambda *ts: ops.call(ops.LSTM, *ts, reverse=reverse), reference)
+def _linear_case(op: ops.Op, draw: Draw, rng: np.random.Generator) -> Case:
+    lead = draw(st.sampled_from([(), (1,), (3,), (2, 2)]))  # one input vector, batches, and an extra axis
+    n_in, n_out = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    bias = draw(st.booleans())
+
+    def reference(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
+        # output feature o: the sum over inputs i of x_i w_oi, plus b_o (a direct loop over o)
+        columns = [(x * w[o]).sum(axis=-1) + (0.0 if b is None else b[o]) for o in range(n_out)]
+        return np.stack(columns, axis=-1)
+
+    shapes = [lead + (n_in,), (n_out, n_in)] + ([(n_out,)] if bias else [])
+    return Case([sample(rng, "real", s) for s in shapes], lambda *ts: tg.nn.functional.linear(*ts), reference)
 
 
 CASES: dict[str, Callable[[ops.Op, Draw, np.random.Generator], Case]] = {
@@ -512,6 +524,7 @@ CASES: dict[str, Callable[[ops.Op, Draw, np.random.Generator], Case]] = {
     "lstm_cell": _lstm_cell_case,
     "lstm": _lstm_case,
     "normalize": _normalize_case,
+    "linear": _linear_case,
 }
 
 ALL_OPS = sorted(set(REGISTRY) - NOT_DIFFERENTIABLE)

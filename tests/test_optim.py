@@ -209,6 +209,39 @@ def test_zero_grad() -> None:
     assert w.grad is None and v.grad == 0.0
 
 
+def test_zero_grad_set_to_none_false_fills_the_gradients_with_zeros() -> None:
+    class Pair(tg.nn.Module):
+        def __init__(self) -> None:
+            self.w, self.u, self.v = Tensor([1.0, 2.0], requires_grad=True), Tensor([3.0], requires_grad=True), Value(3.0)
+
+    model = Pair()
+    for zero_grad in (SGD(model.parameters(), lr=0.1).zero_grad, model.zero_grad):  # the optimizer's, the module's
+        ((model.w * model.w).sum() + 0.0).backward()
+        (model.v * model.v).backward()
+        grad = model.w.grad
+        zero_grad(set_to_none=False)
+        assert model.w.grad is grad and np.array_equal(grad, [0.0, 0.0])  # the same array, as torch's grad.zero_()
+        assert model.u.grad is None and model.v.grad == 0.0  # no gradient stays none; a Value's is 0.0 either way
+
+
+@pytest.mark.parametrize("cls, textbook, kw", RULES + [(Adam, None, dict(lr=0.01, amsgrad=True))], ids=RULE_IDS + ["amsgrad"])
+def test_a_step_changes_the_parameter_and_its_state_in_place_and_not_the_gradient(
+        cls: type[Optimizer], textbook: Any, kw: dict[str, Any]) -> None:
+    a, b = Tensor(np.ones((3, 2)), requires_grad=True), Tensor(np.ones(4), requires_grad=True)
+    opt = cls([a, b], **kw)
+    for k, g in enumerate(synthetic_grads((3, 2), seed=5)[:3]):
+        a.grad, b.grad = g.copy(), g[:2].reshape(4).copy()
+        arrays = (a.data, b.data)
+        opt.step()
+        assert (a.data, b.data) == arrays and a.data is arrays[0] and b.data is arrays[1]
+        np.testing.assert_array_equal(a.grad, g)  # the update's scratch work never goes into .grad
+        np.testing.assert_array_equal(b.grad, g[:2].reshape(4))
+        if k == 0:
+            state = {id(x) for s in opt.state.values() for x in s.values() if isinstance(x, np.ndarray)}
+        else:  # momentum buffers, Adam's m and v: the same arrays, changed in place (as torch's)
+            assert state == {id(x) for s in opt.state.values() for x in s.values() if isinstance(x, np.ndarray)}
+
+
 def test_params_without_a_gradient_are_untouched() -> None:
     a, b = Tensor([1.0, 2.0], requires_grad=True), Tensor([3.0, 4.0], requires_grad=True)
     for cls in (SGD, Adam):

@@ -31,13 +31,13 @@ def mlp_loss(sizes: list[int], batch: int, x_requires_grad: bool = False) -> tup
 # --------------------------------------------------------------------------- Tensor MLP
 
 
-def test_mlp_parameters_and_matmul_macs_have_closed_forms() -> None:
+def test_mlp_parameters_and_linear_macs_have_closed_forms() -> None:
     model, _, loss = mlp_loss([4, 8, 3], B)
     s = graph_stats(loss, model, batch=B)
     assert s.parameters == model.num_parameters() == 4 * 8 + 8 + 8 * 3 + 3
-    assert s.forward_macs_by_op["matmul"] == s.forward_macs == B * (4 * 8 + 8 * 3)
-    # x needs no grad: the first matmul sends a gradient only to W1 (1 matmul), the second to W2 and h (2)
-    assert s.backward_macs_by_op["matmul"] == s.backward_macs == B * 4 * 8 + 2 * B * 8 * 3
+    assert s.forward_macs_by_op["linear"] == s.forward_macs == B * (4 * 8 + 8 * 3)
+    # x needs no grad: the first layer's product sends a gradient only to W1 (1 matmul), the second to W2 and h (2)
+    assert s.backward_macs_by_op["linear"] == s.backward_macs == B * 4 * 8 + 2 * B * 8 * 3
     # bias add + relu on (B, 8), bias add on (B, 3), then sub, square and mean of the (B, 3) error
     assert s.forward_elementwise == B * 8 + B * 8 + B * 3 + 3 * B * 3
     assert s.input_elements == 0
@@ -47,7 +47,7 @@ def test_mlp_parameters_and_matmul_macs_have_closed_forms() -> None:
 def test_mlp_node_counts_by_op() -> None:
     _, _, loss = mlp_loss([4, 8, 3], B)
     s = graph_stats(loss)
-    expected = {"leaf": 4, "constant": 3, "matmul": 2, "transpose": 2, "add": 2, "relu": 1, "sub": 1, "pow": 1, "mean": 1}
+    expected = {"leaf": 4, "constant": 3, "linear": 2, "relu": 1, "sub": 1, "pow": 1, "mean": 1}  # a Linear is one node
     assert dict(s.by_op) == expected
     assert s.nodes == sum(expected.values())
 
@@ -196,8 +196,8 @@ def test_saved_bytes_count_arrays_in_params() -> None:
 def test_saved_bytes_of_the_mlp_by_hand() -> None:
     _, _, loss = mlp_loss([4, 8, 3], B)
     arrays = [
-        B * 4, 8 * 4, B * 8, 8, B * 8, B * 8,  # x, W1, x@W1.T, b1, +b1, relu
-        3 * 8, B * 3, 3, B * 3,  # W2, h@W2.T, b2, +b2
+        B * 4, 8 * 4, 8, B * 8, B * 8,  # x, W1, b1, x @ W1.T + b1, relu
+        3 * 8, 3, B * 3,  # W2, b2, h @ W2.T + b2
         B * 3, B * 3, 1, B * 3, 1,  # target, error, 2, square, mean
     ]
     assert graph_stats(loss).saved_bytes == 8 * sum(arrays)
@@ -212,7 +212,7 @@ def test_str_shows_the_counts_and_ratios() -> None:
     text = str(s)
     assert f"{s.forward_macs:,}" in text and f"{s.backward_macs:,}" in text and f"{s.training_flops:,}" in text
     assert f"{s.flops_per_parameter_per_example():.2f}" in text and f"{s.training_ratio:.2f}" in text
-    assert "matmul 2" in text and f"{s.saved_bytes:,} bytes" in text
+    assert "linear 2" in text and f"{s.saved_bytes:,} bytes" in text
     assert isinstance(s, GraphStats)
 
 

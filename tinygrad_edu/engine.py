@@ -320,10 +320,11 @@ def _run_backward(
         if create_graph and not isinstance(seed, Node):
             seed = type(root).constant(seed)
         grads[root] = grads[root] + seed if root in grads else seed
-    # speed: ids of gradient arrays something else may hold (the caller's seeds, and what a rule passed
-    # through unchanged: add gives g to both inputs), copied before they become a .grad; any other array
-    # the engine made is fresh and taken as it is
-    shared = set(map(id, seeds))
+    # speed: gradient arrays something else may hold (the caller's seeds, and what a rule passed through
+    # unchanged: add gives g to both inputs) are copied before they become a .grad; any other array the
+    # engine made is fresh and taken as it is. Kept by id with a weak reference: the id of an array that
+    # died is soon another array's
+    shared = {id(s): _weak(s) for s in seeds}
     checking, per_edge_checks = _grad_mode.anomaly, _grad_mode.anomaly or edges is not None
     # rules record graph nodes only with create_graph; otherwise they see raw data and record nothing
     # (speed: entered by hand, not in a `with`: a null context would cost on every backward)
@@ -366,7 +367,7 @@ def _run_backward(
                     gk = _numpy_rule(rule, args, params or {})
                 if shaped:
                     if gk is g:
-                        shared.add(id(g))
+                        shared[id(g)] = _weak(g)
                     data = inp.data
                     if broadcasting and (gk.shape != data.shape or gk.dtype is not data.dtype):
                         gk = _fit_to_input(gk, inp)  # undo broadcasting and type promotion
@@ -383,17 +384,31 @@ def _run_backward(
             recording.__exit__(None, None, None)
 
 
-def _accumulated(node: Node, g: Any, shared: set[int]) -> Any:
+def _accumulated(node: Node, g: Any, shared: dict[int, Any]) -> Any:
     """node.grad after a backward adds g into it: backward accumulates, never overwrites."""
     if node.grad is not None:
         total = node.grad + g
     elif type(g) is np.ndarray or type(g) in ARRAY_TYPES:  # taken as it is when nothing else can hold it
-        total = g if g.base is None and id(g) not in shared else g.copy()
+        total = g if g.base is None and not _is_shared(shared, g) else g.copy()
     else:  # a float, or a graph node (never changed in place)
         total = g
     if type(total) is not np.ndarray and node.shaped and not isinstance(total, Node) and type(total) not in ARRAY_TYPES:
         total = np.asarray(total)  # a sum of 0-d arrays is a NumPy scalar: keep an array
     return total
+
+
+def _weak(x: Any) -> Any:
+    """A weak reference to x (a function returning x where x takes none, as a NumPy scalar)."""
+    try:
+        return weakref.ref(x)
+    except TypeError:
+        return lambda: x
+
+
+def _is_shared(shared: dict[int, Any], g: Any) -> bool:
+    """Whether g itself (not a later array given the id of one that died) is among `shared`."""
+    ref = shared.get(id(g))
+    return ref is not None and ref() is g
 
 
 def _all_values(roots: Sequence[Node]) -> bool:

@@ -1991,4 +1991,64 @@ LSTM: Op = define(Op(
 ))
 
 
+# --------------------------------------------------------------------------- linear layers
+# y = x @ wᵀ + b over the last axis of x, for a weight w of shape (out, in) (PyTorch's F.linear), as one
+# node. As matmul, transpose and add it is three nodes, and w's gradient comes back through the
+# transpose as a transposed view that has to be copied into w's layout. Here each input's rule makes it
+# in its own layout directly (BLAS reads the transposes in place):
+#   dx = g @ w;   dw = gᵀ @ x (rows of every batch axis together);   db = g summed over the batch axes
+
+
+def _rows(a: Any) -> Any:
+    """a as a matrix of rows: the batch axes of (..., n) flattened into one (a 2-D array is itself)."""
+    return a if a.ndim == 2 else a.reshape(-1, a.shape[-1])
+
+
+def _linear(x: Any, w: Any, b: Any = None) -> Any:
+    if x.ndim > 2 and type(x) is np.ndarray and x.flags.c_contiguous and x.size:  # all rows as one 2-D product
+        y = np.matmul(x.reshape(-1, x.shape[-1]), w.T).reshape(x.shape[:-1] + (w.shape[0],))
+    else:
+        y = np.matmul(x, w.T)
+    if b is None:
+        return y
+    if b.dtype == y.dtype and b.shape == y.shape[-1:]:
+        y += b  # into the product's fresh output: no second array
+        return y
+    return y + b
+
+
+def _linear_grad_x(g: Any, out: Any, x: Any, w: Any, b: Any = None) -> Any:
+    return call(MATMUL, g, w)
+
+
+def _linear_grad_w(g: Any, out: Any, x: Any, w: Any, b: Any = None) -> Any:
+    if x.ndim == 1:  # one input vector: the outer product g xᵀ
+        return g.reshape(g.shape[0], 1) @ x.reshape(1, x.shape[0])
+    return _rows(g).T @ _rows(x)  # (out, in): w's own layout, a fresh array
+
+
+def _linear_grad_b(g: Any, out: Any, x: Any, w: Any, b: Any = None) -> Any:
+    return _sum(g, tuple(range(g.ndim - 1))) if g.ndim > 1 else g
+
+
+def _linear_error(x: Any, w: Any, b: Any = None) -> str | None:
+    """Why the product refused its operands, in PyTorch's terms (input, weight, bias)."""
+    if np.ndim(w) != 2:
+        return f"the weight must be a matrix (out_features, in_features), got shape {np.shape(w)}"
+    if np.ndim(x) == 0 or np.shape(x)[-1] != np.shape(w)[1]:
+        return (f"the input's last axis must have the weight's in_features ({np.shape(w)[1]}), "
+                f"got an input of shape {np.shape(x)}")
+    if b is not None:
+        return f"the bias must have shape ({np.shape(w)[0]},), got shape {np.shape(b)}"
+    return None
+
+
+LINEAR: Op = define(Op(  # two inputs (x, w) without a bias, three with one
+    "linear", "linear", _linear,
+    vjps=(_linear_grad_x, _linear_grad_w, _linear_grad_b),
+    derivatives=("g @ w", "gᵀ @ x", "g summed over the batch"), domain=("real", "real", "real"),
+    broadcasting=True, explain=_linear_error,  # (the engine casts a promoted gradient back to its input's dtype)
+    reads=(0, 1),
+))
+
 SCALAR_OPS = tuple(op for op in REGISTRY.values() if op.scalar_forward is not None)

@@ -1,4 +1,4 @@
-"""Activations, losses, attention, convolution and pooling as functions (conv and pooling call their
+"""Activations, linear, losses, attention, convolution and pooling as functions (linear, conv and pooling call their
 primitives in ops.py); `pad` and `one_hot` are re-exported from the tensor module, the layers'
 functional forms from beside their layers.
 
@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from .. import ops
-from ..tensor import Tensor
+from ..tensor import Tensor, _apply
 from ..tensor import cross_entropy as cross_entropy
 from ..tensor import one_hot as one_hot
 from ..tensor import pad as pad
@@ -164,6 +164,32 @@ def activation(name: str | None) -> Any:
     if key not in ACTIVATIONS:
         raise ValueError(f"unknown activation {name!r}; choose one of {sorted(ACTIVATIONS)} (or None)")
     return ACTIVATIONS[key]
+
+
+# --------------------------------------------------------------------------- linear
+
+
+def linear(input: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:  # noqa: A002 (PyTorch's names)
+    """input @ weightᵀ + bias over the last axis of the input, as torch's F.linear: one node in the graph.
+
+    `weight` has shape (out_features, in_features) and `bias`, if given, (out_features,); the input
+    has shape (..., in_features) (a Tensor, or numbers taken in the weight's dtype).
+
+    >>> w, b = Tensor([[1.0, 0.0], [1.0, 1.0], [0.0, 2.0]]), Tensor([0.5, 0.0, -1.0])
+    >>> linear(Tensor([[1.0, 2.0]]), w, b)
+    Tensor([[1.5, 3. , 3. ]])
+    """
+    if not isinstance(weight, Tensor):
+        raise TypeError(f"linear: the weight must be a Tensor, got {type(weight).__name__}")
+    x = input if type(input) is Tensor or isinstance(input, Tensor) else Tensor(np.asarray(input), dtype=weight.dtype)
+    if weight.ndim != 2:
+        raise RuntimeError(f"linear: the weight must have shape (out_features, in_features), got shape {weight.shape}")
+    if bias is None:
+        return _apply(ops.LINEAR, (x, weight))
+    if not isinstance(bias, Tensor) or bias.shape != weight.shape[:1]:
+        raise RuntimeError(f"linear: expected a bias Tensor of shape ({weight.shape[0]},) for a weight of shape "
+                           f"{weight.shape}, got {bias.shape if isinstance(bias, Tensor) else type(bias).__name__}")
+    return _apply(ops.LINEAR, (x, weight, bias))
 
 
 # --------------------------------------------------------------------------- losses

@@ -63,15 +63,15 @@ class Linear(Module):
         self.bias = Tensor(b, requires_grad=True, dtype=dtype, label="bias") if bias else None
 
     def forward(self, x: Any) -> Tensor:
-        """x @ W.T + b over the last axis of x (a Tensor, or numbers taken in the layer's dtype)."""
+        """x @ W.T + b over the last axis of x (a Tensor, or numbers taken in the layer's dtype): one
+        `linear` node (F.linear)."""
         if not isinstance(x, Tensor):
             x = Tensor(np.asarray(x), dtype=self.weight.dtype)
         if x.ndim == 0 or x.shape[-1] != self.in_features:
             raise ValueError(
                 f"Linear({self.extra_repr()}): expected an input of shape (..., {self.in_features}), got shape {x.shape}"
             )
-        y = x @ self.weight.T
-        return y if self.bias is None else y + self.bias
+        return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

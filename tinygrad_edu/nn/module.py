@@ -185,10 +185,18 @@ class Module:
         return [m for _, m in self.named_modules()]
 
     # ---- training
-    def zero_grad(self) -> None:
-        """Forget accumulated gradients: None for a Tensor, 0.0 for a Value."""
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget accumulated gradients: None for a Tensor, 0.0 for a Value. With set_to_none=False a
+        Tensor's gradient array is filled with zeros instead (PyTorch's option)."""
         for p in self.parameters():
-            p.grad = None if isinstance(p, Tensor) else 0.0
+            if not isinstance(p, Tensor):
+                p.grad = 0.0
+            elif set_to_none or p.grad is None:
+                p.grad = None
+            elif is_array(p.grad):
+                p.grad[...] = 0
+            else:  # a graph node, left by backward(create_graph=True): zeros without the graph
+                p.grad = np.zeros_like(p.data)
 
     def to(self, device: Any) -> Module:
         """Move every parameter and buffer (and its gradient) to `device` ("cpu", "cuda"), in place: the

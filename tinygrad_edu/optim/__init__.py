@@ -3,6 +3,8 @@
 A parameter is a `Tensor` with requires_grad=True or a `Value`. Updates work on the raw `.data` and
 `.grad` (floats or ndarrays), so they record nothing in the graph: a Tensor's array is updated in
 place (its dtype kept), a Value's float is rebound. The update rules are PyTorch's, step for step.
+A Tensor's update makes no new array: its intermediate values go into one scratch array, shared by
+all parameters and steps, and the optimizer's state arrays change in place (as PyTorch's do).
 
 >>> w = Value(3.0)
 >>> opt = tg.optim.SGD([w], lr=0.25)
@@ -21,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from ..device import device_of, is_array, to_host
 from ..checks import mark_modified
+from ..device import array_module, device_of, is_array, to_host
 from ..engine import Node
 
 __all__ = ["Adam", "AdamW", "Optimizer", "SGD", "lr_scheduler"]
@@ -61,6 +63,8 @@ class Optimizer:
         self.defaults = dict(defaults)
         self.param_groups = []
         self.state = {}
+        self._scratch: dict[tuple[type, np.dtype], Any] = {}  # (array type, dtype) -> flat scratch array
+        self._scratch_views: dict[tuple[type, np.dtype, tuple[int, ...]], Any] = {}  # ... and a shape -> view
         groups = list(params)
         if not groups:
             raise ValueError(f"{name} got an empty parameter list")
@@ -109,11 +113,17 @@ class Optimizer:
             if key in group:
                 _check_nonnegative(type(self).__name__, key, group[key])
 
-    def zero_grad(self) -> None:
-        """Forget every parameter's gradient: None for a Tensor, 0.0 for a Value (their 'no gradient')."""
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget every parameter's gradient: None for a Tensor, 0.0 for a Value (their 'no gradient').
+
+        With set_to_none=False a Tensor's gradient array is filled with zeros instead (PyTorch's option).
+        """
         for group in self.param_groups:
             for p in group["params"]:
-                p.grad = None if p.shaped else 0.0
+                if not p.shaped:
+                    p.grad = 0.0
+                else:
+                    p.grad = None if set_to_none or p.grad is None else _zeroed(p.grad, p.data)
 
     def step(self) -> None:
         """Update every parameter that has a gradient from it (one optimization step)."""
@@ -126,6 +136,22 @@ class Optimizer:
     def _update(self, p: Node, g: Any, group: ParamGroup, state: dict[str, Any]) -> None:
         """Apply this optimizer's rule to parameter p, with gradient g (a float or an ndarray)."""
         raise NotImplementedError
+
+    def _scratch_like(self, x: Any) -> Any:
+        """An array of x's shape and dtype (uninitialised) for an update's intermediate values: a view of
+        one scratch array per array type and dtype, as large as the largest parameter, reused by every
+        parameter and step. (A new temporary array per step would cost more than the arithmetic: the C
+        library may give large freed blocks back to the system and page them in again the next step.)"""
+        view = self._scratch_views.get((type(x), x.dtype, x.shape))
+        if view is not None:
+            return view
+        key = (type(x), x.dtype)
+        flat = self._scratch.get(key)
+        if flat is None or flat.size < x.size:
+            flat = self._scratch[key] = array_module(x).empty(x.size, dtype=x.dtype)
+            self._scratch_views.clear()  # views of the smaller array it replaces
+        view = self._scratch_views[key + (x.shape,)] = flat[:x.size].reshape(x.shape)
+        return view
 
     # ---- saving and resuming
     def state_dict(self) -> dict[str, Any]:
@@ -191,6 +217,8 @@ class Optimizer:
     def _grad(self, p: Node) -> Any:
         """p's gradient as raw data in p's dtype (a float for a Value), or None when it has none."""
         g = p.grad
+        if type(g) is np.ndarray and g.dtype is p.data.dtype and g.shape == p.data.shape:  # what backward leaves
+            return g
         if g is None:
             return None
         if isinstance(g, Node):  # backward(create_graph=True) leaves graph nodes in .grad
@@ -249,14 +277,34 @@ class SGD(Optimizer):
             )
 
     def _update(self, p: Node, g: Any, group: ParamGroup, state: dict[str, Any]) -> None:
-        momentum, weight_decay = group["momentum"], group["weight_decay"]
-        d = g + weight_decay * p.data if weight_decay != 0 else g
+        momentum, weight_decay, dampening = group["momentum"], group["weight_decay"], group["dampening"]
+        if not p.shaped:  # a Value: the rule on floats
+            d = g + weight_decay * p.data if weight_decay != 0 else g
+            if momentum != 0:
+                b = state.get("momentum_buffer")
+                b = d if b is None else momentum * b + (1 - dampening) * d
+                state["momentum_buffer"] = b
+                d = d + momentum * b if group["nesterov"] else b
+            _subtract(p, group["lr"] * d)
+            return
+        # the same rule on arrays, in place: d is g, or the scratch array s once it holds d
+        s = self._scratch_like(p.data)
+        d = g
+        if weight_decay != 0:  # d = g + weight_decay * p
+            np.multiply(p.data, weight_decay, out=s)
+            d = np.add(s, g, out=s)
         if momentum != 0:
             b = state.get("momentum_buffer")
-            b = _copy(d) if b is None else momentum * b + (1 - group["dampening"]) * d
-            state["momentum_buffer"] = b
-            d = d + momentum * b if group["nesterov"] else b
-        _subtract(p, group["lr"] * d)
+            if b is None:
+                b = state["momentum_buffer"] = d.copy()
+            else:  # b = momentum * b + (1 - dampening) * d
+                b *= momentum
+                b += d if dampening == 0 else np.multiply(d, 1 - dampening, out=s)
+            if group["nesterov"]:  # d = d + momentum * b (nesterov has no dampening: d is still whole)
+                d = np.add(d, momentum * b, out=s) if d is s else np.add(np.multiply(b, momentum, out=s), d, out=s)
+            else:
+                d = b
+        _subtract(p, np.multiply(d, group["lr"], out=s))
 
 
 class Adam(Optimizer):
@@ -311,14 +359,32 @@ class Adam(Optimizer):
             if group["amsgrad"]:
                 state["max_exp_avg_sq"] = _zeros_like(g)
         state["step"] = t = state["step"] + 1
-        m = state["exp_avg"] = beta1 * state["exp_avg"] + (1 - beta1) * g
-        v = state["exp_avg_sq"] = beta2 * state["exp_avg_sq"] + (1 - beta2) * (g * g)
-        if group["amsgrad"]:
-            v = state["max_exp_avg_sq"] = np.maximum(state["max_exp_avg_sq"], v)  # the largest v so far
         # PyTorch's arrangement of m_hat / (sqrt(v_hat) + eps): the bias corrections are scalars
         step_size = group["lr"] / (1 - beta1**t)
-        denom = _sqrt(v) / math.sqrt(1 - beta2**t) + group["eps"]
-        _subtract(p, step_size * m / denom)
+        root = math.sqrt(1 - beta2**t)
+        if not p.shaped:  # a Value: the rule on floats
+            m = state["exp_avg"] = beta1 * state["exp_avg"] + (1 - beta1) * g
+            v = state["exp_avg_sq"] = beta2 * state["exp_avg_sq"] + (1 - beta2) * (g * g)
+            if group["amsgrad"]:
+                v = state["max_exp_avg_sq"] = max(state["max_exp_avg_sq"], v)  # the largest v so far
+            _subtract(p, m / (math.sqrt(v) / root + group["eps"]) * step_size)
+            return
+        # the same on arrays, in place: m, v and the scratch array s
+        m, v, s = state["exp_avg"], state["exp_avg_sq"], self._scratch_like(p.data)
+        m *= beta1  # m = beta1 * m + (1 - beta1) * g
+        m += np.multiply(g, 1 - beta1, out=s)
+        v *= beta2  # v = beta2 * v + (1 - beta2) * g²
+        s = np.multiply(g, g, out=s)
+        s *= 1 - beta2
+        v += s
+        if group["amsgrad"]:  # the largest v so far
+            v = np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
+        s = np.sqrt(v, out=s)  # the step: m / (sqrt(v) / root + eps) * step_size
+        s /= root
+        s += group["eps"]
+        s = np.divide(m, s, out=s)
+        s *= step_size
+        _subtract(p, s)
 
 
 class AdamW(Adam):
@@ -370,6 +436,15 @@ def _scale(p: Node, factor: float) -> None:
         p.data = float(p.data * factor)
 
 
+def _zeroed(grad: Any, data: Any) -> Any:
+    """A gradient set to zeros, as zero_grad(set_to_none=False) leaves it: its own array filled in
+    place, or (a graph node, from backward(create_graph=True)) a new array of zeros like the data."""
+    if is_array(grad):
+        grad[...] = 0
+        return grad
+    return _zeros_like(data) if is_array(data) else 0.0
+
+
 def _copy(x: Any) -> Any:
     return x.copy() if is_array(x) else x
 
@@ -416,10 +491,6 @@ def _keys(x: Any) -> str:
 
 def _zeros_like(x: Any) -> Any:
     return np.zeros_like(x) if is_array(x) else 0.0
-
-
-def _sqrt(x: Any) -> Any:
-    return np.sqrt(x) if is_array(x) else math.sqrt(x)
 
 
 def _check_real(name: str, key: str, value: Any) -> None:

@@ -20,6 +20,9 @@ op                 forward                             backward (for each input 
 matmul             n*k*m MACs for (n,k)@(k,m): output  the same MACs again (g @ yᵀ or xᵀ @ g), so 2x
                    elements x inner dimension k        forward when both inputs require grad
                    (batched: times the batch)
+linear (a Linear   as matmul: output elements x        as matmul for x and w (g @ w, gᵀ @ x); the
+layer, x @ wᵀ + b) in_features MACs; the bias add: 1   bias add as the add below: 1 flop per output
+                   flop per output element             element for the product and 1 for the bias
 conv2d, and its     output elements x C_in/groups x kH  the same MACs again per input requiring grad
 input and weight   x kW (the gradient ops make the     (its rules are its two gradient ops)
 gradient ops       same products: counted from the
@@ -50,10 +53,10 @@ log, tanh, relu,   count 1 like the others)
 ...)
 =================  ==================================  =============================================
 
-Only matmul, convolutions and einsums are MACs in a Tensor graph (attention's two products, q @ kᵀ
+Only matmul, linear, convolutions and einsums are MACs in a Tensor graph (attention's two products, q @ kᵀ
 and weights @ v, are batched matmuls: N·H·L·S·E MACs each for N sequences, H heads, L queries, S keys
 and E numbers per head); in a Value graph a multiply followed by an add is one, so a neuron
-Σᵢ wᵢ·xᵢ + b costs one MAC per weight, as a Linear layer's matmul does. Like the usual 2·n·k·m for a matmul (which really takes n·m·(2k-1) flops), 2 x MACs
+Σᵢ wᵢ·xᵢ + b costs one MAC per weight, as a Linear layer's linear node does. Like the usual 2·n·k·m for a matmul (which really takes n·m·(2k-1) flops), 2 x MACs
 over-counts by one add per sum. Gradient accumulation where a node feeds several others is not counted.
 
 The rules of thumb this is compared with: a forward pass costs about 2 FLOPs per parameter per
@@ -253,6 +256,14 @@ def graph_stats(
             macs = size * (x.shape[-1] if shaped else 1)  # output elements x inner dimension
             fwd_macs[name] += macs
             bwd_macs[name] += macs * len(grad_inputs)
+        elif name == "linear":  # x @ wᵀ (+ b): a matmul's MACs, and the bias add counted as an add
+            macs = size * node_inputs[0].data.shape[-1]  # output elements x in_features
+            product_grads = sum(inp.requires_grad for inp in node_inputs[:2])
+            fwd_macs[name] += macs
+            bwd_macs[name] += macs * product_grads
+            if len(node_inputs) == 3:  # (the same count as matmul then add: the two graphs compare)
+                fwd_elt += size
+                bwd_elt += size * ((product_grads > 0) + node_inputs[2].requires_grad)
         elif name in CONV_OPS or (name == "einsum" and len(node_inputs) > 1):
             macs = _conv_or_einsum_macs(node)
             fwd_macs[name] += macs
