@@ -242,15 +242,17 @@ def seed_of(out: Expr, gradient: Any) -> np.ndarray:
 
 
 def jumping_pow(graph: Sequence[Expr]) -> bool:
-    """Whether the graph has x**y at x == 0 with y <= 0 (or y == 0 for d/dx): 0**y jumps there (0 for y > 0,
-    1 at 0, inf below), so it has no derivative and finite differences measure the jump. A kink, not a bug."""
+    """Whether the graph has x**y at x == 0 with y < 1. For y <= 0, 0**y jumps there (0 for y > 0, 1 at 0,
+    inf below), so it has no derivative and finite differences measure the jump. For 0 < y < 1 the slope
+    y·x^(y-1) is infinite at 0: when the base is 0 whatever the input (a = v*0; (a+a)**v), the chain rule
+    gives inf·0 = nan, as PyTorch does, where finite differences see a constant 0. Kinks, not bugs."""
     memo: dict[Expr, Any] = {}
     for n in graph:
         if n.kind != "op" or n.name != "pow":
             continue
         base, exponent = (np.asarray(v) for v in evaluate(list(n.children), memo, {}))
         zero = base == 0
-        if np.any(zero & (exponent <= 0)):
+        if np.any(zero & (exponent < 1)):
             return True
     return False
 

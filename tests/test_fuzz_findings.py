@@ -49,6 +49,20 @@ def test_pow_at_a_zero_base_has_the_true_gradient() -> None:
     assert not math.isfinite(du)
 
 
+def test_a_base_that_is_always_zero_to_a_power_below_one_gives_nan_as_in_pytorch() -> None:
+    # (v*0 + v*0)**v is 0 for every v > 0, but the chain rule multiplies the infinite slope of x**0.5 at
+    # x = 0 by the base's derivative 0: inf * 0 = nan, in PyTorch too. The fuzzer counts it as a kink.
+    v = Value(0.5)
+    a = v * 0.0
+    (dv,) = tg.grad((a + a) ** v, [v])
+    assert math.isnan(dv)
+    torch = pytest.importorskip("torch")
+    t = torch.tensor(0.5, dtype=torch.float64, requires_grad=True)
+    b = t * 0.0
+    ((b + b) ** t).backward()
+    assert math.isnan(t.grad.item())
+
+
 def test_max_keeps_float32() -> None:
     x = Tensor(np.array([1, 3, 2], np.float32), requires_grad=True)
     x.max().backward()
