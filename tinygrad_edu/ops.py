@@ -1387,6 +1387,16 @@ def _grad_by_group(g: np.ndarray, groups: int) -> np.ndarray:
     return g.reshape(n, groups, c // groups, -1).transpose(1, 2, 0, 3).reshape(groups, c // groups, -1)
 
 
+CHUNK_BYTES = 1 << 20  # what a product's result in flight may take: about a core's L2 cache
+
+
+def _image_chunks(n: int, bytes_per_image: int) -> list[tuple[int, int]]:
+    """(start, stop) of runs of the batch's N images whose products take about CHUNK_BYTES each: the
+    result is used (copied, added) while still in cache, and no batch-sized temporary is made."""
+    step = max(1, CHUNK_BYTES // max(1, bytes_per_image))
+    return [(start, min(n, start + step)) for start in range(0, n, step)]
+
+
 def _conv2d_saving(x: np.ndarray, w: np.ndarray, stride: Pair, padding: Padding2d, dilation: Pair,
                    groups: int) -> tuple[np.ndarray, np.ndarray]:
     """Cross-correlation of images x (N, C, H, W) with kernels w (C_out, C/groups, kH, kW): im2col, then
@@ -1402,8 +1412,14 @@ def _conv2d_saving(x: np.ndarray, w: np.ndarray, stride: Pair, padding: Padding2
         # is done per image, each landing where NCHW puts it (no transposing copy after it)
         images = cols.reshape(groups, -1, n, out[0] * out[1]).transpose(2, 0, 1, 3)
         return np.matmul(w_g, images).reshape(n, c_out, out[0], out[1]), cols
-    y = np.matmul(w_g, cols)  # (groups, C_out/groups, N·H_out·W_out): one product for every image
-    return y.reshape(c_out, n, out[0], out[1]).transpose(1, 0, 2, 3).copy(), cols
+    y = None  # long columns: one product for many images at a time, then put in NCHW order
+    p = out[0] * out[1]
+    for start, stop in _image_chunks(n, c_out * p * cols.itemsize):
+        part = np.matmul(w_g, cols[:, :, start * p:stop * p])  # (groups, C_out/groups, images·H_out·W_out)
+        if y is None:
+            y = array_module(part).empty((n, c_out, out[0], out[1]), dtype=part.dtype)
+        y[start:stop] = part.reshape(c_out, stop - start, out[0], out[1]).transpose(1, 0, 2, 3)
+    return y, cols
 
 
 def _conv2d(x: np.ndarray, w: np.ndarray, stride: Pair, padding: Padding2d, dilation: Pair, groups: int) -> np.ndarray:
@@ -1447,22 +1463,28 @@ def _col2im_stride1(g: np.ndarray, w_t: np.ndarray, kernel: Pair, dilation: Pair
     groups, k, c_out_group = w_t.shape
     hp, wp = padded
     c, kk = groups * k // (kernel[0] * kernel[1]), kernel[0] * kernel[1]
-    if c_out_group <= k:  # widen g, on its way to the order of one product for every image at once
+    size = c * n * hp * wp
+    flat = array_module(g).zeros(size + (kernel[0] - 1) * dilation[0] * wp + (kernel[1] - 1) * dilation[1],
+                                 dtype=np.result_type(g, w_t))
+
+    def add(cols: np.ndarray, start: int, stop: int) -> None:  # the columns (C, kH·kW, images, H_out·W_pad)
+        for i in range(kernel[0]):
+            for j in range(kernel[1]):
+                shift = i * dilation[0] * wp + j * dilation[1]  # (the zeros after a row land in the padding)
+                flat[shift:shift + size].reshape(c, n, hp * wp)[:, start:stop, :ho * wp] += cols[:, i * kernel[1] + j]
+
+    if c_out_group <= k:  # widen g, on its way to the order of one product for many images at once
         wide = array_module(g).zeros((c_out, n, ho, wp), dtype=g.dtype)
         wide[..., :wo] = g.transpose(1, 0, 2, 3)
-        cols = np.matmul(w_t, wide.reshape(groups, c_out_group, -1)).reshape(c, kk, n, ho * wp)
+        wide = wide.reshape(groups, c_out_group, n, ho * wp)
+        for start, stop in _image_chunks(n, groups * k * ho * wp * flat.itemsize):  # (added while in cache)
+            cols = np.matmul(w_t, wide[:, :, start:stop].reshape(groups, c_out_group, -1))
+            add(cols.reshape(c, kk, stop - start, ho * wp), start, stop)
     else:  # widen the columns; one product per image (g as it is), seen in the same order
         narrow = np.matmul(w_t, g.reshape(n, groups, c_out_group, ho * wo))
         cols = array_module(narrow).zeros((n, groups, k, ho, wp), dtype=narrow.dtype)
         cols[..., :wo] = narrow.reshape(n, groups, k, ho, wo)
-        cols = cols.reshape(n, c, kk, ho * wp).transpose(1, 2, 0, 3)
-    size = c * n * hp * wp
-    flat = array_module(cols).zeros(size + (kernel[0] - 1) * dilation[0] * wp + (kernel[1] - 1) * dilation[1],
-                                    dtype=cols.dtype)
-    for i in range(kernel[0]):
-        for j in range(kernel[1]):
-            shift = i * dilation[0] * wp + j * dilation[1]  # (the zeros after a row land in the padding)
-            flat[shift:shift + size].reshape(c, n, hp * wp)[..., :ho * wp] += cols[:, i * kernel[1] + j]
+        add(cols.reshape(n, c, kk, ho * wp).transpose(1, 2, 0, 3), 0, n)
     return flat[:size].reshape(c, n, hp, wp)
 
 
