@@ -1412,12 +1412,11 @@ def _conv2d_saving(x: np.ndarray, w: np.ndarray, stride: Pair, padding: Padding2
         # is done per image, each landing where NCHW puts it (no transposing copy after it)
         images = cols.reshape(groups, -1, n, out[0] * out[1]).transpose(2, 0, 1, 3)
         return np.matmul(w_g, images).reshape(n, c_out, out[0], out[1]), cols
-    y = None  # long columns: one product for many images at a time, then put in NCHW order
+    # long columns: one product for many images at a time, then put in NCHW order
+    y = array_module(cols).empty((n, c_out, out[0], out[1]), dtype=np.result_type(w.dtype, cols.dtype))
     p = out[0] * out[1]
-    for start, stop in _image_chunks(n, c_out * p * cols.itemsize):
+    for start, stop in _image_chunks(n, c_out * p * y.itemsize):
         part = np.matmul(w_g, cols[:, :, start * p:stop * p])  # (groups, C_out/groups, images·H_out·W_out)
-        if y is None:
-            y = array_module(part).empty((n, c_out, out[0], out[1]), dtype=part.dtype)
         y[start:stop] = part.reshape(c_out, stop - start, out[0], out[1]).transpose(1, 0, 2, 3)
     return y, cols
 
