@@ -1464,7 +1464,7 @@ def _col2im_stride1(g: np.ndarray, w_t: np.ndarray, kernel: Pair, dilation: Pair
     c, kk = groups * k // (kernel[0] * kernel[1]), kernel[0] * kernel[1]
     size = c * n * hp * wp
     flat = array_module(g).zeros(size + (kernel[0] - 1) * dilation[0] * wp + (kernel[1] - 1) * dilation[1],
-                                 dtype=np.result_type(g, w_t))
+                                 dtype=np.result_type(g.dtype, w_t.dtype))
 
     def add(cols: np.ndarray, start: int, stop: int) -> None:  # the columns (C, kH·kW, images, H_out·W_pad)
         for i in range(kernel[0]):
