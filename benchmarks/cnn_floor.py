@@ -10,7 +10,7 @@ by hand in NumPy as fast as we know how, none of it constrained by a framework:
     kernels' gradient from the forward's columns; the input's gradient as one product with g widened
     by two zero columns a row, then col2im as 9 adds that each run along whole flattened planes;
   - bias and ReLU applied in place on the product; max-pooling by np.maximum over the four strided
-    quarters, noting which quarter holds each window's first maximum (torch's choice on ties, which
+    quarters, its gradient to the first quarter equal to the maximum (torch's choice on ties, which
     occur: the images' blank background gives equal activations); the first convolution's input
     gradient is not computed (torch does not compute it either: the images do not require grad).
 
@@ -92,11 +92,7 @@ class NumpyCNN:
         np.maximum(y2, 0, out=y2)
         y2 = y2.reshape(32, n, 8, 8)
         quarters = [y2[:, :, i::2, j::2] for i in (0, 1) for j in (0, 1)]
-        pooled = quarters[0].copy()
-        first = np.zeros(pooled.shape, dtype=np.int8)  # which quarter holds the window's first maximum
-        for k in (1, 2, 3):
-            first[quarters[k] > pooled] = k
-            np.maximum(pooled, quarters[k], out=pooled)
+        pooled = np.maximum(np.maximum(quarters[0], quarters[1]), np.maximum(quarters[2], quarters[3]))
         h0 = pooled.transpose(1, 0, 2, 3).reshape(n, 512)
         z = h0 @ p["6.weight"].T
         z += p["6.bias"]
@@ -118,8 +114,11 @@ class NumpyCNN:
         g["6.weight"], g["6.bias"] = dz.T @ h0, dz.sum(axis=0)
         dpooled = (dz @ p["6.weight"]).reshape(n, 32, 4, 4).transpose(1, 0, 2, 3)
         dy2 = np.empty_like(y2)
+        free = np.ones(pooled.shape, dtype=bool)  # windows whose (first) maximum is not yet found
         for k, q in enumerate(quarters):
-            dy2[:, :, k // 2::2, k % 2::2] = dpooled * (first == k)
+            first = (q == pooled) & free
+            free &= ~first
+            dy2[:, :, k // 2::2, k % 2::2] = dpooled * first
         dy2 *= y2 > 0
         gm2 = dy2.reshape(32, -1)
         g["2.weight"], g["2.bias"] = (gm2 @ cols2.T).reshape(32, 16, 3, 3), gm2.sum(axis=1)
