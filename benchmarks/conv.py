@@ -10,7 +10,10 @@ everywhere, in float32 and in float64:
       backward: dW from the forward's columns (kept, not recomputed), db as a sum, the columns'
       gradient as one matrix product and col2im as kH·kW strided adds;
   (c) PyTorch: torch.nn.functional.conv2d(...).backward(g).
-All three start from the same arrays; (a) and (c) are checked against (b) once.
+All three start from the same arrays; (a) and (c) are checked against (b) once. The timing process
+keeps the memory it frees (_bench.keep_freed_memory): otherwise glibc hands it back to the system
+between calls at thresholds set by whichever contender ran before, and each contender pays page faults
+for the others' allocations (on a virtual machine, microseconds each: more than the arithmetic here).
 
 Target: (a) / (b) <= 1.2 at every size and dtype (the issue's "within 1.2x of the same computation
 written by hand in NumPy"). Torch's time is printed for reference.
@@ -215,9 +218,10 @@ def main() -> None:
         memory_child(sys.argv[2], tuple(json.loads(sys.argv[3])), sys.argv[4])
         return
     args = _bench.parse_args(__doc__.splitlines()[0])
+    kept = _bench.keep_freed_memory()
     env = _bench.environment(("torch",))
     print(f"python {env['python']}, numpy {env['packages']['numpy']}, torch {env['packages']['torch'] or '-'}; "
-          f"{args.repeats} repeats{' (quick)' if args.quick else ''}")
+          f"{args.repeats} repeats{' (quick)' if args.quick else ''}; freed memory kept by malloc: {kept}")
     if torch is None:
         print(f"skipped: torch not installed ({TORCH_MISSING})")
     print()
@@ -225,6 +229,7 @@ def main() -> None:
             for dtype in DTYPES for config in (QUICK_CONFIGS if args.quick else CONFIGS)]
     _bench.write_results("conv", {
         "script": "conv", "environment": env, "quick": args.quick, "repeats": args.repeats, "runs": runs,
+        "freed_memory_kept": kept,
         "targets": [t for r in runs for t in r["targets"]] + [
             _bench.target("check: tinygrad_edu and torch agree with NumPy (1 = yes)",
                           float(all(r["check_ok"] for r in runs)), ">=", 1, unit=""),

@@ -150,6 +150,27 @@ def test_conv2d_matches_torch_both_ways(settings: dict[str, Any]) -> None:
     _compare(ours, theirs, x)
 
 
+@pytest.mark.parametrize("chunk_bytes", [None, 1])
+@pytest.mark.parametrize("c_in, c_out, groups, stride", [(8, 4, 1, 1), (16, 6, 2, 1), (8, 4, 1, 2), (1, 16, 1, 1)])
+def test_conv2d_with_many_channels_matches_the_loop_and_torch(c_in: int, c_out: int, groups: int, stride: int,
+                                                              chunk_bytes: int | None,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    # columns of C/groups·kH·kW >= 64 entries take one product for many images (then a reorder to NCHW),
+    # shorter ones a product per image; the input's gradient widens g, or the columns when they have fewer
+    # rows; chunk_bytes=1: the products that go a few images at a time go one image at a time
+    if chunk_bytes is not None:
+        monkeypatch.setattr(tg.ops, "CHUNK_BYTES", chunk_bytes)
+    rng = np.random.default_rng(5)
+    x, w, b = rng.normal(size=(3, c_in, 6, 5)), rng.normal(size=(c_out, c_in // groups, 3, 3)), rng.normal(size=c_out)
+    y = F.conv2d(Tensor(x), Tensor(w), Tensor(b), stride=stride, padding=1, groups=groups)
+    assert_close(y.data, conv2d_loop(x, w, b, stride, 1, 1, groups), "conv2d", atol=1e-12)
+    torch = _torch()
+    theirs = torch.nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, groups=groups).double()
+    ours = nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, groups=groups, rng=0)
+    _from_torch(ours, theirs)
+    _compare(ours, theirs, x)
+
+
 @pytest.mark.parametrize("settings", CONV_SETTINGS[:5] + [{"padding": 2, "padding_mode": "reflect"}])
 def test_conv1d_matches_torch(settings: dict[str, Any]) -> None:
     torch = _torch()

@@ -1371,12 +1371,14 @@ def _windows(xp: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair, out: Pa
     return view
 
 
-def _windows_by_group(x: np.ndarray, kernel: Pair, stride: Pair, padding: Padding2d, dilation: Pair, groups: int,
-                      out: Pair) -> np.ndarray:
-    """The view (N, groups, C/groups, kH, kW, H_out, W_out) of every window of the padded images."""
+def _columns(x: np.ndarray, kernel: Pair, stride: Pair, padding: Padding2d, dilation: Pair, groups: int,
+             out: Pair) -> np.ndarray:
+    """im2col: every window of the padded images copied into a column, one matrix per group,
+    (groups, C/groups·kH·kW, N·H_out·W_out), the images' columns side by side."""
     n, c = x.shape[:2]
-    cols = _windows(_pad2d(x, padding), kernel, stride, dilation, out)
-    return cols.reshape(n, groups, c // groups, out[0], out[1], kernel[0], kernel[1]).transpose(0, 1, 2, 5, 6, 3, 4)
+    windows = _windows(_pad2d(x, padding), kernel, stride, dilation, out)  # (N, C, H_out, W_out, kH, kW)
+    windows = windows.reshape(n, groups, c // groups, out[0], out[1], kernel[0], kernel[1])
+    return windows.transpose(1, 2, 5, 6, 0, 3, 4).reshape(groups, -1, n * out[0] * out[1])
 
 
 def _grad_by_group(g: np.ndarray, groups: int) -> np.ndarray:
@@ -1385,94 +1387,131 @@ def _grad_by_group(g: np.ndarray, groups: int) -> np.ndarray:
     return g.reshape(n, groups, c // groups, -1).transpose(1, 2, 0, 3).reshape(groups, c // groups, -1)
 
 
-def _conv2d(x: np.ndarray, w: np.ndarray, stride: Pair, padding: Padding2d, dilation: Pair, groups: int) -> np.ndarray:
-    """Cross-correlation of images x (N, C, H, W) with kernels w (C_out, C/groups, kH, kW): im2col (each
-    image's windows copied into columns (groups, C/groups·kH·kW, H_out·W_out), along output rows), then
-    one matrix product per image and group, which lands in the output's layout."""
+CHUNK_BYTES = 1 << 20  # what a product's result in flight may take: about a core's L2 cache
+
+
+def _image_chunks(n: int, bytes_per_image: int) -> list[tuple[int, int]]:
+    """(start, stop) of runs of the batch's N images whose products take about CHUNK_BYTES each: the
+    result is used (copied, added) while still in cache, and no batch-sized temporary is made."""
+    step = max(1, CHUNK_BYTES // max(1, bytes_per_image))
+    return [(start, min(n, start + step)) for start in range(0, n, step)]
+
+
+def _conv2d_saving(x: np.ndarray, w: np.ndarray, stride: Pair, padding: Padding2d, dilation: Pair,
+                   groups: int) -> tuple[np.ndarray, np.ndarray]:
+    """Cross-correlation of images x (N, C, H, W) with kernels w (C_out, C/groups, kH, kW): im2col, then
+    a matrix product per group; and, for the kernels' rule, the columns (their gradient is one product
+    with them, see _weight_grad)."""
     n = x.shape[0]
     c_out, _, kh, kw = w.shape
     out = (conv_output_size(x.shape[2], kh, stride[0], padding[0], dilation[0]),
            conv_output_size(x.shape[3], kw, stride[1], padding[1], dilation[1]))
-    cols = _windows_by_group(x, (kh, kw), stride, padding, dilation, groups, out).reshape(n, groups, -1, out[0] * out[1])
-    y = np.matmul(w.reshape(groups, c_out // groups, -1), cols)  # (N, groups, C_out/groups, H_out·W_out)
-    return y.reshape(n, c_out, out[0], out[1])
+    cols = _columns(x, (kh, kw), stride, padding, dilation, groups, out)
+    w_g = w.reshape(groups, c_out // groups, -1)
+    if cols.shape[1] < 64:  # short columns: the product costs about what writing its result does, so it
+        # is done per image, each landing where NCHW puts it (no transposing copy after it)
+        images = cols.reshape(groups, -1, n, out[0] * out[1]).transpose(2, 0, 1, 3)
+        return np.matmul(w_g, images).reshape(n, c_out, out[0], out[1]), cols
+    # long columns: one product for many images at a time, then put in NCHW order
+    y = array_module(cols).empty((n, c_out, out[0], out[1]), dtype=np.result_type(w.dtype, cols.dtype))
+    p = out[0] * out[1]
+    for start, stop in _image_chunks(n, c_out * p * y.itemsize):
+        part = np.matmul(w_g, cols[:, :, start * p:stop * p])  # (groups, C_out/groups, images·H_out·W_out)
+        y[start:stop] = part.reshape(c_out, stop - start, out[0], out[1]).transpose(1, 0, 2, 3)
+    return y, cols
+
+
+def _conv2d(x: np.ndarray, w: np.ndarray, stride: Pair, padding: Padding2d, dilation: Pair, groups: int) -> np.ndarray:
+    return _conv2d_saving(x, w, stride, padding, dilation, groups)[0]
 
 
 def _conv2d_input_grad(g: np.ndarray, w: np.ndarray, stride: Pair, padding: Padding2d, dilation: Pair, groups: int,
                        input_size: Pair) -> np.ndarray:
     """The transposed convolution: what conv2d's output gradient g gives its input x (N, C, H, W).
 
-    Each window's share wᵀg is summed back where the window came from (col2im): one strided add per
-    kernel offset, kH·kW NumPy operations in all."""
-    n, _, ho, wo = g.shape
+    Each window's share wᵀg (one matrix product per group, every image at once) is summed back where
+    the window came from (col2im), one strided add per kernel offset, kH·kW NumPy operations in all,
+    into padded images laid out (C, N, H, W), the product's own order; then cropped, in NCHW order."""
+    n, c_out, ho, wo = g.shape
     _, c_group, kh, kw = w.shape
     (top, bottom), (left, right) = padding
     h, wd = input_size
-    w_t = w.reshape(groups, -1, c_group * kh * kw).transpose(0, 2, 1)  # (groups, C/groups·kH·kW, C_out/groups)
+    hp, wp = top + h + bottom, left + wd + right
+    w_t = w.reshape(groups, c_out // groups, -1).transpose(0, 2, 1)  # (groups, C/groups·kH·kW, C_out/groups)
     if stride == (1, 1):
-        return _conv2d_input_grad_stride1(g, w_t, c_group, (kh, kw), padding, dilation, input_size)
-    # each image's columns, (N, groups, C/groups·kH·kW, H_out·W_out): a matmul per image, g as it is
-    cols = np.matmul(w_t, g.reshape(n, groups, -1, ho * wo))
-    cols = cols.reshape(n, groups, c_group, kh, kw, ho, wo)
-    xp = array_module(cols).zeros((n, groups, c_group, top + h + bottom, left + wd + right), dtype=cols.dtype)
-    sh, sw = stride
-    for i in range(kh):
-        r = i * dilation[0]
-        for j in range(kw):
-            s = j * dilation[1]
-            xp[:, :, :, r:r + sh * (ho - 1) + 1:sh, s:s + sw * (wo - 1) + 1:sw] += cols[:, :, :, i, j]
-    xp = xp.reshape(n, groups * c_group, top + h + bottom, left + wd + right)
-    return xp if not (top or bottom or left or right) else xp[:, :, top:top + h, left:left + wd].copy()
+        xp = _col2im_stride1(g, w_t, (kh, kw), dilation, (hp, wp))
+    else:
+        cols = np.matmul(w_t, _grad_by_group(g, groups)).reshape(groups * c_group, kh, kw, n, ho, wo)
+        xp = array_module(cols).zeros((groups * c_group, n, hp, wp), dtype=cols.dtype)
+        sh, sw = stride
+        for i in range(kh):
+            r = i * dilation[0]
+            for j in range(kw):
+                s = j * dilation[1]
+                xp[:, :, r:r + sh * (ho - 1) + 1:sh, s:s + sw * (wo - 1) + 1:sw] += cols[:, i, j]
+    return xp[:, :, top:top + h, left:left + wd].transpose(1, 0, 2, 3).copy()
 
 
-def _conv2d_input_grad_stride1(g: np.ndarray, w_t: np.ndarray, c_group: int, kernel: Pair, padding: Padding2d,
-                               dilation: Pair, input_size: Pair) -> np.ndarray:
-    """_conv2d_input_grad at stride 1, faster: col2im on each image plane laid out flat, where a kernel
-    offset is one shift of the whole plane, so each of the kH·kW adds runs along a row as long as the
-    plane instead of one output row. The columns are made as wide as the padded image for that (the
-    extra entries zero, from zeros put after each row of g or of the columns, whichever is smaller)."""
+def _col2im_stride1(g: np.ndarray, w_t: np.ndarray, kernel: Pair, dilation: Pair, padded: Pair) -> np.ndarray:
+    """_conv2d_input_grad's padded images (C, N, H_pad, W_pad) at stride 1, faster: col2im on the
+    images laid out flat, where a kernel offset is one shift of every plane at once, so each of the
+    kH·kW adds runs along a row as long as a plane instead of one output row. The columns are made as
+    wide as a padded row for that (the extra entries zero, from zeros put after each row of g or of
+    the columns, whichever has fewer rows)."""
     n, c_out, ho, wo = g.shape
-    groups, k, _ = w_t.shape
-    (top, bottom), (left, right) = padding
-    hp, wp = top + input_size[0] + bottom, left + input_size[1] + right
-    if c_out // groups <= k:  # widen g
-        wide = array_module(g).zeros((n, c_out, ho, wp), dtype=g.dtype)
-        wide[..., :wo] = g
-        cols = np.matmul(w_t, wide.reshape(n, groups, -1, ho * wp))
-    else:  # widen the columns
-        narrow = np.matmul(w_t, g.reshape(n, groups, -1, ho * wo))
+    groups, k, c_out_group = w_t.shape
+    hp, wp = padded
+    c, kk = groups * k // (kernel[0] * kernel[1]), kernel[0] * kernel[1]
+    size = c * n * hp * wp
+    flat = array_module(g).zeros(size + (kernel[0] - 1) * dilation[0] * wp + (kernel[1] - 1) * dilation[1],
+                                 dtype=np.result_type(g.dtype, w_t.dtype))
+
+    def add(cols: np.ndarray, start: int, stop: int) -> None:  # the columns (C, kH·kW, images, H_out·W_pad)
+        for i in range(kernel[0]):
+            for j in range(kernel[1]):
+                shift = i * dilation[0] * wp + j * dilation[1]  # (the zeros after a row land in the padding)
+                flat[shift:shift + size].reshape(c, n, hp * wp)[:, start:stop, :ho * wp] += cols[:, i * kernel[1] + j]
+
+    if c_out_group <= k:  # widen g, on its way to the order of one product for many images at once
+        wide = array_module(g).zeros((c_out, n, ho, wp), dtype=g.dtype)
+        wide[..., :wo] = g.transpose(1, 0, 2, 3)
+        wide = wide.reshape(groups, c_out_group, n, ho * wp)
+        for start, stop in _image_chunks(n, groups * k * ho * wp * flat.itemsize):  # (added while in cache)
+            cols = np.matmul(w_t, wide[:, :, start:stop].reshape(groups, c_out_group, -1))
+            add(cols.reshape(c, kk, stop - start, ho * wp), start, stop)
+    else:  # widen the columns; one product per image (g as it is), seen in the same order
+        narrow = np.matmul(w_t, g.reshape(n, groups, c_out_group, ho * wo))
         cols = array_module(narrow).zeros((n, groups, k, ho, wp), dtype=narrow.dtype)
         cols[..., :wo] = narrow.reshape(n, groups, k, ho, wo)
-    cols = cols.reshape(n, groups * c_group, kernel[0] * kernel[1], ho * wp)
-    plane = hp * wp
-    size = n * groups * c_group * plane
-    flat = array_module(cols).zeros(size + (kernel[0] - 1) * dilation[0] * wp + (kernel[1] - 1) * dilation[1], dtype=cols.dtype)
-    for i in range(kernel[0]):
-        for j in range(kernel[1]):
-            shift = i * dilation[0] * wp + j * dilation[1]  # (the zeros after a row land in the padding)
-            flat[shift:shift + size].reshape(-1, plane)[:, :ho * wp] += cols[:, :, i * kernel[1] + j].reshape(-1, ho * wp)
-    xp = flat[:size].reshape(n, groups * c_group, hp, wp)
-    if not (top or bottom or left or right):
-        return xp
-    return xp[:, :, top:top + input_size[0], left:left + input_size[1]].copy()
+        add(cols.reshape(n, c, kk, ho * wp).transpose(1, 2, 0, 3), 0, n)
+    return flat[:size].reshape(c, n, hp, wp)
 
 
 def _conv2d_weight_grad(x: np.ndarray, g: np.ndarray, stride: Pair, padding: Padding2d, dilation: Pair, groups: int,
                         kernel_size: Pair) -> np.ndarray:
     """What conv2d's output gradient g gives its kernels: each window of x weighted by g, summed over
-    the batch and positions (one matrix product per group)."""
-    n, c_out = g.shape[:2]
-    windows = _windows_by_group(x, kernel_size, stride, padding, dilation, groups, g.shape[2:])
-    # (groups, C/groups·kH·kW, N·H_out·W_out): the columns of every image side by side
-    cols = windows.transpose(1, 2, 3, 4, 0, 5, 6).reshape(groups, -1, g[0, 0].size * n)
+    the batch and positions."""
+    cols = _columns(x, kernel_size, stride, padding, dilation, groups, g.shape[2:])
+    return _weight_grad(cols, g, groups, kernel_size)
+
+
+def _weight_grad(cols: np.ndarray, g: np.ndarray, groups: int, kernel_size: Pair) -> np.ndarray:
+    """The kernels' gradient from im2col's columns (groups, C/groups·kH·kW, N·H_out·W_out): one matrix
+    product per group with g laid out the same way."""
     dw = np.matmul(_grad_by_group(g, groups), cols.transpose(0, 2, 1))  # (groups, C_out/groups, C/groups·kH·kW)
-    return dw.reshape(c_out, -1, kernel_size[0], kernel_size[1])
+    return dw.reshape(g.shape[1], -1, kernel_size[0], kernel_size[1])
+
+
+def _conv2d_grad_w(g: Any, out: Any, x: Any, w: Any, saved: np.ndarray | None = None, **p: Any) -> Any:
+    if saved is not None and is_array(g):  # the forward's columns: no second im2col
+        return _weight_grad(saved, g, p["groups"], tuple(w.shape[2:]))
+    return call(CONV2D_WEIGHT_GRAD, x, g, kernel_size=tuple(w.shape[2:]), **p)
 
 
 CONV2D: Op = define(Op(
     "conv2d", "conv", _conv2d,
-    vjps=(lambda g, out, x, w, **p: call(CONV2D_INPUT_GRAD, g, w, input_size=tuple(x.shape[2:]), **p),
-          lambda g, out, x, w, **p: call(CONV2D_WEIGHT_GRAD, x, g, kernel_size=tuple(w.shape[2:]), **p)),
+    vjps=(lambda g, out, x, w, saved=None, **p: call(CONV2D_INPUT_GRAD, g, w, input_size=tuple(x.shape[2:]), **p),
+          _conv2d_grad_w), saving_forward=_conv2d_saving,
     derivatives=("convᵀ(g, w)", "Σ windows(x)·g"), domain=("real", "real"),
 ))
 
