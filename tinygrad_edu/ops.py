@@ -143,12 +143,41 @@ def sum_to_shape(g: Any, shape: tuple[int, ...]) -> Any:
     return g
 
 
-def _sum(g: Any, axis: tuple[int, ...], keepdims: bool = False) -> Any:
+def _sum(g: Any, axis: tuple[int, ...] | None, keepdims: bool = False) -> Any:
     """g summed over axis: an array by NumPy's reduction itself (ndarray.sum adds a Python layer), a
     graph node by its own sum, so that it is recorded."""
     if type(g) is np.ndarray:
+        if _short_last_axis(g, axis):  # rows of a few dozen: a product with ones, 4-6x faster
+            s = np.matmul(g, _ones(g.shape[-1], g.dtype))
+            return s.reshape(s.shape + (1,)) if keepdims else s
         return np.add.reduce(g, axis=axis, keepdims=keepdims)  # type: ignore[call-overload]
     return g.sum(axis=axis, keepdims=keepdims)
+
+
+def _short_last_axis(x: np.ndarray, axis: Any) -> bool:
+    """True when `axis` is only the last axis of x, a short one (<= 256), of a C-contiguous float32 or
+    float64 array of many rows: NumPy then reduces row by row, each short row with its own inner loop,
+    and is several times slower than a matrix-vector product (sums) or a pass over the transposed rows."""
+    if x.ndim < 2 or x.size < 4096 or x.shape[-1] > 256 or x.dtype.char not in "fd" or not x.flags.c_contiguous:
+        return False
+    if isinstance(axis, tuple):
+        if len(axis) != 1:
+            return False
+        axis = axis[0]
+    return isinstance(axis, (int, np.integer)) and axis % x.ndim == x.ndim - 1
+
+
+def _axes(axis: int | None) -> tuple[int, ...] | None:
+    """One axis (or None: all of them) as _sum takes it."""
+    return None if axis is None else (axis,)
+
+
+@functools.lru_cache(maxsize=32)
+def _ones(n: int, dtype: np.dtype) -> np.ndarray:
+    """A read-only vector of n ones (sums over a short last axis as x @ ones)."""
+    ones = np.ones(n, dtype=dtype)
+    ones.flags.writeable = False
+    return ones
 
 
 def _is_basic_index(index: tuple[Any, ...]) -> bool:
@@ -243,6 +272,9 @@ def _max(x: Any, axis: Any, keepdims: bool) -> Any:
     """x's maximum along axis: NumPy's reduction itself (x.max adds a Python layer), or the method of a
     device's array (CuPy has ufunc.reduce for add and multiply only)."""
     if type(x) is np.ndarray:
+        if _short_last_axis(x, axis):  # short rows: their columns as rows, then one pass per column (2x faster)
+            m = np.maximum.reduce(np.ascontiguousarray(x.reshape(-1, x.shape[-1]).T), axis=0)
+            return m.reshape(x.shape[:-1] + ((1,) if keepdims else ()))
         return np.maximum.reduce(x, axis=axis, keepdims=keepdims)  # type: ignore[call-overload]
     return x.max(axis=axis, keepdims=keepdims)
 
@@ -411,7 +443,7 @@ def _mean(x: np.ndarray, axis: tuple[int, ...] | None = None, keepdims: bool = F
     if x.dtype.kind != "f" or x.dtype.itemsize < 4:  # NumPy accumulates these in a wider type
         return x.mean(axis=axis, keepdims=keepdims)
     count = x.size if axis is None else math.prod(x.shape[a] for a in axis)
-    return np.add.reduce(x, axis=axis, keepdims=keepdims) / count  # type: ignore[call-overload]  # mean, minus its Python layer
+    return (_sum(x, axis, keepdims) if axis is not None else np.add.reduce(x, axis=None, keepdims=keepdims)) / count
 
 
 MEAN = define(Op(
@@ -627,7 +659,7 @@ def _log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
 
 def _softmax(x: np.ndarray, axis: int) -> np.ndarray:
     e = np.exp(x - _max(x, axis, True))
-    e /= np.add.reduce(e, axis=axis, keepdims=True)
+    e /= _sum(e, _axes(axis), keepdims=True)
     return e
 
 
@@ -640,7 +672,7 @@ LOG_SOFTMAX = define(Op(
 
 SOFTMAX = define(Op(
     "softmax", "softmax", _softmax,
-    vjps=(lambda g, out, x, axis: out * (g - (g * out).sum(axis=axis, keepdims=True)),),
+    vjps=(lambda g, out, x, axis: out * (g - _sum(g * out, _axes(axis), keepdims=True)),),
     derivatives=("s(δ - s)",), domain=("real",),
     reads=(),
 ))
@@ -657,7 +689,7 @@ def _cross_entropy_saving(logits: np.ndarray, labels: np.ndarray) -> tuple[Any, 
         logits = logits.astype(np.float64)
     shifted = logits - _max(logits, -1, True)
     exps = np.exp(shifted)
-    sums = np.add.reduce(exps, axis=-1)
+    sums = _sum(exps, (-1,))
     loss = np.add.reduce(np.log(sums) - shifted[array_module(shifted).arange(len(labels)), labels]) / len(labels)
     return loss, (exps, sums)
 
