@@ -443,7 +443,7 @@ def _mean(x: np.ndarray, axis: tuple[int, ...] | None = None, keepdims: bool = F
     if x.dtype.kind != "f" or x.dtype.itemsize < 4:  # NumPy accumulates these in a wider type
         return x.mean(axis=axis, keepdims=keepdims)
     count = x.size if axis is None else math.prod(x.shape[a] for a in axis)
-    return (_sum(x, axis, keepdims) if axis is not None else np.add.reduce(x, axis=None, keepdims=keepdims)) / count
+    return _sum(x, axis, keepdims) / count  # mean, minus its Python layer
 
 
 MEAN = define(Op(
