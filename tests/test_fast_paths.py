@@ -308,3 +308,14 @@ def test_softmax_layer_norm_and_cross_entropy_on_many_short_rows_match_torch(dty
     tloss.backward()
     np.testing.assert_allclose(loss.item(), tloss.item(), rtol=tolerance)
     np.testing.assert_allclose(logits.grad, tlogits.grad.numpy(), rtol=tolerance, atol=tolerance)
+
+
+# --------------------------------------------------------------------------- freed memory kept in the process
+
+
+def test_freed_memory_is_kept_unless_the_environment_says_not(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tinygrad_edu import _malloc
+
+    assert isinstance(_malloc.KEPT, bool)
+    monkeypatch.setenv("TINYGRAD_EDU_SYSTEM_MALLOC", "1")
+    assert _malloc.keep_freed_memory() is False  # glibc's defaults: nothing is set
