@@ -659,7 +659,7 @@ def _log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
 
 def _softmax(x: np.ndarray, axis: int) -> np.ndarray:
     e = x - _max(x, axis, True)
-    e = np.exp(e, out=e) if e.dtype.kind == "f" else np.exp(e)  # in place: one array, not two
+    e = np.exp(e, out=e) if is_array(e) and e.dtype.kind == "f" else np.exp(e)  # in place: one array, not two
     e /= _sum(e, _axes(axis), keepdims=True)
     return e
 
