@@ -57,6 +57,19 @@ def test_float32_gelu_and_its_gradient_match_float64() -> None:
         np.testing.assert_allclose(single, double, rtol=1e-6, atol=1e-6)
 
 
+def test_float32_gelu_is_as_close_to_gelu_as_torchs() -> None:
+    """float32 GELU evaluates its erf in float32 (not widened, as torch): within 1.4e-6 of x·Φ(x)."""
+    x = np.concatenate([np.linspace(-8, 8, 400_001), [1e-30, -1e-30, 5.65, -5.66]]).astype(np.float32)
+    exact = np.array([0.5 * v * (1 + math.erf(v / math.sqrt(2))) for v in x.astype(np.float64)])
+    got = F.gelu(Tensor(x)).data
+    assert got.dtype == np.float32
+    assert np.max(np.abs(got - exact)) < 1.5e-6
+    with np.errstate(invalid="ignore"):
+        special = F.gelu(Tensor(np.float32([np.nan, np.inf, -np.inf, 0.0, -0.0, -10.0]))).data
+    assert np.isnan(special[0]) and special[1] == np.inf and np.isnan(special[2])  # -inf·0: nan, as torch
+    assert special[3] == 0 and not np.signbit(special[3]) and np.signbit(special[4]) and special[5] == 0
+
+
 def test_gelu_gradient_at_and_near_zero() -> None:
     x = Tensor([0.0, -0.0, 1e-35, -1e-300, 1e-310], requires_grad=True)
     F.gelu(x).backward(np.ones(5))
@@ -257,3 +270,65 @@ def test_batched_rows_times_a_transposed_matrix(dtype: type) -> None:
     np.testing.assert_array_equal(ops.MATMUL.forward(strided, w.T), np.matmul(strided, w.T))
     with pytest.raises(RuntimeError, match="inner dimensions differ"):
         Tensor(x) @ Tensor(w)
+
+
+# --------------------------------------------------------------------------- sums and maxima over a short last axis
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_short_last_axis_reductions_equal_numpys(dtype: type) -> None:
+    """Sums (x @ ones) and maxima (over the transposed rows) of many short rows: NumPy's own numbers."""
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((16, 4, 32, 27)).astype(dtype)
+    x[0, 0, 0, 3], x[1, 0, 0, 5], x[2, 0, 0] = np.nan, -np.inf, np.inf  # nan, -inf and inf rows propagate
+    assert ops._short_last_axis(x, (3,)) and ops._short_last_axis(x, -1) and not ops._short_last_axis(x, (2, 3))
+    assert not ops._short_last_axis(x.swapaxes(2, 3), (3,))  # a strided view: NumPy's own reduction
+    tolerance = 1e-5 if dtype == np.float32 else 1e-13
+    for keepdims in (True, False):
+        np.testing.assert_array_equal(ops._max(x, (3,), keepdims), np.max(x, axis=3, keepdims=keepdims))
+        total = ops._sum(x, (3,), keepdims)
+        assert total.dtype == dtype and total.shape == np.sum(x, axis=3, keepdims=keepdims).shape
+        np.testing.assert_allclose(total, np.sum(x.astype(np.float64), axis=3, keepdims=keepdims), rtol=tolerance,
+                                   atol=tolerance)
+        mean = Tensor(x).mean(axis=-1, keepdims=keepdims).data
+        assert mean.dtype == dtype
+        np.testing.assert_allclose(mean, np.mean(x.astype(np.float64), axis=-1, keepdims=keepdims), rtol=tolerance,
+                                   atol=tolerance)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_softmax_layer_norm_and_cross_entropy_on_many_short_rows_match_torch(dtype: type) -> None:
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(9)
+    x_data, g = rng.standard_normal((32, 4, 32, 32)).astype(dtype), rng.standard_normal((32, 4, 32, 32)).astype(dtype)
+    labels = rng.integers(0, 32, 4096)
+    tolerance = 1e-5 if dtype == np.float32 else 1e-12
+    for ours, theirs in (
+        (lambda t: t.softmax(-1), lambda t: torch.softmax(t, dim=-1)),
+        (lambda t: F.layer_norm(t, (32,)), lambda t: torch.nn.functional.layer_norm(t, (32,))),
+    ):
+        x, tx = Tensor(x_data, requires_grad=True), torch.from_numpy(x_data).requires_grad_()
+        out, tout = ours(x), theirs(tx)
+        out.backward(g)
+        tout.backward(torch.from_numpy(g))
+        assert out.dtype == x.grad.dtype == dtype
+        np.testing.assert_allclose(out.data, tout.detach().numpy(), rtol=tolerance, atol=tolerance)
+        np.testing.assert_allclose(x.grad, tx.grad.numpy(), rtol=tolerance, atol=tolerance)
+    logits, tlogits = Tensor(x_data.reshape(4096, 32), requires_grad=True), torch.from_numpy(x_data.reshape(4096, 32))
+    tlogits.requires_grad_()
+    loss, tloss = F.cross_entropy(logits, Tensor(labels)), torch.nn.functional.cross_entropy(tlogits, torch.from_numpy(labels))
+    loss.backward()
+    tloss.backward()
+    np.testing.assert_allclose(loss.item(), tloss.item(), rtol=tolerance)
+    np.testing.assert_allclose(logits.grad, tlogits.grad.numpy(), rtol=tolerance, atol=tolerance)
+
+
+# --------------------------------------------------------------------------- freed memory kept in the process
+
+
+def test_freed_memory_is_kept_unless_the_environment_says_not(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tinygrad_edu import _malloc
+
+    assert isinstance(_malloc.KEPT, bool)
+    monkeypatch.setenv("TINYGRAD_EDU_SYSTEM_MALLOC", "1")
+    assert _malloc.keep_freed_memory() is False  # glibc's defaults: nothing is set

@@ -143,12 +143,41 @@ def sum_to_shape(g: Any, shape: tuple[int, ...]) -> Any:
     return g
 
 
-def _sum(g: Any, axis: tuple[int, ...], keepdims: bool = False) -> Any:
+def _sum(g: Any, axis: tuple[int, ...] | None, keepdims: bool = False) -> Any:
     """g summed over axis: an array by NumPy's reduction itself (ndarray.sum adds a Python layer), a
     graph node by its own sum, so that it is recorded."""
     if type(g) is np.ndarray:
+        if _short_last_axis(g, axis):  # rows of a few dozen: a product with ones, 4-6x faster
+            s = np.matmul(g, _ones(g.shape[-1], g.dtype))
+            return s.reshape(s.shape + (1,)) if keepdims else s
         return np.add.reduce(g, axis=axis, keepdims=keepdims)  # type: ignore[call-overload]
     return g.sum(axis=axis, keepdims=keepdims)
+
+
+def _short_last_axis(x: np.ndarray, axis: Any) -> bool:
+    """True when `axis` is only the last axis of x, a short one (<= 256), of a C-contiguous float32 or
+    float64 array of many rows: NumPy then reduces row by row, each short row with its own inner loop,
+    and is several times slower than a matrix-vector product (sums) or a pass over the transposed rows."""
+    if x.ndim < 2 or x.size < 4096 or x.shape[-1] > 256 or x.dtype.char not in "fd" or not x.flags.c_contiguous:
+        return False
+    if isinstance(axis, tuple):
+        if len(axis) != 1:
+            return False
+        axis = axis[0]
+    return isinstance(axis, (int, np.integer)) and axis % x.ndim == x.ndim - 1
+
+
+def _axes(axis: int | None) -> tuple[int, ...] | None:
+    """One axis (or None: all of them) as _sum takes it."""
+    return None if axis is None else (axis,)
+
+
+@functools.lru_cache(maxsize=32)
+def _ones(n: int, dtype: np.dtype) -> np.ndarray:
+    """A read-only vector of n ones (sums over a short last axis as x @ ones)."""
+    ones = np.ones(n, dtype=dtype)
+    ones.flags.writeable = False
+    return ones
 
 
 def _is_basic_index(index: tuple[Any, ...]) -> bool:
@@ -243,6 +272,9 @@ def _max(x: Any, axis: Any, keepdims: bool) -> Any:
     """x's maximum along axis: NumPy's reduction itself (x.max adds a Python layer), or the method of a
     device's array (CuPy has ufunc.reduce for add and multiply only)."""
     if type(x) is np.ndarray:
+        if _short_last_axis(x, axis):  # short rows: their columns as rows, then one pass per column (2x faster)
+            m = np.maximum.reduce(np.ascontiguousarray(x.reshape(-1, x.shape[-1]).T), axis=0)
+            return m.reshape(x.shape[:-1] + ((1,) if keepdims else ()))
         return np.maximum.reduce(x, axis=axis, keepdims=keepdims)  # type: ignore[call-overload]
     return x.max(axis=axis, keepdims=keepdims)
 
@@ -411,7 +443,7 @@ def _mean(x: np.ndarray, axis: tuple[int, ...] | None = None, keepdims: bool = F
     if x.dtype.kind != "f" or x.dtype.itemsize < 4:  # NumPy accumulates these in a wider type
         return x.mean(axis=axis, keepdims=keepdims)
     count = x.size if axis is None else math.prod(x.shape[a] for a in axis)
-    return np.add.reduce(x, axis=axis, keepdims=keepdims) / count  # type: ignore[call-overload]  # mean, minus its Python layer
+    return _sum(x, axis, keepdims) / count  # mean, minus its Python layer
 
 
 MEAN = define(Op(
@@ -626,8 +658,9 @@ def _log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
 
 
 def _softmax(x: np.ndarray, axis: int) -> np.ndarray:
-    e = np.exp(x - _max(x, axis, True))
-    e /= np.add.reduce(e, axis=axis, keepdims=True)
+    e = x - _max(x, axis, True)
+    e = np.exp(e, out=e) if is_array(e) and e.dtype.kind == "f" else np.exp(e)  # in place: one array, not two
+    e /= _sum(e, _axes(axis), keepdims=True)
     return e
 
 
@@ -640,7 +673,7 @@ LOG_SOFTMAX = define(Op(
 
 SOFTMAX = define(Op(
     "softmax", "softmax", _softmax,
-    vjps=(lambda g, out, x, axis: out * (g - (g * out).sum(axis=axis, keepdims=True)),),
+    vjps=(lambda g, out, x, axis: out * (g - _sum(g * out, _axes(axis), keepdims=True)),),
     derivatives=("s(δ - s)",), domain=("real",),
     reads=(),
 ))
@@ -657,7 +690,7 @@ def _cross_entropy_saving(logits: np.ndarray, labels: np.ndarray) -> tuple[Any, 
         logits = logits.astype(np.float64)
     shifted = logits - _max(logits, -1, True)
     exps = np.exp(shifted)
-    sums = np.add.reduce(exps, axis=-1)
+    sums = _sum(exps, (-1,))
     loss = np.add.reduce(np.log(sums) - shifted[array_module(shifted).arange(len(labels)), labels]) / len(labels)
     return loss, (exps, sums)
 
@@ -968,14 +1001,14 @@ def _erf(x: Any) -> np.ndarray:
     return _by_blocks(_erf_block, x)
 
 
-def _by_blocks(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray) -> np.ndarray:
-    """f(x) for an elementwise f of a float array, computed on blocks of _ERF_BLOCK elements when x is large."""
-    if x.size <= 2 * _ERF_BLOCK:
+def _by_blocks(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, block: int = _ERF_BLOCK) -> np.ndarray:
+    """f(x) for an elementwise f of a float array, computed on blocks of `block` elements when x is large."""
+    if x.size <= 2 * block:
         return f(x)
     flat, out = x.reshape(-1), array_module(x).empty(x.shape, dtype=x.dtype)
     flat_out = out.reshape(-1)
-    for i in range(0, flat.size, _ERF_BLOCK):
-        flat_out[i:i + _ERF_BLOCK] = f(flat[i:i + _ERF_BLOCK])
+    for i in range(0, flat.size, block):
+        flat_out[i:i + block] = f(flat[i:i + block])
     return out
 
 
@@ -1140,7 +1173,33 @@ _GELU_C = 0.044715
 
 
 def _gelu(x: np.ndarray) -> np.ndarray:
+    if x.dtype == np.float32:
+        return _by_blocks(_gelu_single, x, 2 * _ERF_BLOCK)
     return _by_blocks(_gelu_block, x) if x.dtype.kind == "f" else _gelu_block(x)
+
+
+_ERF_SINGLE_32 = tuple(tuple(np.float32(c) for c in cs) for cs in _ERF_SINGLE)
+
+
+def _gelu_single(x: np.ndarray) -> np.ndarray:
+    """GELU of a float32 block with _erf_single's rational erf evaluated in float32 itself, not widened:
+    2.3x faster, within 1.4e-6 of GELU (torch's float32 GELU: 1.2e-6; erf's own op keeps its 2 ulps)."""
+    y = x * np.float32(_SQRT_HALF)
+    np.clip(y, -4.0, 4.0, out=y)  # (NaN stays NaN; at ±4 the float32 rational is ±1 exactly, as erf)
+    z = y * y
+    p, q = (z * c[0] + c[1] for c in _ERF_SINGLE_32)  # then Horner's rule, in place
+    for c in _ERF_SINGLE_32[0][2:]:
+        p *= z
+        p += c
+    for c in _ERF_SINGLE_32[1][2:]:
+        q *= z
+        q += c
+    p *= y
+    p /= q  # erf(x/√2)
+    p += 1
+    p *= x
+    p *= 0.5
+    return p
 
 
 def _gelu_block(x: np.ndarray) -> np.ndarray:
