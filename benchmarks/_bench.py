@@ -7,8 +7,6 @@ this module. Nothing here asserts anything about speed: targets are reported as 
 from __future__ import annotations
 
 import argparse
-import ctypes
-import ctypes.util
 import gc
 import json
 import math
@@ -39,27 +37,6 @@ def import_torch() -> tuple[Any, str]:
     except RuntimeError:  # only settable before torch's first parallel work
         pass
     return torch, ""
-
-
-def keep_freed_memory() -> bool:
-    """Tell glibc's malloc to keep the memory a process frees (heap blocks up to 32 MiB, never trimmed)
-    instead of handing it back to the system, where the next allocation of it page-faults afresh.
-    Returns whether it could (glibc only).
-
-    By default glibc returns freed memory to the system once the free top of the heap exceeds twice the
-    largest block freed so far, a threshold that moves with every allocation in the process. Contenders
-    timed in one process then pay page faults that depend on what the *others* allocated before them
-    (the hand-written NumPy conv alone in a process: ~1700 faults a call; run after tinygrad_edu's: none),
-    and on a virtual machine a fault costs microseconds. With this, each contender's time is its own
-    arithmetic and memory traffic, whatever ran before it.
-    """
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):
-        return False
-    m_trim_threshold, m_mmap_threshold = -1, -3  # (malloc.h)
-    return bool(mallopt(m_mmap_threshold, 32 << 20)) and bool(mallopt(m_trim_threshold, 1 << 30))
 
 
 def parse_args(description: str) -> argparse.Namespace:

@@ -11,7 +11,8 @@ everywhere, in float32 and in float64:
       gradient as one matrix product and col2im as kH·kW strided adds;
   (c) PyTorch: torch.nn.functional.conv2d(...).backward(g).
 All three start from the same arrays; (a) and (c) are checked against (b) once. The timing process
-keeps the memory it frees (_bench.keep_freed_memory): otherwise glibc hands it back to the system
+keeps the memory it frees, as importing tinygrad_edu sets up (tinygrad_edu/_malloc.py; it applies to the
+whole process, so to every contender): with glibc's defaults freed memory goes back to the system
 between calls at thresholds set by whichever contender ran before, and each contender pays page faults
 for the others' allocations (on a virtual machine, microseconds each: more than the arithmetic here).
 
@@ -45,7 +46,7 @@ from typing import Any  # noqa: E402
 import numpy as np  # noqa: E402
 
 import _bench  # noqa: E402
-from tinygrad_edu import Tensor  # noqa: E402
+from tinygrad_edu import Tensor, _malloc  # noqa: E402
 from tinygrad_edu.nn import functional as F  # noqa: E402
 
 torch, TORCH_MISSING = _bench.import_torch()
@@ -218,7 +219,7 @@ def main() -> None:
         memory_child(sys.argv[2], tuple(json.loads(sys.argv[3])), sys.argv[4])
         return
     args = _bench.parse_args(__doc__.splitlines()[0])
-    kept = _bench.keep_freed_memory()
+    kept = _malloc.KEPT
     env = _bench.environment(("torch",))
     print(f"python {env['python']}, numpy {env['packages']['numpy']}, torch {env['packages']['torch'] or '-'}; "
           f"{args.repeats} repeats{' (quick)' if args.quick else ''}; freed memory kept by malloc: {kept}")
