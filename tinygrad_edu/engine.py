@@ -366,7 +366,7 @@ def _run_backward(
                 except ArithmeticError:  # Python floats raise where NumPy gives inf/nan
                     gk = _numpy_rule(rule, args, params or {})
                 if shaped:
-                    if gk is g:
+                    if gk is g and not _is_shared(shared, g):  # (the seed, passed down a chain of adds: once)
                         shared[id(g)] = _weak(g)
                     data = inp.data
                     if broadcasting and (gk.shape != data.shape or gk.dtype is not data.dtype):
