@@ -371,7 +371,7 @@ def test_draw_graph_and_explain_on_a_conv_net() -> None:
     assert "conv2d" in source and "maxpool" in source
     text = tg.explain(net[0].weight, loss, names=net)
     # the weight's rule, Σ windows(x)·g, with the names of the input and the gradient put in
-    assert text.startswith("dL/d0.weight = Σ windows(const)·dL/dconv2d(const, 0.weight) = ")
+    assert text.startswith("dL/d0.weight = Σ windows(const)·dL/dconv2d(const, 0.weight, 0.bias) = ")
 
 
 def test_check_module_grads_passes_on_a_cnn() -> None:

@@ -331,11 +331,11 @@ def _conv_case(op: ops.Op, draw: Draw, rng: np.random.Generator) -> Case:
     (top, _), (left, _) = geo["padding"]
     h, w_ = geo["size"]
 
-    def conv(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    def conv(x: np.ndarray, w: np.ndarray, *bias: np.ndarray) -> np.ndarray:
         xp, y = _padded(x, geo["padding"]), np.zeros(y_shape)
 
         def visit(n: int, o: int, i: int, j: int, group: int, channels: slice, rows: Any, cols: Any) -> None:
-            y[n, o, i, j] = (xp[n, channels][:, rows][:, :, cols] * w[o]).sum()
+            y[n, o, i, j] = (xp[n, channels][:, rows][:, :, cols] * w[o]).sum() + (bias[0][o] if bias else 0.0)
 
         _conv_loop(geo, visit)
         return y
@@ -360,12 +360,13 @@ def _conv_case(op: ops.Op, draw: Draw, rng: np.random.Generator) -> Case:
 
     params = _conv_params(geo)
     if op.name == "conv2d":
-        def call(x: Tensor, w: Tensor) -> Tensor:
-            return tg.nn.functional.conv2d(x, w, stride=geo["stride"], dilation=geo["dilation"], groups=geo["groups"],
-                                           padding=0) if not any(map(any, geo["padding"])) else \
-                ops.call(ops.CONV2D, x, w, **params)  # asymmetric padding has no public spelling
+        def call(x: Tensor, w: Tensor, *bias: Tensor) -> Tensor:
+            return tg.nn.functional.conv2d(x, w, *bias, stride=geo["stride"], dilation=geo["dilation"],
+                                           groups=geo["groups"], padding=0) if not any(map(any, geo["padding"])) else \
+                ops.call(ops.CONV2D, x, w, *bias, **params)  # asymmetric padding has no public spelling
 
-        return Case([sample(rng, "real", x_shape), sample(rng, "real", w_shape)], call, conv)
+        bias = [sample(rng, "real", (w_shape[0],))] if draw(st.booleans()) else []
+        return Case([sample(rng, "real", x_shape), sample(rng, "real", w_shape)] + bias, call, conv)
     if op.name == "conv2d_input_grad":  # conv2d's rule for its input, called as the engine calls it
         return Case([sample(rng, "real", y_shape), sample(rng, "real", w_shape)],
                     lambda g, w: ops.call(ops.CONV2D_INPUT_GRAD, g, w, input_size=geo["size"], **params), input_grad)

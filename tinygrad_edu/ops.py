@@ -1456,11 +1456,20 @@ def _image_chunks(n: int, bytes_per_image: int) -> list[tuple[int, int]]:
     return [(start, min(n, start + step)) for start in range(0, n, step)]
 
 
-def _conv2d_saving(x: np.ndarray, w: np.ndarray, stride: Pair, padding: Padding2d, dilation: Pair,
-                   groups: int) -> tuple[np.ndarray, np.ndarray]:
-    """Cross-correlation of images x (N, C, H, W) with kernels w (C_out, C/groups, kH, kW): im2col, then
-    a matrix product per group; and, for the kernels' rule, the columns (their gradient is one product
-    with them, see _weight_grad)."""
+def _conv2d_saving(x: np.ndarray, w: np.ndarray, *bias: np.ndarray, stride: Pair, padding: Padding2d,
+                   dilation: Pair, groups: int) -> tuple[np.ndarray, np.ndarray]:
+    """Cross-correlation of images x (N, C, H, W) with kernels w (C_out, C/groups, kH, kW), plus a bias
+    (C_out,) when given: im2col, then a matrix product per group; and, for the kernels' rule, the
+    columns (their gradient is one product with them, see _weight_grad)."""
+    y, cols = _conv2d_columns(x, w, stride, padding, dilation, groups)
+    if bias:
+        y += bias[0].reshape(-1, 1, 1)  # (y is this op's own array: added in place)
+    return y, cols
+
+
+def _conv2d_columns(x: np.ndarray, w: np.ndarray, stride: Pair, padding: Padding2d, dilation: Pair,
+                    groups: int) -> tuple[np.ndarray, np.ndarray]:
+    """_conv2d_saving without the bias: the output, a fresh array, and im2col's columns."""
     n = x.shape[0]
     c_out, _, kh, kw = w.shape
     out = (conv_output_size(x.shape[2], kh, stride[0], padding[0], dilation[0]),
@@ -1480,8 +1489,9 @@ def _conv2d_saving(x: np.ndarray, w: np.ndarray, stride: Pair, padding: Padding2
     return y, cols
 
 
-def _conv2d(x: np.ndarray, w: np.ndarray, stride: Pair, padding: Padding2d, dilation: Pair, groups: int) -> np.ndarray:
-    return _conv2d_saving(x, w, stride, padding, dilation, groups)[0]
+def _conv2d(x: np.ndarray, w: np.ndarray, *bias: np.ndarray, stride: Pair, padding: Padding2d, dilation: Pair,
+            groups: int) -> np.ndarray:
+    return _conv2d_saving(x, w, *bias, stride=stride, padding=padding, dilation=dilation, groups=groups)[0]
 
 
 def _conv2d_input_grad(g: np.ndarray, w: np.ndarray, stride: Pair, padding: Padding2d, dilation: Pair, groups: int,
@@ -1561,17 +1571,19 @@ def _weight_grad(cols: np.ndarray, g: np.ndarray, groups: int, kernel_size: Pair
     return dw.reshape(g.shape[1], -1, kernel_size[0], kernel_size[1])
 
 
-def _conv2d_grad_w(g: Any, out: Any, x: Any, w: Any, saved: np.ndarray | None = None, **p: Any) -> Any:
+def _conv2d_grad_w(g: Any, out: Any, x: Any, w: Any, *bias: Any, saved: np.ndarray | None = None, **p: Any) -> Any:
     if saved is not None and is_array(g):  # the forward's columns: no second im2col
         return _weight_grad(saved, g, p["groups"], tuple(w.shape[2:]))
     return call(CONV2D_WEIGHT_GRAD, x, g, kernel_size=tuple(w.shape[2:]), **p)
 
 
-CONV2D: Op = define(Op(
+CONV2D: Op = define(Op(  # two inputs (x, w) without a bias, three with one
     "conv2d", "conv", _conv2d,
-    vjps=(lambda g, out, x, w, saved=None, **p: call(CONV2D_INPUT_GRAD, g, w, input_size=tuple(x.shape[2:]), **p),
-          _conv2d_grad_w), saving_forward=_conv2d_saving,
-    derivatives=("convᵀ(g, w)", "Σ windows(x)·g"), domain=("real", "real"),
+    vjps=(lambda g, out, x, w, *b, saved=None, **p: call(CONV2D_INPUT_GRAD, g, w, input_size=tuple(x.shape[2:]), **p),
+          _conv2d_grad_w,
+          lambda g, out, x, w, b, saved=None, **p: g.sum(axis=(0, 2, 3))), saving_forward=_conv2d_saving,
+    derivatives=("convᵀ(g, w)", "Σ windows(x)·g", "Σ g over images and positions"), domain=("real", "real", "real"),
+    reads=(0, 1),
 ))
 
 CONV2D_INPUT_GRAD: Op = define(Op(  # the transposed convolution, conv2d's rule for its input

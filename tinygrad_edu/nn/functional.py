@@ -520,11 +520,10 @@ def _conv(name: str, dims: int, input: Any, weight: Tensor, bias: Tensor | None,
         x = x.reshape(x.shape[:2] + (1,) + x.shape[2:])
         weight = weight.reshape(weight.shape[:2] + (1,) + weight.shape[2:])
         stride_, dilation_, pads = (1,) + stride_, (1,) + dilation_, ((0, 0),) + pads
-    y = ops.call(ops.CONV2D, x, weight, stride=stride_, padding=pads, dilation=dilation_, groups=groups)
+    inputs = (x, weight) if bias is None else (x, weight, bias)  # the bias is added by the op: one node
+    y = ops.call(ops.CONV2D, *inputs, stride=stride_, padding=pads, dilation=dilation_, groups=groups)
     if dims == 1:
         y = y.reshape(y.shape[:2] + y.shape[3:])
-    if bias is not None:
-        y = y + bias.reshape((c_out,) + (1,) * dims)
     return y if batched else y.reshape(y.shape[1:])
 
 

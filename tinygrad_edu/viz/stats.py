@@ -23,10 +23,12 @@ matmul             n*k*m MACs for (n,k)@(k,m): output  the same MACs again (g @ 
 linear (a Linear   as matmul: output elements x        as matmul for x and w (g @ w, gᵀ @ x); the
 layer, x @ wᵀ + b) in_features MACs; the bias add: 1   bias add as the add below: 1 flop per output
                    flop per output element             element for the product and 1 for the bias
-conv2d, and its     output elements x C_in/groups x kH  the same MACs again per input requiring grad
-input and weight   x kW (the gradient ops make the     (its rules are its two gradient ops)
+conv2d, and its     output elements x C_in/groups x kH  the same MACs again for x and w (its rules are
+input and weight   x kW (the gradient ops make the     its two gradient ops); a bias as linear's
 gradient ops       same products: counted from the
-                   conv's output g and kernel shape)
+                   conv's output g and kernel shape);
+                   a bias (conv2d's third input) as
+                   linear's
 einsum of n >= 2   (n-1) x product of all its index    the same MACs again per operand requiring
 operands           sizes (e.g. b·i·j·k for bij,bjk)    grad (its rule is an einsum of the same
                                                        indices); of one operand: as sum, below
@@ -262,6 +264,14 @@ def graph_stats(
             fwd_macs[name] += macs
             bwd_macs[name] += macs * product_grads
             if len(node_inputs) == 3:  # (the same count as matmul then add: the two graphs compare)
+                fwd_elt += size
+                bwd_elt += size * ((product_grads > 0) + node_inputs[2].requires_grad)
+        elif name == "conv2d":  # like linear: the products' MACs, and a bias (a third input) as an add
+            macs = _conv_or_einsum_macs(node)
+            product_grads = sum(inp.requires_grad for inp in node_inputs[:2])
+            fwd_macs[name] += macs
+            bwd_macs[name] += macs * product_grads
+            if len(node_inputs) == 3:  # (the same count as conv2d then add: the two graphs compare)
                 fwd_elt += size
                 bwd_elt += size * ((product_grads > 0) + node_inputs[2].requires_grad)
         elif name in CONV_OPS or (name == "einsum" and len(node_inputs) > 1):
