@@ -258,20 +258,13 @@ def graph_stats(
             macs = size * (x.shape[-1] if shaped else 1)  # output elements x inner dimension
             fwd_macs[name] += macs
             bwd_macs[name] += macs * len(grad_inputs)
-        elif name == "linear":  # x @ wᵀ (+ b): a matmul's MACs, and the bias add counted as an add
-            macs = size * node_inputs[0].data.shape[-1]  # output elements x in_features
+        elif name in ("linear", "conv2d"):  # x @ wᵀ or conv(x, w), (+ b): the products' MACs, the bias an add
+            # (linear: output elements x in_features)
+            macs = size * node_inputs[0].data.shape[-1] if name == "linear" else _conv_or_einsum_macs(node)
             product_grads = sum(inp.requires_grad for inp in node_inputs[:2])
             fwd_macs[name] += macs
             bwd_macs[name] += macs * product_grads
-            if len(node_inputs) == 3:  # (the same count as matmul then add: the two graphs compare)
-                fwd_elt += size
-                bwd_elt += size * ((product_grads > 0) + node_inputs[2].requires_grad)
-        elif name == "conv2d":  # like linear: the products' MACs, and a bias (a third input) as an add
-            macs = _conv_or_einsum_macs(node)
-            product_grads = sum(inp.requires_grad for inp in node_inputs[:2])
-            fwd_macs[name] += macs
-            bwd_macs[name] += macs * product_grads
-            if len(node_inputs) == 3:  # (the same count as conv2d then add: the two graphs compare)
+            if len(node_inputs) == 3:  # (the same count as the product then add: the two graphs compare)
                 fwd_elt += size
                 bwd_elt += size * ((product_grads > 0) + node_inputs[2].requires_grad)
         elif name in CONV_OPS or (name == "einsum" and len(node_inputs) > 1):
