@@ -295,7 +295,7 @@ def test_graph_stats_counts_attentions_two_products() -> None:
     assert stats.backward_macs_by_op["matmul"] == 2 * (scores + mix)  # both factors need a gradient, twice
     model, loss = gpt_loss()
     total = graph_stats(loss)
-    assert total.forward_macs_by_op["matmul"] > scores  # the in-projections and the attention
+    assert total.forward_macs_by_op["matmul"] > 0  # the attention's two products (the projections are linear)
     assert total.forward_macs_by_op["linear"] > 0  # out_proj, the MLP and the head: Linear layers
 
 

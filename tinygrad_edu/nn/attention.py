@@ -14,7 +14,7 @@ import numpy as np
 from ..device import array_module
 
 from ..tensor import Tensor, concatenate
-from .functional import _attention_bias, _attention_weights
+from .functional import _attention_bias, _attention_weights, linear
 from .layers import Linear, Rng, as_generator
 from .module import Module
 
@@ -160,12 +160,10 @@ class MultiheadAttention(Module):
         return x if isinstance(x, Tensor) else Tensor(np.asarray(x), dtype=dtype)
 
     def _project(self, query: Tensor, key: Tensor, value: Tensor, self_attention: bool) -> tuple[Tensor, ...]:
-        """query, key and value through their input projections: x @ Wᵀ + b for each."""
+        """query, key and value through their input projections: x @ Wᵀ + b for each (F.linear)."""
         E, b = self.embed_dim, self.in_proj_bias
         if self.in_proj_weight is not None and self_attention:  # one product gives q, k and v side by side
-            qkv = query @ self.in_proj_weight.T
-            if b is not None:
-                qkv = qkv + b
+            qkv = linear(query, self.in_proj_weight, b)
             return qkv[..., :E], qkv[..., E:2 * E], qkv[..., 2 * E:]
         if self.in_proj_weight is not None:
             w = self.in_proj_weight
@@ -174,8 +172,7 @@ class MultiheadAttention(Module):
             weights = (self.q_proj_weight, self.k_proj_weight, self.v_proj_weight)  # type: ignore[assignment]
         projected = []
         for i, (x, w) in enumerate(zip((query, key, value), weights)):
-            y = x @ w.T
-            projected.append(y if b is None else y + b[i * E:(i + 1) * E])
+            projected.append(linear(x, w, None if b is None else b[i * E:(i + 1) * E]))
         return tuple(projected)
 
     def _bias(
