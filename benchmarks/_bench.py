@@ -7,11 +7,13 @@ this module. Nothing here asserts anything about speed: targets are reported as 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import gc
 import json
 import math
 import os
 import platform
+import pstats
 import statistics
 import sys
 import time
@@ -37,6 +39,30 @@ def import_torch() -> tuple[Any, str]:
     except RuntimeError:  # only settable before torch's first parallel work
         pass
     return torch, ""
+
+
+def take_option(name: str, has_value: bool) -> Any:
+    """Remove --name [value] from sys.argv and return the value (True for a flag, None when absent): the
+    options of one script, taken before parse_args sees the ones every script has."""
+    if name not in sys.argv:
+        return None
+    i = sys.argv.index(name)
+    value = sys.argv[i + 1] if has_value else True
+    del sys.argv[i:i + 1 + has_value]
+    return value
+
+
+def profile_steps(step: Callable[[], Any], n: int, title: str, top: int) -> None:
+    """cProfile's top entries (by own time) for n calls of step, after 3 untimed ones."""
+    for _ in range(3):
+        step()
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(n):
+        step()
+    profiler.disable()
+    print(f"== profile of {title} ({n} steps)")
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(top)
 
 
 def parse_args(description: str) -> argparse.Namespace:

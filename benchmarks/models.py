@@ -42,9 +42,6 @@ import os
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = "1"  # before NumPy (or torch) is imported
 
-import cProfile  # noqa: E402
-import pstats  # noqa: E402
-import sys  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from types import ModuleType  # noqa: E402
@@ -306,32 +303,14 @@ def profile(problem: Problem, dtype: str, top: int = 15) -> None:
     """cProfile's top entries (by own time) for 20 of tinygrad_edu's training steps."""
     state = torch_state(contender(torch, problem, dtype, None)[0]) if torch is not None else None
     _, step = contender(tg, problem, dtype, state)
-    for _ in range(3):
-        step()
-    profiler = cProfile.Profile()
-    profiler.enable()
-    for _ in range(20):
-        step()
-    profiler.disable()
-    print(f"== profile of tinygrad_edu's step: {problem.title}, {dtype} (20 steps)")
-    pstats.Stats(profiler).sort_stats("tottime").print_stats(top)
-
-
-def _take_option(name: str, has_value: bool) -> Any:
-    """Remove --name [value] from sys.argv (options of this script only, not of _bench.parse_args)."""
-    if name not in sys.argv:
-        return None
-    i = sys.argv.index(name)
-    value = sys.argv[i + 1] if has_value else True
-    del sys.argv[i:i + 1 + has_value]
-    return value
+    _bench.profile_steps(step, 20, f"tinygrad_edu's step: {problem.title}, {dtype}", top)
 
 
 def main() -> None:
-    only = _take_option("--only", True)
+    only = _bench.take_option("--only", True)
     only = None if only is None else set(only.split(","))
-    clock = time.perf_counter if _take_option("--wall", False) else time.process_time
-    profiling = _take_option("--profile", False)
+    clock = time.perf_counter if _bench.take_option("--wall", False) else time.process_time
+    profiling = _bench.take_option("--profile", False)
     args = _bench.parse_args(__doc__.splitlines()[0])
     if profiling:
         for p in problems(args.quick):

@@ -42,11 +42,8 @@ import os
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = "1"  # before NumPy (or torch) is imported
 
-import cProfile  # noqa: E402
 import math  # noqa: E402
-import pstats  # noqa: E402
 import resource  # noqa: E402
-import sys  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from typing import Any  # noqa: E402
@@ -311,36 +308,17 @@ def profile(sizes: tuple[int, ...], batch: int, dtype: str, case: str, top: int 
     """cProfile's top entries (by own time) for tinygrad_edu's step."""
     layers, x, labels, onehot = make_problem(sizes, batch, dtype)
     _, step = tg_contender(layers, x, labels if case.endswith("-ce") else onehot, case)
-    for _ in range(3):
-        step()
-    n = max(5, int(2000 / (sum(a * b for a, b in zip(sizes, sizes[1:])) * batch / 1e5)))
-    n = min(n, 500)
-    profiler = cProfile.Profile()
-    profiler.enable()
-    for _ in range(n):
-        step()
-    profiler.disable()
-    print(f"== profile of tinygrad_edu's step: {'-'.join(map(str, sizes))}/b{batch} {dtype} {case} ({n} steps)")
-    pstats.Stats(profiler).sort_stats("tottime").print_stats(top)
-
-
-def _take_option(name: str, has_value: bool) -> Any:
-    """Remove --name [value] from sys.argv (options of this script only, not of _bench.parse_args)."""
-    if name not in sys.argv:
-        return None
-    i = sys.argv.index(name)
-    value = sys.argv[i + 1] if has_value else True
-    del sys.argv[i:i + 1 + has_value]
-    return value
+    n = min(500, max(5, int(2000 / (sum(a * b for a, b in zip(sizes, sizes[1:])) * batch / 1e5))))
+    _bench.profile_steps(step, n, f"tinygrad_edu's step: {'-'.join(map(str, sizes))}/b{batch} {dtype} {case}", top)
 
 
 def main() -> None:
-    only = _take_option("--only", True)
+    only = _bench.take_option("--only", True)
     cases = CASES if only is None else tuple(c for c in only.split(",") if c in CASES)
-    sizes_only = _take_option("--sizes", True)  # e.g. "784-256-10": one configuration
-    dtypes_only = _take_option("--dtypes", True)
-    clock = time.perf_counter if _take_option("--wall", False) else time.process_time
-    profiling = _take_option("--profile", False)
+    sizes_only = _bench.take_option("--sizes", True)  # e.g. "784-256-10": one configuration
+    dtypes_only = _bench.take_option("--dtypes", True)
+    clock = time.perf_counter if _bench.take_option("--wall", False) else time.process_time
+    profiling = _bench.take_option("--profile", False)
     args = _bench.parse_args(__doc__.splitlines()[0])
     configs = [c for c in CONFIGS if sizes_only is None or "-".join(map(str, c[0])) in sizes_only.split(",")]
     dtypes = DTYPES if dtypes_only is None else tuple(dtypes_only.split(","))

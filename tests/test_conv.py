@@ -378,3 +378,13 @@ def test_check_module_grads_passes_on_a_cnn() -> None:
     net, _ = _small_cnn_loss()
     x = Tensor(np.random.default_rng(14).normal(size=(2, 1, 6, 6)))
     assert tg.check_module_grads(net, F.cross_entropy, x, np.array([0, 2]))
+
+
+def test_conv2d_refuses_a_bias_of_another_dtype_as_torch_does() -> None:
+    x = Tensor(np.ones((1, 1, 3, 3), np.float32))
+    w = Tensor(np.ones((2, 1, 2, 2), np.float32), requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"conv2d: the bias \(float64\) and the weight \(float32\)"):
+        F.conv2d(x, w, Tensor(np.zeros(2)))
+    b = Tensor(np.zeros(2, np.float32), requires_grad=True)
+    F.conv2d(x, w, b).sum().backward()  # the bias's gradient: one per output position and image
+    assert b.grad.dtype == np.float32 and b.grad.tolist() == [4.0, 4.0]

@@ -1577,7 +1577,7 @@ CONV2D: Op = define(Op(  # two inputs (x, w) without a bias, three with one
     "conv2d", "conv", _conv2d,
     vjps=(lambda g, out, x, w, *b, saved=None, **p: call(CONV2D_INPUT_GRAD, g, w, input_size=tuple(x.shape[2:]), **p),
           _conv2d_grad_w,
-          lambda g, out, x, w, b, saved=None, **p: g.sum(axis=(0, 2, 3))), saving_forward=_conv2d_saving,
+          lambda g, out, x, w, b, saved=None, **p: _sum(g, (0, 2, 3))), saving_forward=_conv2d_saving,
     derivatives=("convᵀ(g, w)", "Σ windows(x)·g", "Σ g over images and positions"), domain=("real", "real", "real"),
     reads=(0, 1),
 ))

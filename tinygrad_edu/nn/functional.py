@@ -513,6 +513,8 @@ def _conv(name: str, dims: int, input: Any, weight: Tensor, bias: Tensor | None,
     if bias is not None and (not isinstance(bias, Tensor) or bias.shape != (c_out,)):
         raise RuntimeError(f"{name}: expected a bias Tensor of shape ({c_out},), got "
                            f"{bias.shape if isinstance(bias, Tensor) else type(bias).__name__}")
+    if bias is not None and bias.dtype != weight.dtype:  # (the op adds it into its output in place)
+        raise RuntimeError(f"{name}: the bias ({bias.dtype}) and the weight ({weight.dtype}) must have the same dtype")
     batched = x.ndim == dims + 2
     if not batched:
         x = x.reshape((1,) + x.shape)
