@@ -18,7 +18,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
-SCRIPTS = ["scalar_engine", "tensor_engine", "user_path", "gradcheck", "render", "memory", "conv", "models"]
+SCRIPTS = ["scalar_engine", "tensor_engine", "user_path", "user_path_floor", "gradcheck", "render", "memory", "conv", "models"]
 
 
 def run(script: str, args: list[str]) -> tuple[int, float]:

@@ -507,6 +507,18 @@ def _linear_case(op: ops.Op, draw: Draw, rng: np.random.Generator) -> Case:
     return Case([sample(rng, "real", s) for s in shapes], lambda *ts: tg.nn.functional.linear(*ts), reference)
 
 
+def _mse_loss_case(op: ops.Op, draw: Draw, rng: np.random.Generator) -> Case:
+    shape = draw(array_shapes(min_dims=0, max_dims=3, max_side=3))
+    reduction = draw(st.sampled_from(["mean", "sum"]))
+
+    def reference(pred: np.ndarray, target: np.ndarray) -> float:  # element by element
+        total = sum((float(p) - float(t)) ** 2 for p, t in zip(pred.ravel(), target.ravel()))
+        return total / pred.size if reduction == "mean" else total
+
+    return Case([sample(rng, "real", shape), sample(rng, "real", shape)],
+                lambda p, t: tg.nn.functional.mse_loss(p, t, reduction), reference)
+
+
 CASES: dict[str, Callable[[ops.Op, Draw, np.random.Generator], Case]] = {
     **{name: _elementwise_case for name in ELEMENTWISE},
     "matmul": _matmul_case,
@@ -526,6 +538,7 @@ CASES: dict[str, Callable[[ops.Op, Draw, np.random.Generator], Case]] = {
     "lstm": _lstm_case,
     "normalize": _normalize_case,
     "linear": _linear_case,
+    "mse_loss": _mse_loss_case,
 }
 
 ALL_OPS = sorted(set(REGISTRY) - NOT_DIFFERENTIABLE)
@@ -575,7 +588,7 @@ SAVING_OPS = sorted(op.name for op in REGISTRY.values() if op.saving_forward is 
 
 def test_the_ops_that_save_work_for_their_rules() -> None:
     # a new one is also covered by the test below
-    assert SAVING_OPS == ["conv2d", "cross_entropy", "lstm", "lstm_cell", "max_pool2d", "normalize"]
+    assert SAVING_OPS == ["conv2d", "cross_entropy", "lstm", "lstm_cell", "max_pool2d", "mse_loss", "normalize"]
 
 
 @pytest.mark.parametrize("name", SAVING_OPS)

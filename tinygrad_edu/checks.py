@@ -48,6 +48,10 @@ def mark_modified(node: Node, where: str) -> None:
     if is_array(node.data):  # views of this memory (t[1:], t.T) change with it
         memory = _memory_of(node.data)
         key = id(memory)  # the entry goes when the memory does: nothing accumulates over a long run
+        entry = _changed_memory.get(key)
+        if entry is not None and entry[0]() is memory:  # speed: an optimizer's every step keeps the reference
+            _changed_memory[key] = (entry[0], clock[0])
+            return
         try:
             ref = weakref.ref(memory, lambda _: _changed_memory.pop(key, None))
         except TypeError:  # an array library without weak references: only the leaf itself is tracked

@@ -389,7 +389,7 @@ def _accumulated(node: Node, g: Any, shared: dict[int, Any]) -> Any:
     if node.grad is not None:
         total = node.grad + g
     elif type(g) is np.ndarray or type(g) in ARRAY_TYPES:  # taken as it is when nothing else can hold it
-        total = g if g.base is None and not _is_shared(shared, g) else g.copy()
+        return g if g.base is None and not _is_shared(shared, g) else g.copy()
     else:  # a float, or a graph node (never changed in place)
         total = g
     if type(total) is not np.ndarray and node.shaped and not isinstance(total, Node) and type(total) not in ARRAY_TYPES:

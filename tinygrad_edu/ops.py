@@ -728,6 +728,36 @@ CROSS_ENTROPY = define(Op(  # one node for log_softmax, pick and mean: the class
 ))
 
 
+def _mse_loss_saving(pred: Any, target: Any, reduction: str) -> tuple[Any, Any]:
+    """Σ (pred - target)², divided by the number of elements for reduction="mean"; and, for the rules,
+    the difference d = pred - target (the gradient is 2d/N for pred, -2d/N for the target)."""
+    d = pred - target
+    total = np.vdot(d, d)  # one pass, no squared array
+    return (total / d.size if reduction == "mean" else total), d
+
+
+def _mse_loss(pred: Any, target: Any, reduction: str) -> Any:
+    return _mse_loss_saving(pred, target, reduction)[0]
+
+
+def _mse_loss_grad_pred(g: Any, out: Any, pred: Any, target: Any, reduction: str, saved: Any = None) -> Any:
+    scale = g * (2 / (pred.size if reduction == "mean" else 1))
+    if is_array(pred) and saved is not None:  # raw data: the forward's difference, not computed again
+        return saved * scale
+    return (pred - target) * scale  # graph nodes (create_graph): a graph of its own, differentiable again
+
+
+def _mse_loss_grad_target(g: Any, out: Any, pred: Any, target: Any, reduction: str, saved: Any = None) -> Any:
+    return -_mse_loss_grad_pred(g, out, pred, target, reduction, saved)
+
+
+MSE_LOSS = define(Op(  # one node for subtract, square and mean (or sum): the regression's usual loss
+    "mse_loss", "mse_loss", _mse_loss,
+    vjps=(_mse_loss_grad_pred, _mse_loss_grad_target), saving_forward=_mse_loss_saving,
+    derivatives=("2(pred - target)/N", "-2(pred - target)/N"), domain=("real", "real"),
+))
+
+
 # --------------------------------------------------------------------------- movement and indexing
 # where, constant pad and scatter are primitives: one node each in a drawing, and rules that are
 # selections (no 0 * inf from the branch not taken). The other movement ops (flip, roll, repeat,

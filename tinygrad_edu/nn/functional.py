@@ -198,10 +198,15 @@ def linear(input: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:  #
 def mse_loss(pred: Tensor, target: Any, reduction: str = "mean") -> Tensor:
     """Mean (or sum) of squared errors (pred - target)²: the post's (y - a₉)² on a batch.
 
+    One `mse_loss` node in the graph, as in PyTorch (for reduction="none", or a target of another
+    dtype, the subtract and square are recorded as they are).
+
     >>> mse_loss(Tensor([1.0, 2.0]), [0.0, 4.0]).item()
     2.5
     """
     target = _target(pred, target, "mse_loss")
+    if reduction in ("mean", "sum") and pred.dtype.kind == "f" and target.dtype == pred.dtype:
+        return _apply(ops.MSE_LOSS, (pred, target), {"reduction": reduction})  # one node (N: 1 for "sum")
     return _reduce((pred - target) ** 2, reduction, "mse_loss")
 
 

@@ -131,7 +131,10 @@ class Optimizer:
             for p in group["params"]:
                 g = self._grad(p)
                 if g is not None:  # as in PyTorch: a parameter without a gradient is left alone
-                    self._update(p, g, group, self.state.setdefault(p, {}))
+                    state = self.state.get(p)
+                    if state is None:
+                        state = self.state[p] = {}
+                    self._update(p, g, group, state)
 
     def _update(self, p: Node, g: Any, group: ParamGroup, state: dict[str, Any]) -> None:
         """Apply this optimizer's rule to parameter p, with gradient g (a float or an ndarray)."""

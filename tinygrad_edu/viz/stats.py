@@ -49,6 +49,8 @@ logsumexp, softmax,
 log_softmax,
 cross_entropy,
 max_pool2d
+mse_loss           3 flops per element (subtract,      2 + 1 per input requiring grad, per
+                   square, mean: as its composite)     element
 every other op     1 flop per output element           1 flop per element (the larger of output
 (add, mul, exp,    (exp, log, tanh, sigmoid and pow    and input: g x local derivative)
 log, tanh, relu,   count 1 like the others)
@@ -276,6 +278,10 @@ def graph_stats(
             bwd_macs[name] += len(grad_inputs)
         elif (not shaped and id(node) in accumulates) or name in MOVEMENT_OPS:
             pass
+        elif name == "mse_loss":  # as its composite counts (subtract, square and mean): the two graphs compare
+            n = _size(node_inputs[0])
+            fwd_elt += 3 * n
+            bwd_elt += 2 * n + n * len(grad_inputs)
         elif name in REDUCING_OPS:
             fwd_elt += sum(_size(inp) for inp in node_inputs)
             bwd_elt += sum(_size(inp) for inp in grad_inputs)
