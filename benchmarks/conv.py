@@ -23,7 +23,9 @@ Peak memory of one forward + backward, each contender in a fresh subprocess: the
 set's high-water mark (VmHWM in /proc/self/status, reset through /proc/self/clear_refs after a warm-up
 call) above the memory held before the call, with glibc told to give every allocation of 128 KiB or
 more straight back to the system (MALLOC_MMAP_THRESHOLD_, with TINYGRAD_EDU_SYSTEM_MALLOC=1 so that
-importing tinygrad_edu leaves it so), so that the high-water mark follows the arrays alive at once. Reported beside torch's; there is no target. Linux only (skipped elsewhere).
+importing tinygrad_edu leaves it so), so that the high-water mark follows the arrays alive at once
+(smaller ones may reuse freed heap memory: the smallest problems' figures are a lower bound).
+Reported beside torch's; there is no target. Linux only (skipped elsewhere).
 
 Run: python benchmarks/conv.py [--quick] [--repeats N]
 Writes benchmarks/results/conv.json.
