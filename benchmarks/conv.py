@@ -22,8 +22,10 @@ written by hand in NumPy"). Torch's time is printed for reference.
 Peak memory of one forward + backward, each contender in a fresh subprocess: the growth of the resident
 set's high-water mark (VmHWM in /proc/self/status, reset through /proc/self/clear_refs after a warm-up
 call) above the memory held before the call, with glibc told to give every allocation of 128 KiB or
-more straight back to the system (MALLOC_MMAP_THRESHOLD_), so that the high-water mark follows the
-arrays alive at once. Reported beside torch's; there is no target. Linux only (skipped elsewhere).
+more straight back to the system (MALLOC_MMAP_THRESHOLD_, with TINYGRAD_EDU_SYSTEM_MALLOC=1 so that
+importing tinygrad_edu leaves it so), so that the high-water mark follows the arrays alive at once
+(smaller ones may reuse freed heap memory: the smallest problems' figures are a lower bound).
+Reported beside torch's; there is no target. Linux only (skipped elsewhere).
 
 Run: python benchmarks/conv.py [--quick] [--repeats N]
 Writes benchmarks/results/conv.json.
@@ -171,7 +173,8 @@ def memory_child(who: str, config: tuple[int, ...], dtype: str) -> None:
 def peak_memory(config: tuple[int, ...], dtype: str, names: list[str]) -> dict[str, int | None]:
     if not os.path.exists("/proc/self/clear_refs"):
         return dict.fromkeys(names)
-    env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": str(128 * 1024)}
+    # glibc's defaults in the child (importing tinygrad_edu would otherwise raise the threshold to 32 MB)
+    env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": str(128 * 1024), "TINYGRAD_EDU_SYSTEM_MALLOC": "1"}
     result: dict[str, int | None] = {}
     for who in names:
         proc = subprocess.run([sys.executable, __file__, "--memory-child", who, json.dumps(config), dtype],

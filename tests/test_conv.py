@@ -151,7 +151,8 @@ def test_conv2d_matches_torch_both_ways(settings: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize("chunk_bytes", [None, 1])
-@pytest.mark.parametrize("c_in, c_out, groups, stride", [(8, 4, 1, 1), (16, 6, 2, 1), (8, 4, 1, 2), (1, 16, 1, 1)])
+@pytest.mark.parametrize("c_in, c_out, groups, stride", [(8, 4, 1, 1), (16, 6, 2, 1), (8, 4, 1, 2), (1, 16, 1, 1),
+                                                         (2, 24, 2, 1)])
 def test_conv2d_with_many_channels_matches_the_loop_and_torch(c_in: int, c_out: int, groups: int, stride: int,
                                                               chunk_bytes: int | None,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1552,7 +1552,8 @@ def _col2im_stride1(g: np.ndarray, w_t: np.ndarray, kernel: Pair, dilation: Pair
     images laid out flat, where a kernel offset is one shift of every plane at once, so each of the
     kH·kW adds runs along a row as long as a plane instead of one output row. The columns are made as
     wide as a padded row for that (the extra entries zero, from zeros put after each row of g or of
-    the columns, whichever has fewer rows)."""
+    the columns, whichever has fewer rows); the columns, when widened, also as tall as a padded image,
+    so that each add is one run over all the images."""
     n, c_out, ho, wo = g.shape
     groups, k, c_out_group = w_t.shape
     hp, wp = padded
@@ -1561,11 +1562,11 @@ def _col2im_stride1(g: np.ndarray, w_t: np.ndarray, kernel: Pair, dilation: Pair
     flat = array_module(g).zeros(size + (kernel[0] - 1) * dilation[0] * wp + (kernel[1] - 1) * dilation[1],
                                  dtype=np.result_type(g.dtype, w_t.dtype))
 
-    def add(cols: np.ndarray, start: int, stop: int) -> None:  # the columns (C, kH·kW, images, H_out·W_pad)
+    def add(cols: np.ndarray, rows: int, start: int, stop: int) -> None:  # the columns (C, kH·kW, images, rows·W_pad)
         for i in range(kernel[0]):
             for j in range(kernel[1]):
                 shift = i * dilation[0] * wp + j * dilation[1]  # (the zeros after a row land in the padding)
-                flat[shift:shift + size].reshape(c, n, hp * wp)[:, start:stop, :ho * wp] += cols[:, i * kernel[1] + j]
+                flat[shift:shift + size].reshape(c, n, hp * wp)[:, start:stop, :rows * wp] += cols[:, i * kernel[1] + j]
 
     if c_out_group <= k:  # widen g, on its way to the order of one product for many images at once
         wide = array_module(g).zeros((c_out, n, ho, wp), dtype=g.dtype)
@@ -1573,12 +1574,13 @@ def _col2im_stride1(g: np.ndarray, w_t: np.ndarray, kernel: Pair, dilation: Pair
         wide = wide.reshape(groups, c_out_group, n, ho * wp)
         for start, stop in _image_chunks(n, groups * k * ho * wp * flat.itemsize):  # (added while in cache)
             cols = np.matmul(w_t, wide[:, :, start:stop].reshape(groups, c_out_group, -1))
-            add(cols.reshape(c, kk, stop - start, ho * wp), start, stop)
-    else:  # widen the columns; one product per image (g as it is), seen in the same order
+            add(cols.reshape(c, kk, stop - start, ho * wp), ho, start, stop)
+    else:  # widen the columns, one product per image (g as it is), into the order of the adds
         narrow = np.matmul(w_t, g.reshape(n, groups, c_out_group, ho * wo))
-        cols = array_module(narrow).zeros((n, groups, k, ho, wp), dtype=narrow.dtype)
-        cols[..., :wo] = narrow.reshape(n, groups, k, ho, wo)
-        add(cols.reshape(n, c, kk, ho * wp).transpose(1, 2, 0, 3), 0, n)
+        # speed: images as tall as padded ones (zero rows below), so that an add is one run, not one per image
+        cols = array_module(narrow).zeros((groups, k, n, hp, wp), dtype=narrow.dtype)
+        cols[..., :ho, :wo] = narrow.reshape(n, groups, k, ho, wo).transpose(1, 2, 0, 3, 4)
+        add(cols.reshape(c, kk, n, hp * wp), hp, 0, n)
     return flat[:size].reshape(c, n, hp, wp)
 
 
@@ -1603,11 +1605,20 @@ def _conv2d_grad_w(g: Any, out: Any, x: Any, w: Any, *bias: Any, saved: np.ndarr
     return call(CONV2D_WEIGHT_GRAD, x, g, kernel_size=tuple(w.shape[2:]), **p)
 
 
+def _conv2d_grad_b(g: Any, out: Any, x: Any, w: Any, b: Any, saved: np.ndarray | None = None, **p: Any) -> Any:
+    if type(g) is np.ndarray and g.dtype.char in "fd":  # speed: two products with ones, over the images and
+        # then over the positions: 3-4x faster than NumPy's sum over three axes
+        n, c, h, wd = g.shape
+        per_position = _ones(n, g.dtype) @ g.reshape(n, c * h * wd)
+        return per_position.reshape(c, h * wd) @ _ones(h * wd, g.dtype)
+    return _sum(g, (0, 2, 3))
+
+
 CONV2D: Op = define(Op(  # two inputs (x, w) without a bias, three with one
     "conv2d", "conv", _conv2d,
     vjps=(lambda g, out, x, w, *b, saved=None, **p: call(CONV2D_INPUT_GRAD, g, w, input_size=tuple(x.shape[2:]), **p),
           _conv2d_grad_w,
-          lambda g, out, x, w, b, saved=None, **p: _sum(g, (0, 2, 3))), saving_forward=_conv2d_saving,
+          _conv2d_grad_b), saving_forward=_conv2d_saving,
     derivatives=("convᵀ(g, w)", "Σ windows(x)·g", "Σ g over images and positions"), domain=("real", "real", "real"),
     reads=(0, 1),
 ))
