@@ -199,11 +199,27 @@ def test_a_cnn_matches_torch() -> None:
     {"kernel_size": 2}, {"kernel_size": 3, "stride": 2, "padding": 1}, {"kernel_size": (3, 2), "stride": (2, 1)},
     {"kernel_size": 3, "stride": 2, "ceil_mode": True}, {"kernel_size": 2, "stride": 3, "padding": 1, "ceil_mode": True},
     {"kernel_size": 3, "stride": 1, "padding": 1, "dilation": 2},
+    {"kernel_size": 17, "stride": 1, "padding": 8},  # 289 offsets in a window: more than a byte holds
 ])
 def test_max_pool2d_matches_torch(settings: dict[str, Any]) -> None:
     torch = _torch()
     _compare(nn.MaxPool2d(**settings), torch.nn.MaxPool2d(**settings), np.random.default_rng(6).normal(size=(2, 3, 7, 8)))
     _compare(nn.MaxPool2d(**settings), torch.nn.MaxPool2d(**settings), np.random.default_rng(6).normal(size=(3, 7, 8)))
+
+
+def test_max_pool2d_with_nans_and_ties_matches_torch() -> None:
+    torch = _torch()
+    x = np.random.default_rng(10).integers(0, 3, size=(2, 3, 6, 6)).astype(np.float64)  # many ties
+    x[0, 0, 0, 1] = x[0, 1, 2, 2] = x[0, 1, 3, 3] = x[1, 2, 5, 4] = np.nan  # one window with two NaNs
+    for settings in ({"kernel_size": 2}, {"kernel_size": 3, "stride": 2, "padding": 1}):
+        xt, xT = Tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+        y, Y = nn.MaxPool2d(**settings)(xt), torch.nn.MaxPool2d(**settings)(xT)
+        np.testing.assert_array_equal(y.data, Y.detach().numpy())  # NaN where torch has NaN
+        g = np.random.default_rng(11).normal(size=y.shape)
+        y.backward(g)
+        Y.backward(torch.tensor(g))
+        # the same element of each window (overlapping windows may add in another order: ulps)
+        np.testing.assert_allclose(xt.grad, xT.grad.numpy(), rtol=0, atol=1e-12)
 
 
 @pytest.mark.parametrize("settings", [

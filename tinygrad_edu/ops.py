@@ -1663,8 +1663,10 @@ def _max_pool2d_saving(x: np.ndarray, kernel_size: Pair, stride: Pair, padding: 
     axes is far slower)."""
     windows = _max_pool2d_windows(x, kernel_size, stride, padding, dilation, ceil_mode)
     out = windows[..., 0, 0].copy()
-    index = array_module(out).zeros(out.shape, dtype=np.intp)
-    for k in range(1, kernel_size[0] * kernel_size[1]):
+    offsets = kernel_size[0] * kernel_size[1]
+    # speed: a byte per window where the offsets fit one (every real kernel): its updates below take a third less
+    index = array_module(out).zeros(out.shape, dtype=np.uint8 if offsets <= 256 else np.intp)
+    for k in range(1, offsets):
         v = windows[..., k // kernel_size[1], k % kernel_size[1]].copy()  # (contiguous: the next three are fast)
         better = v > out
         if x.dtype.kind == "f":
@@ -1716,6 +1718,7 @@ def _picked_positions(index: np.ndarray, input_size: Pair, kernel_size: Pair, st
     whether it lies inside the image (not in the padding)."""
     ho, wo = index.shape[2:]
     xp = array_module(index)
+    index = index.astype(np.intp)  # (the offset may be saved as a byte: no arithmetic in bytes)
     rows = (xp.arange(ho) * stride[0] - padding[0])[:, np.newaxis] + index // kernel_size[1] * dilation[0]
     cols = xp.arange(wo) * stride[1] - padding[1] + index % kernel_size[1] * dilation[1]
     inside = (rows >= 0) & (rows < input_size[0]) & (cols >= 0) & (cols < input_size[1])
