@@ -147,7 +147,7 @@ def _sum(g: Any, axis: tuple[int, ...] | None, keepdims: bool = False) -> Any:
     """g summed over axis: an array by NumPy's reduction itself (ndarray.sum adds a Python layer), a
     graph node by its own sum, so that it is recorded."""
     if type(g) is np.ndarray:
-        if _short_last_axis(g, axis):  # rows of a few dozen: a product with ones, 4-6x faster
+        if axis is not None and _short_last_axis(g, axis):  # rows of a few dozen: a product with ones, 4-6x faster
             s = np.matmul(g, _ones(g.shape[-1], g.dtype))
             return s.reshape(s.shape + (1,)) if keepdims else s
         return np.add.reduce(g, axis=axis, keepdims=keepdims)  # type: ignore[call-overload]
@@ -404,7 +404,7 @@ def _matmul_error(x: Any, y: Any) -> str | None:
 def _matmul(x: Any, y: Any) -> Any:
     """x @ y; a batch of rows times one matrix (a Linear layer's x @ W.T) as one 2-D product: NumPy's
     loop over the batch is up to 1.7x slower when the matrix is a transposed view."""
-    if type(x) is np.ndarray and np.ndim(y) == 2 and x.ndim > 2 and x.size and x.flags.c_contiguous:
+    if x.ndim > 2 and type(x) is np.ndarray and np.ndim(y) == 2 and x.size and x.flags.c_contiguous:
         return np.matmul(x.reshape(-1, x.shape[-1]), y).reshape(x.shape[:-1] + (y.shape[1],))
     return np.matmul(x, y)
 
