@@ -165,7 +165,7 @@ def tape_step(layers: user_path.Layers, x: np.ndarray, target: np.ndarray, case:
 
 
 def contenders(layers: user_path.Layers, x: np.ndarray, target: np.ndarray, case: str) -> dict[str, Callable[[], Any]]:
-    ours_model, ours = user_path.tg_contender(layers, x, target, case)
+    ours = user_path.tg_contender(layers, x, target, case)[1]
     return {"numpy": user_path.NumpyMLP(layers, x, target, case).step, "ops": ops_step(layers, x, target, case)[1],
             "tape": tape_step(layers, x, target, case)[1], "ours": ours}
 
