@@ -1664,7 +1664,7 @@ def _max_pool2d_saving(x: np.ndarray, kernel_size: Pair, stride: Pair, padding: 
     windows = _max_pool2d_windows(x, kernel_size, stride, padding, dilation, ceil_mode)
     out = windows[..., 0, 0].copy()
     offsets = kernel_size[0] * kernel_size[1]
-    # speed: a byte per window where the offsets fit one (every real kernel): its updates below take a third less
+    # speed: a byte per window where the offsets fit one (kernels up to 16x16): its updates below take a third less
     index = array_module(out).zeros(out.shape, dtype=np.uint8 if offsets <= 256 else np.intp)
     for k in range(1, offsets):
         v = windows[..., k // kernel_size[1], k % kernel_size[1]].copy()  # (contiguous: the next three are fast)
