@@ -178,6 +178,12 @@ def environment(extra_packages: tuple[str, ...] = ()) -> dict[str, Any]:
     }
 
 
+def run_line(env: dict[str, Any], args: argparse.Namespace, contender: str = "torch") -> str:
+    """The line a benchmark starts with: the versions of Python, NumPy and the contender; the repeats."""
+    return (f"python {env['python']}, numpy {env['packages']['numpy']}, {contender} {env['packages'][contender] or '-'}; "
+            f"{args.repeats} repeats{' (quick)' if args.quick else ''}")
+
+
 def write_results(script: str, payload: dict[str, Any]) -> Path:
     """Write benchmarks/results/<script>.json and return its path."""
     RESULTS_DIR.mkdir(exist_ok=True)

@@ -224,8 +224,7 @@ def main() -> None:
     args = _bench.parse_args(__doc__.splitlines()[0])
     kept = _malloc.KEPT
     env = _bench.environment(("torch",))
-    print(f"python {env['python']}, numpy {env['packages']['numpy']}, torch {env['packages']['torch'] or '-'}; "
-          f"{args.repeats} repeats{' (quick)' if args.quick else ''}; freed memory kept by malloc: {kept}")
+    print(f"{_bench.run_line(env, args)}; freed memory kept by malloc: {kept}")
     if torch is None:
         print(f"skipped: torch not installed ({TORCH_MISSING})")
     print()

@@ -319,8 +319,7 @@ def main() -> None:
                     profile(p, dtype)
         return
     env = _bench.environment(("torch",))
-    print(f"python {env['python']}, numpy {env['packages']['numpy']}, torch {env['packages']['torch'] or '-'}; "
-          f"{args.repeats} repeats{' (quick)' if args.quick else ''}")
+    print(_bench.run_line(env, args))
     if torch is None:
         print(f"torch not installed ({TORCH_MISSING}): tinygrad_edu is timed alone, no ratios")
     else:

@@ -572,8 +572,7 @@ def bench_memory() -> dict[str, Any]:
 def main() -> None:
     args = _bench.parse_args(__doc__.splitlines()[0])
     env = _bench.environment(("micrograd",))
-    print(f"python {env['python']}, numpy {env['packages']['numpy']}, micrograd {env['packages']['micrograd'] or '-'}; "
-          f"{args.repeats} repeats{' (quick)' if args.quick else ''}\n")
+    print(_bench.run_line(env, args, "micrograd") + "\n")
     mlp = bench_mlp_step(args.repeats)
     scaling = bench_scaling(args.repeats, args.quick)
     chain = bench_deep_chain(args.quick)

@@ -275,8 +275,7 @@ def bench_per_op(repeats: int, quick: bool) -> dict[str, Any]:
 def main() -> None:
     args = _bench.parse_args(__doc__.splitlines()[0])
     env = _bench.environment(("torch",))
-    print(f"python {env['python']}, numpy {env['packages']['numpy']}, torch {env['packages']['torch'] or '-'}; "
-          f"{args.repeats} repeats{' (quick)' if args.quick else ''}")
+    print(_bench.run_line(env, args))
     if torch is None:
         print(f"skipped: torch not installed ({TORCH_MISSING})")
     else:

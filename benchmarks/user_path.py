@@ -329,9 +329,7 @@ def main() -> None:
                     profile(sizes, batch, dtype, case)
         return
     env = _bench.environment(("torch",))
-    print(f"python {env['python']}, numpy {env['packages']['numpy']}, torch {env['packages']['torch'] or '-'}; "
-          f"{args.repeats} repeats{' (quick)' if args.quick else ''}; clock: "
-          f"{'wall time' if clock is time.perf_counter else 'CPU time of this process'}")
+    print(f"{_bench.run_line(env, args)}; clock: {'wall time' if clock is time.perf_counter else 'CPU time of this process'}")
     if torch is None:
         print(f"torch not installed ({TORCH_MISSING}): no ratios against torch")
     else:

@@ -199,6 +199,22 @@ class ScalarNode(Node):
         return () if x is None else (x,) if y is None else (x, y)
 
 
+def zero_grads(params: Iterable[Node], set_to_none: bool = True) -> None:
+    """Forget the parameters' gradients (Module.zero_grad and Optimizer.zero_grad): None for a Tensor,
+    0.0 for a Value, their "no gradient". With set_to_none=False a Tensor's gradient array is filled
+    with zeros in place instead (PyTorch's option); one that backward(create_graph=True) left as a
+    graph node becomes zeros without the graph."""
+    for p in params:
+        if not p.shaped:
+            p.grad = 0.0
+        elif set_to_none or p.grad is None:
+            p.grad = None
+        elif is_array(p.grad):
+            p.grad[...] = 0
+        else:
+            p.grad = array_module(p.data).zeros_like(p.data)
+
+
 def _seed_gradient(out: Node, gradient: Any, where: str) -> Any:
     """dL/d(out) to start backward from: `gradient`, or 1 for a scalar output."""
     kind = type(out).__name__

@@ -147,7 +147,7 @@ def _sum(g: Any, axis: tuple[int, ...] | None, keepdims: bool = False) -> Any:
     """g summed over axis: an array by NumPy's reduction itself (ndarray.sum adds a Python layer), a
     graph node by its own sum, so that it is recorded."""
     if type(g) is np.ndarray:
-        if axis is not None and _short_last_axis(g, axis):  # rows of a few dozen: a product with ones, 4-6x faster
+        if _short_last_axis(g, axis):  # rows of a few dozen: a product with ones, 4-6x faster
             s = np.matmul(g, _ones(g.shape[-1], g.dtype))
             return s.reshape(s.shape + (1,)) if keepdims else s
         return np.add.reduce(g, axis=axis, keepdims=keepdims)  # type: ignore[call-overload]
@@ -158,7 +158,8 @@ def _short_last_axis(x: np.ndarray, axis: Any) -> bool:
     """True when `axis` is only the last axis of x, a short one (<= 256), of a C-contiguous float32 or
     float64 array of many rows: NumPy then reduces row by row, each short row with its own inner loop,
     and is several times slower than a matrix-vector product (sums) or a pass over the transposed rows."""
-    if x.ndim < 2 or x.size < 4096 or x.shape[-1] > 256 or x.dtype.char not in "fd" or not x.flags.c_contiguous:
+    if axis is None or x.ndim < 2 or x.size < 4096 or x.shape[-1] > 256 or x.dtype.char not in "fd" or \
+            not x.flags.c_contiguous:
         return False
     if isinstance(axis, tuple):
         if len(axis) != 1:
@@ -1977,6 +1978,11 @@ def _lstm_order(steps: int, reverse: bool) -> range:
     return range(steps - 1, -1, -1) if reverse else range(steps)
 
 
+def _lstm_neighbours(steps: int, reverse: bool) -> tuple[slice, slice]:
+    """(later, before): the steps that follow another step, and the steps they follow, in the same order."""
+    return (slice(0, steps - 1), slice(1, steps)) if reverse else (slice(1, steps), slice(0, steps - 1))
+
+
 def _lstm_saving(x: np.ndarray, h0: np.ndarray, c0: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarray,
                  *biases: np.ndarray, reverse: bool = False) -> tuple[np.ndarray, _LSTMWork]:
     """The layer's output (T+1, N, H), and its saved work. The i, f, o rows of the weights are halved
@@ -2026,8 +2032,7 @@ def _lstm_backward(g: np.ndarray, out: np.ndarray, h0: np.ndarray, c0: np.ndarra
     steps, n, hidden = cs.shape
     xp = array_module(act)
     order = _lstm_order(steps, reverse)
-    first, later, before = (order[0], slice(0, steps - 1), slice(1, steps)) if reverse else \
-        (order[0], slice(1, steps), slice(0, steps - 1))  # step `first` follows (h0, c0); each of `later`, `before`
+    first, (later, before) = order[0], _lstm_neighbours(steps, reverse)  # step `first` follows (h0, c0)
     i, f, gate, o = (act[..., k * hidden:(k + 1) * hidden] for k in range(4))
     local = act * act  # δ_t / (dc_t, dc_t, dc_t, dh_t), block by block:
     np.subtract(act, local, out=local)  # σ' = s(1 - s) for i, f, o
@@ -2117,10 +2122,10 @@ def _lstm_grad(k: int, g: Any, out: Any, x: Any, h0: Any, c0: Any, w_ih: Any, w_
     elif k == 3:
         grad = flat.transpose((1, 0)) @ x.reshape((steps * n, x.shape[2]))
     elif k == 4:  # Σ δ_tᵀ h_(t-1): h0 before the first step, the output's row t∓1 before the others
-        first = steps - 1 if reverse else 0
+        first = _lstm_order(steps, reverse)[0]
         grad = delta[first].transpose((1, 0)) @ h0
         if steps > 1:
-            later, before = (slice(0, steps - 1), slice(1, steps)) if reverse else (slice(1, steps), slice(0, steps - 1))
+            later, before = _lstm_neighbours(steps, reverse)
             rest = (steps - 1) * n
             grad = grad + delta[later].reshape((rest, delta.shape[2])).transpose((1, 0)) @ \
                 out[before].reshape((rest, out.shape[2]))
@@ -2155,10 +2160,7 @@ def _rows(a: Any) -> Any:
 
 
 def _linear(x: Any, w: Any, b: Any = None) -> Any:
-    if x.ndim > 2 and type(x) is np.ndarray and x.flags.c_contiguous and x.size:  # all rows as one 2-D product
-        y = np.matmul(x.reshape(-1, x.shape[-1]), w.T).reshape(x.shape[:-1] + (w.shape[0],))
-    else:
-        y = np.matmul(x, w.T)
+    y = _matmul(x, w.T)  # (all rows of a batch as one 2-D product)
     if b is None:
         return y
     if b.dtype == y.dtype and b.shape == y.shape[-1:]:

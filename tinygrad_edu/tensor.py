@@ -1109,10 +1109,10 @@ def _as_tensor(x: Any, like: Tensor, op: Op, copy: bool = True) -> Tensor:
         return x
     if kind is float or kind is int:  # the common cases first: `x * 2.0`, `x ** 2`
         data = like.data
-        dtype = data.dtype
+        dtype = data.dtype if data.dtype.kind == "f" else np.result_type(data.dtype, x)
         if type(data) is np.ndarray:
-            return _leaf(np.array(x, dtype=dtype if dtype.kind == "f" else np.result_type(dtype, x)))
-        return _leaf(array_module(data).asarray(x, dtype=dtype if dtype.kind == "f" else np.result_type(dtype, x)))
+            return _leaf(np.array(x, dtype=dtype))
+        return _leaf(array_module(data).asarray(x, dtype=dtype))
     if kind is np.ndarray and x.dtype.kind in "fiub":
         if type(like.data) is not np.ndarray:  # a NumPy array is a constant: copied to the tensor's device
             return _leaf(device_of(like.data).to_device(x))
@@ -1761,7 +1761,9 @@ def randn(
     *shape: Any,
     rng: np.random.Generator | int | None = None,
     dtype: Any = np.float64,
-    requires_grad: bool = False, device: Any = None) -> Tensor:
+    requires_grad: bool = False,
+    device: Any = None,
+) -> Tensor:
     """Standard normal samples; `rng` is a NumPy Generator or a seed, for repeatable results.
 
     >>> randn(2, rng=0).shape
@@ -1775,7 +1777,9 @@ def rand(
     *shape: Any,
     rng: np.random.Generator | int | None = None,
     dtype: Any = np.float64,
-    requires_grad: bool = False, device: Any = None) -> Tensor:
+    requires_grad: bool = False,
+    device: Any = None,
+) -> Tensor:
     """Uniform samples from [0, 1); `rng` is a NumPy Generator or a seed."""
     generator = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     return Tensor(generator.random(_shape(shape)).astype(dtype), requires_grad=requires_grad, device=device)

@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..device import device_of, get_device, is_array, to_host
-from ..engine import Node
+from ..engine import Node, zero_grads
 from ..tensor import Tensor
 from ..value import Value
 
@@ -188,15 +188,7 @@ class Module:
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget accumulated gradients: None for a Tensor, 0.0 for a Value. With set_to_none=False a
         Tensor's gradient array is filled with zeros instead (PyTorch's option)."""
-        for p in self.parameters():
-            if not isinstance(p, Tensor):
-                p.grad = 0.0
-            elif set_to_none or p.grad is None:
-                p.grad = None
-            elif is_array(p.grad):
-                p.grad[...] = 0
-            else:  # a graph node, left by backward(create_graph=True): zeros without the graph
-                p.grad = np.zeros_like(p.data)
+        zero_grads(self.parameters(), set_to_none)
 
     def to(self, device: Any) -> Module:
         """Move every parameter and buffer (and its gradient) to `device` ("cpu", "cuda"), in place: the

@@ -25,7 +25,7 @@ import numpy as np
 
 from ..checks import mark_modified
 from ..device import array_module, device_of, is_array, to_host
-from ..engine import Node
+from ..engine import Node, zero_grads
 
 __all__ = ["Adam", "AdamW", "Optimizer", "SGD", "lr_scheduler"]
 
@@ -118,12 +118,7 @@ class Optimizer:
 
         With set_to_none=False a Tensor's gradient array is filled with zeros instead (PyTorch's option).
         """
-        for group in self.param_groups:
-            for p in group["params"]:
-                if not p.shaped:
-                    p.grad = 0.0
-                else:
-                    p.grad = None if set_to_none or p.grad is None else _zeroed(p.grad, p.data)
+        zero_grads((p for group in self.param_groups for p in group["params"]), set_to_none)
 
     def step(self) -> None:
         """Update every parameter that has a gradient from it (one optimization step)."""
@@ -437,15 +432,6 @@ def _scale(p: Node, factor: float) -> None:
         np.multiply(p.data, factor, out=p.data, casting="same_kind")
     else:
         p.data = float(p.data * factor)
-
-
-def _zeroed(grad: Any, data: Any) -> Any:
-    """A gradient set to zeros, as zero_grad(set_to_none=False) leaves it: its own array filled in
-    place, or (a graph node, from backward(create_graph=True)) a new array of zeros like the data."""
-    if is_array(grad):
-        grad[...] = 0
-        return grad
-    return _zeros_like(data) if is_array(data) else 0.0
 
 
 def _copy(x: Any) -> Any:
