@@ -166,7 +166,7 @@ def test_drawings_and_explanations_show_a_device_tensors_values(device: str) -> 
 def test_moving_tensors_and_modules(device: str) -> None:
     t = Tensor([1.0, 2.0], requires_grad=True)
     d = t.to(device)
-    assert d.device == device and d.requires_grad and d.op is None  # a new leaf on the device
+    assert d.device == device and d.requires_grad and d.op is tg.REGISTRY["copy"]  # a node: gradients flow back
     assert t.to("cpu") is t and d.to(device) is d
     host = d.numpy()
     assert type(host) is np.ndarray and host.tolist() == [1.0, 2.0]
@@ -178,6 +178,79 @@ def test_moving_tensors_and_modules(device: str) -> None:
     assert model.to(device) is model and all(p.device == device for p in model.parameters())
     out = model(Tensor(np.ones((4, 2)), device=device))
     assert out.device == device and type(out.data) is type(model.weight.data)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_gradients_flow_back_across_a_move_to_each_side_s_device(device: str) -> None:
+    rng = np.random.default_rng(0)
+    x = Tensor(rng.normal(size=(3, 2)), requires_grad=True)  # on the CPU
+    w = Tensor(rng.normal(size=(2, 4)), requires_grad=True, device=device)
+    out = ((x.to(device) @ w).tanh() ** 2).sum().cpu()  # there and back, as a model split across devices
+    out.backward()
+    h = np.tanh(x.data @ to_host(w.data))  # the closed form: d/dh sum(tanh(h)²) = 2 tanh(h) (1 - tanh(h)²)
+    dh = 2 * h * (1 - h ** 2)
+    assert type(x.grad) is np.ndarray and x.grad.dtype == np.float64
+    np.testing.assert_allclose(x.grad, dh @ to_host(w.data).T, rtol=1e-12)
+    np.testing.assert_allclose(_host(w.grad), x.data.T @ dh, rtol=1e-12)
+    # second order through the moves: d²/dx² sum(x³) = 6x, computed as a graph on the device
+    (g,) = tg.grad((x.to(device) ** 3).sum(), [x], create_graph=True)
+    assert g.device == "cpu" and g.op is not None
+    (gg,) = tg.grad(g.sum(), [x])
+    np.testing.assert_allclose(gg, 6 * x.data, rtol=1e-12)
+    assert tg.gradcheck(lambda t: (t.to(device).exp() * 2).sum().cpu(), [x])
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_a_model_split_across_devices_trains_as_on_the_cpu(device: str) -> None:
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(size=(5, 6)), rng.integers(0, 3, 5)
+    grads = {}
+    for second in ("cpu", device):
+        first_layer, rest = tg.nn.Linear(6, 8, rng=0), tg.nn.Sequential(tg.nn.ReLU(), tg.nn.Linear(8, 3, rng=1)).to(second)
+        loss = tg.cross_entropy(rest(first_layer(Tensor(x)).to(second)), y)
+        loss.backward()
+        grads[second] = [to_host(p.grad) for p in [*first_layer.parameters(), *rest.parameters()]]
+    for on_cpu, split in zip(grads["cpu"], grads[device]):
+        np.testing.assert_allclose(split, on_cpu, rtol=1e-12)  # the CPU layer's gradient crossed back
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_to_takes_pytorch_s_arguments(device: str) -> None:
+    x = Tensor([1.5, -2.0], requires_grad=True)
+    assert x.to("cpu") is x and x.to(np.float64) is x and x.to(dtype=np.float64, device="cpu") is x
+    c = x.to("cpu", copy=True)
+    assert c is not x and c.op is tg.REGISTRY["copy"] and c.data is not x.data
+    both = x.to(device, np.float32)
+    assert both.device == device and both.dtype == np.float32 and both.op is tg.REGISTRY["astype"]
+    both.sum().backward()  # through the cast and the move: ones, in x's dtype on x's device
+    assert type(x.grad) is np.ndarray and x.grad.dtype == np.float64 and x.grad.tolist() == [1.0, 1.0]
+    assert x.to(both).dtype == np.float32 and x.to(both).device == device and x.type_as(both).device == device
+    assert x.double() is x and x.float().dtype == np.float32 and x.half().dtype == np.float16
+    for cast, dtype in [(x.long, np.int64), (x.int, np.int32), (x.bool, np.bool_)]:
+        out = cast()  # data only, outside the graph (PyTorch's x.long() of a tensor that requires grad)
+        assert out.dtype == dtype and not out.requires_grad and out.op is None
+    assert x.long().tolist() == [1, -2] and x.bool().tolist() == [True, True]
+    assert not x.is_cuda and x.to(device).is_cuda == (device == "cuda")
+    with pytest.raises(RuntimeError, match="unknown device 'float32'"):
+        x.to("float32")  # a string is a device, as in PyTorch
+    with pytest.raises(TypeError, match="to: tensors hold real numbers or booleans, not complex128"):
+        x.to(np.complex128)
+    with pytest.raises(TypeError, match="to: expected a device, a dtype, both, or one tensor"):
+        x.to("cpu", "cpu")
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_module_to_moves_and_casts_in_place(device: str) -> None:
+    model = tg.nn.Sequential(tg.nn.Linear(3, 2, rng=0), tg.nn.BatchNorm1d(2))
+    weight, counter = model[0].weight, model[1].num_batches_tracked
+    assert model.to(device, np.float32) is model and model[0].weight is weight  # the same Tensor objects
+    assert weight.device == device and weight.dtype == np.float32 and model[1].running_mean.dtype == np.float32
+    assert counter.dtype == np.int64 and counter.device == device  # an integer buffer keeps its dtype, as in PyTorch
+    assert model.double() is model and weight.dtype == np.float64 and model.float() is model and weight.dtype == np.float32
+    out = model(Tensor(np.ones((4, 3), dtype=np.float32), device=device))
+    assert out.dtype == np.float32 and out.device == device
+    with pytest.raises(TypeError, match="Module.to: only float dtypes are taken .* got int64"):
+        model.to(np.int64)
 
 
 @pytest.mark.parametrize("device", DEVICES)

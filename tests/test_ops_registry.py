@@ -150,6 +150,8 @@ def _shape_case(op: ops.Op, draw: Draw, rng: np.random.Generator) -> Case:
     if op.name == "astype":  # float64 to float64 here (finite differences need the precision);
         # precision changes are checked against the closed form in test_astype_changes_precision_both_ways
         return Case([x], lambda t: t.astype(np.float64), lambda a: a.astype(np.float64))
+    if op.name == "copy":  # clone(): a copy on the tensor's own device (across devices: tests/test_devices.py)
+        return Case([x], lambda t: t.clone(), lambda a: a.copy())
     if op.name == "broadcast_to":
         small = tuple(draw(st.sampled_from([1, n])) for n in shape)
         target = (2,) + shape
@@ -525,6 +527,7 @@ CASES: dict[str, Callable[[ops.Op, Draw, np.random.Generator], Case]] = {
     "sum": _reduction_case, "mean": _reduction_case, "max": _reduction_case, "min": _reduction_case,
     "prod": _reduction_case, "logsumexp": _reduction_case, "cumsum": _cumsum_case,
     "reshape": _shape_case, "transpose": _shape_case, "broadcast_to": _shape_case, "astype": _shape_case,
+    "copy": _shape_case,
     "getitem": _indexing_case, "scatter_add": _indexing_case,
     "concatenate": _join_case, "stack": _join_case,
     "log_softmax": _softmax_case, "softmax": _softmax_case,

@@ -122,6 +122,13 @@ def is_array(x: Any) -> bool:
     return type(x) is np.ndarray or type(x) in _BY_TYPE
 
 
+def copy_to(x: Any, device: Device) -> Any:
+    """A fresh copy of an array on `device` (through the host when it comes from another device)."""
+    if device_of(x) is device:
+        return x.copy()
+    return device.to_device(to_host(x))
+
+
 def to_host(x: Any) -> np.ndarray:
     """An array's data as a NumPy array (a copy for a device array; the same array on the CPU)."""
     kind = type(x)

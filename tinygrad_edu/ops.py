@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from .device import array_module, is_array
+from .device import array_module, copy_to, device_of, is_array
 
 # Input domains a test may sample from (one per input):
 #   "real"     any moderate real number
@@ -567,6 +567,20 @@ ASTYPE: Op = define(Op(  # a change of float precision: the gradient goes back i
     vjps=(lambda g, out, x, dtype: call(ASTYPE, g, dtype=x.dtype),),
     derivatives=("1",), domain=("real",),
     reads=(),  # the rule reads the input's dtype, never its values
+))
+
+
+def _copy_back(g: Any, out: Any, x: Any, device: Any) -> Any:
+    """The gradient of a copy, on the device its input was on (a copy across devices again, or g itself)."""
+    home = device_of(_raw(x))
+    return g if device_of(_raw(g)) is home else call(COPY, g, device=home)
+
+
+COPY: Op = define(Op(  # clone(), and .to(device) across devices: the gradient goes back where the input was
+    "copy", "copy", copy_to,
+    vjps=(_copy_back,),
+    derivatives=("1",), domain=("real",),
+    reads=(),  # the rule reads the input's device, never its values
 ))
 
 

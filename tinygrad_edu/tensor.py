@@ -186,17 +186,32 @@ class Tensor(Node):
         """The device holding the data: `t.device == "cpu"` or `"cuda"` (prints as cpu or cuda:0)."""
         return device_of(self.data)
 
-    def to(self, device: Any) -> Tensor:
-        """This tensor on `device` ("cpu", "cuda"): itself when already there, else a copy that is a new
-        leaf with the same requires_grad (gradients do not flow back across the copy).
+    def to(self, *args: Any, device: Any = None, dtype: Any = None, copy: bool = False) -> Tensor:
+        """This tensor on another device and/or in another dtype, as PyTorch's `to`: `t.to("cuda")`,
+        `t.to(np.float32)`, `t.to("cuda", np.float32)`, `t.to(other)` (other's device and dtype). Itself
+        when nothing changes (unless copy=True); otherwise a node of the graph, so that gradients flow
+        back to this tensor, on its device and in its dtype.
 
-        >>> str(Tensor([1.0]).to("cpu").device)
-        'cpu'
+        >>> x = Tensor([1.0], requires_grad=True)
+        >>> y = x.to("cpu", np.float32); y.dtype, y.op
+        (dtype('float32'), Op('astype'))
         """
-        target = get_device(device)
-        if device_of(self.data) is target:
-            return self
-        return Tensor(_to_device(self.data, target), requires_grad=self.requires_grad, label=self.label)
+        target, dtype = _device_and_dtype("to", args, device, dtype)
+        out = self
+        if target is not None and device_of(self.data) is not target:
+            out = _apply1(ops.COPY, self, {"device": target})
+        if dtype is not None and dtype != out.dtype:
+            out = _cast(out, dtype)
+        return self.clone() if copy and out is self else out
+
+    def clone(self) -> Tensor:
+        """A copy of the data that stays in the graph (the gradient passes through unchanged)."""
+        return _apply1(ops.COPY, self, {"device": device_of(self.data)})
+
+    @property
+    def is_cuda(self) -> bool:
+        """Whether the data is on the GPU."""
+        return device_of(self.data).type == "cuda"
 
     def cpu(self) -> Tensor:
         """This tensor on the CPU (itself when already there)."""
@@ -980,6 +995,35 @@ class Tensor(Node):
         raw = [a.data if isinstance(a, Tensor) else a for a in args]
         return getattr(ufunc, method)(*raw, **kwargs)
 
+    # ---- PyTorch's casts. Last in the class: from here on, `float`, `int` and `bool` name these methods
+    def type_as(self, other: Tensor) -> Tensor:
+        """This tensor in other's dtype, on other's device (see `to`)."""
+        return self.to(other)
+
+    def double(self) -> Tensor:
+        """As float64 (`to(np.float64)`)."""
+        return self.to(dtype=np.float64)
+
+    def float(self) -> Tensor:
+        """As float32 (`to(np.float32)`)."""
+        return self.to(dtype=np.float32)
+
+    def half(self) -> Tensor:
+        """As float16 (`to(np.float16)`)."""
+        return self.to(dtype=np.float16)
+
+    def long(self) -> Tensor:
+        """As int64: data only, outside the graph (as in PyTorch)."""
+        return self.to(dtype=np.int64)
+
+    def int(self) -> Tensor:
+        """As int32: data only, outside the graph (as in PyTorch)."""
+        return self.to(dtype=np.int32)
+
+    def bool(self) -> Tensor:
+        """As booleans: data only, outside the graph (as in PyTorch)."""
+        return self.to(dtype=np.bool_)
+
 
 _UFUNC_OPS = {
     np.add: ops.ADD, np.subtract: ops.SUB, np.multiply: ops.MUL, np.true_divide: ops.DIV,
@@ -1154,6 +1198,34 @@ def _to_array(data: Any, dtype: Any) -> np.ndarray:
 def _result(data: Any) -> Any:
     """A forward's result that is not an ndarray: a device's array as it is, a NumPy scalar as a 0-d array."""
     return data if is_array(data) else np.asarray(data)
+
+
+def _device_and_dtype(where: str, args: tuple[Any, ...], device: Any, dtype: Any) -> tuple[Device | None, np.dtype | None]:
+    """PyTorch's arguments of `to`: (device), (dtype), (device, dtype) or (a tensor, for its device and
+    dtype), or the keywords; the target Device and dtype, None for what stays."""
+    for a in args:
+        if isinstance(a, Tensor) and len(args) == 1:
+            device, dtype = a.device, a.dtype
+        elif isinstance(a, (str, Device)) and device is None:
+            device = a
+        elif not isinstance(a, (str, Device, Tensor)) and dtype is None:
+            dtype = a
+        else:
+            raise TypeError(f"{where}: expected a device, a dtype, both, or one tensor; got {args!r}")
+    if dtype is not None:
+        try:
+            dtype = np.dtype(dtype)
+        except TypeError:
+            raise TypeError(f"{where}: {dtype!r} is neither a device nor a dtype") from None
+        if dtype.kind not in "fiub":
+            raise TypeError(f"{where}: tensors hold real numbers or booleans, not {dtype}")
+    return (None if device is None else get_device(device)), dtype
+
+
+def _cast(t: Tensor, dtype: np.dtype) -> Tensor:
+    """t in another dtype: a float dtype is an `astype` node; integers and booleans are data only, outside
+    the graph, as in PyTorch (Tensor.astype refuses those for a tensor that requires grad, NumPy-style)."""
+    return t.astype(dtype) if dtype.kind == "f" else _leaf(t.data.astype(dtype))
 
 
 def _to_device(array: Any, device: Device) -> Any:

@@ -19,9 +19,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..device import device_of, get_device, is_array, to_host
+from ..device import copy_to, device_of, is_array, to_host
 from ..engine import Node, zero_grads
-from ..tensor import Tensor
+from ..tensor import Tensor, _device_and_dtype
 from ..value import Value
 
 Parameter = Tensor | Value  # a leaf that requires grad; there is no separate Parameter class
@@ -190,20 +190,30 @@ class Module:
         Tensor's gradient array is filled with zeros instead (PyTorch's option)."""
         zero_grads(self.parameters(), set_to_none)
 
-    def to(self, device: Any) -> Module:
-        """Move every parameter and buffer (and its gradient) to `device` ("cpu", "cuda"), in place: the
-        same Tensor objects get new data. Move before the optimizer's first step (its state arrays are
-        made on the parameters' device then, and do not move), as in PyTorch. Returns self.
+    def to(self, *args: Any, device: Any = None, dtype: Any = None) -> Module:
+        """Move every parameter and buffer (and its gradient) to `device` ("cpu", "cuda"), and/or cast
+        the float ones to `dtype`, in place: the same Tensor objects get new data (PyTorch's arguments:
+        `to("cuda")`, `to(np.float64)`, `to("cuda", np.float32)`, `to(tensor)`). Move before the
+        optimizer's first step (its state arrays are made on the parameters' device then, and do not
+        move), as in PyTorch. Returns self.
 
         >>> m = Module(); m.register_buffer("count", np.zeros(2)); str(m.to("cpu").count.device)
         'cpu'
         """
-        target = get_device(device)
+        target, dtype = _device_and_dtype("Module.to", args, device, dtype)
+        if dtype is not None and dtype.kind != "f":
+            raise TypeError(f"Module.to: only float dtypes are taken (parameters must carry gradients), got {dtype}")
         for t in [*self.parameters(), *self.buffers()]:
-            if isinstance(t, Tensor) and device_of(t.data) is not target:
-                t.data = target.to_device(to_host(t.data))
+            if not isinstance(t, Tensor):
+                continue
+            if target is not None and device_of(t.data) is not target:
+                t.data = copy_to(t.data, target)
                 if is_array(t.grad):
-                    t.grad = target.to_device(to_host(t.grad))
+                    t.grad = copy_to(t.grad, target)
+            if dtype is not None and t.dtype.kind == "f" and t.dtype != dtype:  # (integer buffers stay: counts)
+                t.data = t.data.astype(dtype)
+                if is_array(t.grad):
+                    t.grad = t.grad.astype(dtype)
         return self
 
     def cpu(self) -> Module:
@@ -306,6 +316,19 @@ class Module:
             return f"{type(self).__name__}({extra}){count}"
         body = "\n".join(([extra] if extra else []) + lines)
         return f"{type(self).__name__}({count}\n  " + body.replace("\n", "\n  ") + "\n)"
+
+    # ---- PyTorch's casts. Last in the class: from here on, `float` names the method
+    def double(self) -> Module:
+        """Every float parameter and buffer as float64, in place (`to(np.float64)`)."""
+        return self.to(dtype=np.float64)
+
+    def float(self) -> Module:
+        """Every float parameter and buffer as float32, in place (`to(np.float32)`)."""
+        return self.to(dtype=np.float32)
+
+    def half(self) -> Module:
+        """Every float parameter and buffer as float16, in place (`to(np.float16)`)."""
+        return self.to(dtype=np.float16)
 
 
 # --------------------------------------------------------------------------- which module made a node

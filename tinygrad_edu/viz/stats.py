@@ -37,7 +37,8 @@ an add or sub
 that add or sub    0 (it is the MAC's accumulate)      0 (it passes the gradient through)
 reshape, transpose,
 broadcast_to,      0 (data movement)                   0
-astype, getitem,
+astype, copy,
+getitem,
 scatter_add,
 concatenate, stack,
 pad, scatter,
@@ -84,8 +85,8 @@ from .graph import every_node
 __all__ = ["GraphStats", "graph_stats"]
 
 # ops that only move data: no arithmetic, forward or backward
-MOVEMENT_OPS = frozenset({"reshape", "transpose", "broadcast_to", "astype", "getitem", "scatter_add", "concatenate",
-                          "stack", "pad", "scatter"})
+MOVEMENT_OPS = frozenset({"reshape", "transpose", "broadcast_to", "astype", "copy", "getitem", "scatter_add",
+                          "concatenate", "stack", "pad", "scatter"})
 # ops whose work is proportional to their input, not their (smaller) output
 REDUCING_OPS = frozenset({"sum", "mean", "max", "min", "prod", "logsumexp", "softmax", "log_softmax", "cross_entropy"})
 # convolution and pooling: the conv's products and its two gradient ops (see _conv_or_einsum_macs)
