@@ -62,8 +62,7 @@ def section(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
 
 def sync() -> None:
     if DEVICE == "cuda":
-        import cupy
-        cupy.cuda.Device().synchronize()
+        tg.cuda.synchronize()
 
 
 def per_step(step: Callable[[], Any], synchronize: Callable[[], None], budget: float = 0.6, repeats: int = 5) -> float:

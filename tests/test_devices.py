@@ -23,16 +23,8 @@ from .test_ops_registry import ALL_OPS, SETTINGS, _draw_case
 register()
 
 
-def _cuda_available() -> bool:
-    try:
-        tg.device.get_device("cuda")
-    except RuntimeError:
-        return False
-    return True
-
-
 # every test runs on the fake device, and on a real GPU where there is one (marked `gpu`: -m gpu runs them)
-GPU = pytest.param("cuda", marks=[pytest.mark.gpu, pytest.mark.skipif(not _cuda_available(), reason="needs CuPy and a GPU")])
+GPU = pytest.param("cuda", marks=[pytest.mark.gpu, pytest.mark.skipif(not tg.cuda.is_available(), reason="needs CuPy and a GPU")])
 DEVICES = ["foreign", GPU]
 
 
@@ -302,7 +294,7 @@ def test_training_resumes_on_a_device_from_a_saved_optimizer(device: str, tmp_pa
 def test_asking_for_cuda_without_cupy_says_what_to_install(monkeypatch: Any) -> None:
     import builtins
 
-    if _cuda_available():
+    if tg.cuda.is_available():
         pytest.skip("CuPy and a GPU are here")
     real_import = builtins.__import__
 
@@ -312,6 +304,9 @@ def test_asking_for_cuda_without_cupy_says_what_to_install(monkeypatch: Any) -> 
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", no_cupy)
+    assert not tg.cuda.is_available() and tg.cuda.device_count() == 0
+    with pytest.raises(RuntimeError, match=r"pip install 'tinygrad_edu\[gpu\]'"):
+        tg.cuda.synchronize()
     with pytest.raises(RuntimeError, match=r"pip install 'tinygrad_edu\[gpu\]'"):
         Tensor([1.0], device="cuda")
     with pytest.raises(RuntimeError, match="unknown device 'tpu'"):

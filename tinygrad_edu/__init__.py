@@ -3,7 +3,7 @@
 The public surface is exactly what is re-exported here.
 """
 
-from . import _malloc, data, device, nn, optim, viz  # (_malloc: at import, see there)
+from . import _malloc, cuda, data, device, nn, optim, viz  # (_malloc: at import, see there)
 from .elementwise import (  # PyTorch's torch.xxx spellings of the elementwise methods
     abs as abs,
     ceil,
@@ -138,6 +138,7 @@ __all__ = [
     "concatenate",
     "cos",
     "cross_entropy",
+    "cuda",
     "data",
     "device",
     "detect_anomaly",
