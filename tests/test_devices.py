@@ -149,7 +149,8 @@ def test_drawings_and_explanations_show_a_device_tensors_values(device: str) -> 
     x = Tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True, device=device, label="x")
     y = (x * x).tanh().sum()
     y.backward()
-    assert "x" in tg.draw_graph(y).source
+    source = tg.draw_graph(y).source
+    assert "x" in source and f"(2, 2) float64 {x.device}" in source  # each box says where its tensor is
     assert "0.8399" in str(tg.explain(x))
     assert "device=" in repr(x) and repr(x.device).startswith("device(")
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ..device import to_host
+from ..device import device_of, is_array, to_host
 from . import output
 
 # the font of every label: one name that the in-process Graphviz has the widths of (a list, such as
@@ -83,9 +83,11 @@ def summary(array: Any, precision: int = 4) -> str:
 
 
 def shape_text(array: Any) -> str:
-    """`(32, 4) float64`: a tensor's shape and dtype."""
-    a = to_host(array)
-    return f"{tuple(a.shape)} {a.dtype}"
+    """`(32, 4) float64`: a tensor's shape and dtype, and its device where that is not the CPU
+    (`(32, 4) float32 cuda:0`), read without copying the data."""
+    a = array if is_array(array) else np.asarray(array)
+    device = device_of(a)
+    return f"{tuple(a.shape)} {a.dtype}" + ("" if device == "cpu" else f" {device}")
 
 
 def attributes(**attrs: str) -> str:
