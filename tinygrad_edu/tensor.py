@@ -1703,8 +1703,9 @@ def _is_plain_classification(
             and not label_smoothing and labels.dtype.kind in "iu" and labels.shape == input.shape[:1]):
         return False
     classes = input.shape[1]
-    # as unsigned integers negative labels are huge, so one max finds labels on both sides of the range
-    if labels.size and ops._max(labels.astype(np.uint64), None, False) >= classes:
+    # read as unsigned integers (a view: nothing copied) negative labels are huge, so one max finds
+    # labels on both sides of the range
+    if labels.size and ops._max(labels.view(f"u{labels.dtype.itemsize}"), None, False) >= classes:
         return False
     return not 0 <= ignore_index < classes or not (labels == ignore_index).any()
 
