@@ -208,6 +208,20 @@ def test_a_model_split_across_devices_trains_as_on_the_cpu(device: str) -> None:
 
 
 @pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("batch_size", [None, 4])
+def test_fit_takes_host_data_to_the_model_s_device(device: str, batch_size: Any) -> None:
+    rng = np.random.default_rng(2)
+    X, labels = rng.normal(size=(10, 6)), rng.integers(0, 3, 10).tolist()  # host data: an array, a list of ints
+    histories = {}
+    for where in ("cpu", device):
+        model = _mlp().to(where)
+        opt = tg.optim.SGD(model.parameters(), lr=0.1)
+        histories[where] = tg.fit(model, tg.cross_entropy, opt, X, labels, epochs=3, batch_size=batch_size, seed=0)
+        assert all(p.device == where for p in model.parameters())
+    np.testing.assert_allclose(histories[device], histories["cpu"], rtol=1e-12)
+
+
+@pytest.mark.parametrize("device", DEVICES)
 def test_to_takes_pytorch_s_arguments(device: str) -> None:
     x = Tensor([1.5, -2.0], requires_grad=True)
     assert x.to("cpu") is x and x.to(np.float64) is x and x.to(dtype=np.float64, device="cpu") is x

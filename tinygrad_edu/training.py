@@ -15,7 +15,8 @@ from typing import Any, Generic, Protocol, TextIO, TypeVar
 
 import numpy as np
 
-from .data import _generator, batches
+from .data import _generator, _rows, batches
+from .device import copy_to
 from .engine import Node
 from .optim import Optimizer
 from .tensor import Tensor
@@ -57,6 +58,8 @@ def fit(
     loss = loss_fn(model(xb), yb), loss.backward(), optimizer.step(). The epoch's loss is the mean of its
     batches' losses weighted by their sizes. With `shuffle`, minibatches are drawn in an order that
     `seed` makes reproducible (a new order each epoch; a full batch is used as it is).
+    When the optimizer's parameters are all on one device other than the CPU (a model moved with
+    `.to("cuda")`), X and Y are copied there once, at the start, and the batches are cut there.
     `scheduler.step()` is called after every epoch (`scheduler_step="epoch"`) or every optimizer step
     ("batch"). `callback(epoch, loss)` is called after each epoch (epoch counts from 0); if it returns
     True, training stops there. A loss that is NaN or infinite raises FloatingPointError before it
@@ -76,6 +79,7 @@ def fit(
         raise ValueError(f"fit: scheduler_step must be 'epoch' or 'batch', got {scheduler_step!r}")
     if Y is None:
         raise TypeError("fit: Y (the targets) is required; loss_fn is called as loss_fn(model(xb), yb)")
+    X, Y = _where_the_parameters_are(X, Y, optimizer)
     if batch_size is None:  # full batch: the same two tensors every epoch, so they are built once
         full = list(batches(X, Y, batch_size=max(_num_rows(X), 1)))
         epoch_batches: Callable[[], Any] = lambda: full  # noqa: E731
@@ -113,6 +117,16 @@ def fit(
     finally:
         bar.close()
     return history
+
+
+def _where_the_parameters_are(X: Any, Y: Any, optimizer: Optimizer) -> tuple[Any, Any]:
+    """X and Y copied to the device of the optimizer's parameters, where that is one device other than
+    the CPU; as they are otherwise (the CPU, or a model split across devices: its forward moves data)."""
+    devices = {p.device for group in optimizer.param_groups for p in group["params"] if isinstance(p, Tensor)}
+    if len(devices) != 1 or (device := devices.pop()) == "cpu":
+        return X, Y
+    return (Tensor.constant(copy_to(_rows(X, "X", features=True), device)),
+            Tensor.constant(copy_to(_rows(Y, "Y", features=False), device)))
 
 
 def _num_rows(X: Any) -> int:
