@@ -120,6 +120,118 @@ def test_gradcheck_and_gradgradcheck_in_float64_on_a_device(name: str, device: s
     assert tg.gradgradcheck(case.call, inputs)
 
 
+def _layer_cases() -> dict[str, tuple[Any, list[np.ndarray], dict[str, Any]]]:
+    """Every Tensor layer of tg.nn: (a maker, its inputs, keyword arguments of the call)."""
+    nn, rng = tg.nn, np.random.default_rng(3)
+    f = lambda *shape: rng.normal(size=shape)  # noqa: E731
+    p = lambda *shape: rng.uniform(0.1, 0.9, size=shape)  # noqa: E731
+    labels = lambda *shape: rng.integers(0, 3, shape)  # noqa: E731
+    seq = (f(5, 2, 3), f(2, 2, 4))  # (steps, batch, features) and an initial state (layers*directions, batch, hidden)
+    return {
+        "AvgPool2d": (lambda: nn.AvgPool2d(2), [f(2, 3, 4, 4)], {}),
+        "BCELoss": (lambda: nn.BCELoss(), [p(4, 3), p(4, 3)], {}),
+        "BCEWithLogitsLoss": (lambda: nn.BCEWithLogitsLoss(), [f(4, 3), p(4, 3)], {}),
+        "BatchNorm1d": (lambda: nn.BatchNorm1d(3), [f(5, 3)], {}),
+        "BatchNorm2d": (lambda: nn.BatchNorm2d(2), [f(3, 2, 4, 4)], {}),
+        "Conv1d": (lambda: nn.Conv1d(2, 3, 3, padding=1, rng=0), [f(2, 2, 7)], {}),
+        "Conv2d": (lambda: nn.Conv2d(2, 4, 3, padding=1, padding_mode="reflect", groups=2, rng=0), [f(2, 2, 5, 5)], {}),
+        "CrossEntropyLoss": (lambda: nn.CrossEntropyLoss(weight=np.array([1.0, 2.0, 0.5]), label_smoothing=0.1),
+                             [f(4, 3), labels(4)], {}),
+        "Dropout": (lambda: nn.Dropout(0.5, rng=0), [f(4, 5)], {}),
+        "ELU": (lambda: nn.ELU(0.7), [f(4, 3)], {}),
+        "Embedding": (lambda: nn.Embedding(3, 4, padding_idx=0, rng=0), [labels(2, 5)], {}),
+        "Flatten": (lambda: nn.Flatten(), [f(2, 3, 4)], {}),
+        "GELU": (lambda: nn.GELU("tanh"), [f(4, 3)], {}),
+        "GRU": (lambda: nn.GRU(3, 4, rng=0), [seq[0]], {}),
+        "GRUCell": (lambda: nn.GRUCell(3, 4, rng=0), [f(2, 3)], {}),
+        "Hardsigmoid": (lambda: nn.Hardsigmoid(), [f(4, 3) * 4], {}),
+        "Hardtanh": (lambda: nn.Hardtanh(), [f(4, 3) * 2], {}),
+        "HingeLoss": (lambda: nn.HingeLoss(), [f(4), np.sign(f(4))], {}),
+        "Identity": (lambda: nn.Identity(), [f(4, 3)], {}),
+        "LSTM": (lambda: nn.LSTM(3, 4, num_layers=2, rng=0), [seq[0], (seq[1], seq[1] * 0.5)], {}),
+        "LSTMCell": (lambda: nn.LSTMCell(3, 4, rng=0), [f(2, 3)], {}),
+        "LayerNorm": (lambda: nn.LayerNorm(3), [f(4, 3)], {}),
+        "LeakyReLU": (lambda: nn.LeakyReLU(0.1), [f(4, 3)], {}),
+        "Linear": (lambda: nn.Linear(3, 2, rng=0), [f(4, 3)], {}),
+        "MLP": (lambda: nn.MLP([3, 5, 2], activation="tanh", rng=0), [f(4, 3)], {}),
+        "MSELoss": (lambda: nn.MSELoss(), [f(4, 3), f(4, 3)], {}),
+        "MaxPool2d": (lambda: nn.MaxPool2d(2), [f(2, 3, 4, 4)], {}),
+        "MultiheadAttention": (lambda: nn.MultiheadAttention(4, 2, batch_first=True, rng=0), [f(2, 5, 4)] * 3,
+                               {"is_causal": True, "attn_mask": np.triu(np.ones((5, 5), dtype=bool), 1)}),
+        "NLLLoss": (lambda: nn.NLLLoss(ignore_index=1), [-p(4, 3), labels(4)], {}),
+        "RNN": (lambda: nn.RNN(3, 4, bidirectional=True, rng=0), [seq[0]], {}),
+        "RNNCell": (lambda: nn.RNNCell(3, 4, rng=0), [f(2, 3)], {}),
+        "ReLU": (lambda: nn.ReLU(), [f(4, 3)], {}),
+        "ReLU6": (lambda: nn.ReLU6(), [f(4, 3) * 4], {}),
+        "SELU": (lambda: nn.SELU(), [f(4, 3)], {}),
+        "Sequential": (lambda: nn.Sequential(nn.Linear(3, 2, rng=0), nn.Sigmoid()), [f(4, 3)], {}),
+        "SiLU": (lambda: nn.SiLU(), [f(4, 3)], {}),
+        "Sigmoid": (lambda: nn.Sigmoid(), [f(4, 3)], {}),
+        "Softplus": (lambda: nn.Softplus(2.0), [f(4, 3)], {}),
+        "Softsign": (lambda: nn.Softsign(), [f(4, 3)], {}),
+        "Tanh": (lambda: nn.Tanh(), [f(4, 3)], {}),
+    }
+
+
+# the layers of tg.nn that compute on Values, not Tensors (the post's neurons), and the base class
+SCALAR_LAYERS = {"Layer", "Module", "Neuron", "NeuronNetwork", "ScalarMLP"}
+
+
+def test_every_tensor_layer_has_a_device_case() -> None:
+    layers = {n for n in dir(tg.nn) if isinstance(getattr(tg.nn, n), type) and issubclass(getattr(tg.nn, n), tg.nn.Module)}
+    assert layers - SCALAR_LAYERS == set(_layer_cases())
+
+
+def _as_tensors_on(x: Any, device: str) -> Any:
+    if isinstance(x, tuple):
+        return tuple(_as_tensors_on(a, device) for a in x)
+    return Tensor(x, requires_grad=x.dtype.kind == "f", device=device)
+
+
+def _outputs(out: Any) -> list[Tensor]:
+    if isinstance(out, (tuple, list)):
+        return [t for o in out for t in _outputs(o)]
+    return [out] if isinstance(out, Tensor) else []
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("name", sorted(_layer_cases()))
+def test_every_layer_runs_on_a_device_as_on_the_cpu(name: str, device: str) -> None:
+    make, inputs, kwargs = _layer_cases()[name]
+    results = {}
+    for where in ("cpu", device):
+        layer = make().to(where)
+        args = [_as_tensors_on(a, where) for a in inputs]
+        outs = _outputs(layer(*args, **kwargs))
+        loss = sum((o * (k + 1.0)).sum() for k, o in enumerate(outs) if o.dtype.kind == "f")
+        loss.backward()
+        leaves = [t for a in args for t in (a if isinstance(a, tuple) else (a,))] + list(layer.parameters())
+        assert all(o.device == where for o in outs), f"{name}: an output left the device"
+        results[where] = ([to_host(o.data) for o in outs], [None if t.grad is None else to_host(t.grad) for t in leaves])
+    (cpu_outs, cpu_grads), (dev_outs, dev_grads) = results["cpu"], results[device]
+    for k, (c, d) in enumerate(zip(cpu_outs, dev_outs)):
+        assert_close(d, c, f"{name}: output {k} on the device")
+    for k, (c, d) in enumerate(zip(cpu_grads, dev_grads)):
+        assert (c is None) == (d is None), f"{name}: gradient {k} present on one side only"
+        if c is not None:
+            assert_close(d, c, f"{name}: gradient of leaf {k} on the device")
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_labels_and_class_weights_on_a_device(device: str) -> None:
+    labels = Tensor(np.array([0, 2, 1]), device=device)
+    hot = tg.nn.functional.one_hot(labels, 4)
+    assert hot.device == device and _host(hot.data).tolist() == [[1, 0, 0, 0], [0, 0, 1, 0], [0, 1, 0, 0]]
+    logits = Tensor(np.arange(12.0).reshape(3, 4), device=device)
+    weight = np.array([1.0, 2.0, 3.0, 4.0])
+    for w in (weight, Tensor(weight, device=device)):  # a NumPy constant goes to the device; a tensor is there
+        loss = tg.cross_entropy(logits, labels, weight=w)
+        expected = tg.cross_entropy(Tensor(np.arange(12.0).reshape(3, 4)), [0, 2, 1], weight=weight)
+        assert loss.device == device and loss.item() == pytest.approx(expected.item(), rel=1e-12)
+    with pytest.raises(RuntimeError, match=f"cross_entropy: expected all tensors on the same device, got {device}.* and cpu"):
+        tg.cross_entropy(logits, labels, weight=Tensor(weight))
+
+
 @pytest.mark.parametrize("device", DEVICES)
 def test_the_char_gpt_trains_on_a_device_as_on_the_cpu(device: str) -> None:
     from .test_examples import load_example

@@ -1425,7 +1425,7 @@ def one_hot(tensor: Any, num_classes: int = -1) -> Tensor:
             raise ValueError("one_hot: cannot infer num_classes from no labels; pass num_classes")
         num_classes = int(labels.max()) + 1
     _check_range(labels, num_classes, "one_hot", -1, labels.shape, what="class")
-    return _leaf((labels[..., np.newaxis] == np.arange(num_classes)).astype(np.int64))
+    return _leaf((labels[..., np.newaxis] == array_module(labels).arange(num_classes)).astype(np.int64))
 
 
 def flip(input: Tensor, dims: int | Sequence[int]) -> Tensor:
@@ -1686,7 +1686,7 @@ def nll_loss(
     0.3
     """
     name = "nll_loss"
-    labels = np.asarray(target.data if isinstance(target, Tensor) else target)
+    labels = target.data if isinstance(target, Tensor) else np.asarray(target)
     _check_loss_arguments(input, reduction, name, "log-probabilities")
     _check_labels(input, labels, ignore_index, name, "log-probabilities")
     unbatched = input.ndim == 1
@@ -1794,12 +1794,16 @@ def _class_weights(weight: Any, logp: Tensor, name: str) -> np.ndarray | None:
     """The per-class weights as a constant array of logp's dtype, one per class (None: all 1)."""
     if weight is None:
         return None
-    w = np.asarray(weight.data if isinstance(weight, Tensor) else weight, dtype=logp.dtype)
+    if isinstance(weight, Tensor) and weight.device != logp.device:
+        raise RuntimeError(f"{name}: expected all tensors on the same device, got {logp.device} (the input) and "
+                           f"{weight.device} (weight)")
+    w = _raw(weight)
+    w = w.astype(logp.dtype) if is_array(w) else np.asarray(w, dtype=logp.dtype)
     if w.shape != (logp.shape[1],):
         raise ValueError(
             f"{name}: weight must hold one number per class, shape ({logp.shape[1]},), got shape {w.shape}"
         )
-    return w
+    return _to_device(w, logp.device)  # (a constant: NumPy weights go where the logits are)
 
 
 # --------------------------------------------------------------------------- factories
