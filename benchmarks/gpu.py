@@ -7,7 +7,7 @@ part of that on a fresh machine). Sections, each one guarded (a failure is print
    the CPU, gradcheck and gradgradcheck in float64 for a subset, MLP/CNN/GPT training steps, moving,
    saving, drawing);
 2. gradcheck: the registry's gradcheck on CUDA in float64, one drawn case per op (every op);
-3. examples: examples/digits.py --quick --device cuda and examples/char_gpt.py --quick --device cuda;
+3. examples: examples/digits.py, cnn_digits.py and char_gpt.py, each --quick --device cuda;
 4. MLP step: user code (tg.nn.Linear, ReLU, cross_entropy, tg.optim.SGD) on cuda against the same step
    written by hand in CuPy (the limit for a CuPy engine) and torch CUDA (nn.Linear, F.cross_entropy,
    torch.optim.SGD), at 784-1024-1024-10/b256 and 4096-4096-4096-10/b1024, float32 and float64; the
@@ -137,11 +137,11 @@ def run_gradcheck() -> dict[str, Any]:
 # --------------------------------------------------------------------------- 3. examples
 
 
-@section("examples on cuda: digits --quick, char_gpt --quick")
+@section("examples on cuda: digits, cnn_digits and char_gpt, --quick")
 def run_examples(out: Path, timeout: int) -> dict[str, Any]:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg"}
     results = {}
-    for example in ("digits", "char_gpt"):
+    for example in ("digits", "cnn_digits", "char_gpt"):
         cmd = [sys.executable, f"examples/{example}.py", "--quick", "--device", DEVICE, "--out", str(out / example)]
         start = time.perf_counter()
         try:

@@ -131,3 +131,21 @@ def test_full_run_from_the_command_line_beats_the_mlp(tmp_path: pathlib.Path, ex
     with contextlib.redirect_stdout(io.StringIO()):  # the MLP line drawn in the curves is the digits example's
         mlp = load_example("digits").run(quick=False, out=tmp_path / "mlp", seed=0)
     assert math.isclose(mlp["test_accuracy"], example.MLP_TEST_ACCURACY)
+
+
+def test_the_cnn_s_checks_and_pictures_run_where_the_model_is(example: ModuleType) -> None:
+    """--device: a model on a device (the tests' fake one) gives the CPU's predictions, feature maps,
+    counts and gradient checks; the training goes through fit, which takes the data there."""
+    from .foreign_array import register
+
+    register()
+    X, y = tg.data.digits("train", seed=0, flatten=False)
+    X, y = X[:example.STATS_BATCH, np.newaxis], y[:example.STATS_BATCH]
+    cpu, dev = example.build_model(seed=0), example.build_model(seed=0).to("foreign")
+    assert example.device_of(dev) == "foreign"
+    np.testing.assert_array_equal(example.predict(dev, X), example.predict(cpu, X))
+    for a, b in zip(example.feature_maps(dev, X[0]), example.feature_maps(cpu, X[0])):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
+    assert example.step_stats(dev, X, y).forward_macs == example.step_stats(cpu, X, y).forward_macs
+    checks = example.check_gradients(dev, X, y, seed=0)
+    assert checks["twin"].passed and checks["model"].passed
