@@ -218,6 +218,24 @@ def test_every_layer_runs_on_a_device_as_on_the_cpu(name: str, device: str) -> N
 
 
 @pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("name", ["mse_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits", "hinge_loss",
+                                  "cross_entropy", "nll_loss"])
+def test_losses_take_host_targets_to_the_device(name: str, device: str) -> None:
+    rng = np.random.default_rng(4)
+    pred = rng.uniform(0.1, 0.9, (4, 3)) if name != "nll_loss" else -rng.uniform(0.1, 2, (4, 3))
+    target = {"hinge_loss": np.sign(rng.normal(size=(4, 3))), "cross_entropy": rng.integers(0, 3, 4),
+              "nll_loss": rng.integers(0, 3, 4).tolist()}.get(name, rng.uniform(0, 1, (4, 3)))
+    loss_fn = getattr(tg.nn.functional, name)
+    on_cpu = Tensor(pred, requires_grad=True)
+    on_device = Tensor(pred, requires_grad=True, device=device)
+    expected, loss = loss_fn(on_cpu, target), loss_fn(on_device, target)  # a NumPy array or a list: a constant
+    assert loss.device == device and loss.item() == pytest.approx(expected.item(), rel=1e-12)
+    expected.backward()
+    loss.backward()
+    np.testing.assert_allclose(_host(on_device.grad), on_cpu.grad, rtol=1e-12)
+
+
+@pytest.mark.parametrize("device", DEVICES)
 def test_labels_and_class_weights_on_a_device(device: str) -> None:
     labels = Tensor(np.array([0, 2, 1]), device=device)
     hot = tg.nn.functional.one_hot(labels, 4)

@@ -295,7 +295,7 @@ def _target(pred: Any, target: Any, name: str) -> Tensor:
         array = np.asarray(target)
         if array.dtype.kind not in "fiub":
             raise TypeError(f"{name}: the target must be numbers, got an array of dtype {array.dtype}")
-        target = Tensor(array, dtype=pred.dtype)  # a float32 model keeps a float32 loss
+        target = Tensor(array, dtype=pred.dtype, device=pred.device)  # a float32 model keeps a float32 loss
     if target.shape != pred.shape:
         raise ValueError(
             f"{name}: the prediction has shape {pred.shape} but the target has shape {target.shape}; they "
