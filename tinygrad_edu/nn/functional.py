@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from .. import ops
-from ..tensor import Tensor, _apply
+from ..tensor import Tensor, _apply, where
 from ..tensor import cross_entropy as cross_entropy
 from ..tensor import one_hot as one_hot
 from ..tensor import pad as pad
@@ -208,6 +208,46 @@ def mse_loss(pred: Tensor, target: Any, reduction: str = "mean") -> Tensor:
     if reduction in ("mean", "sum") and pred.dtype.kind == "f" and target.dtype == pred.dtype:
         return _apply(ops.MSE_LOSS, (pred, target), {"reduction": reduction})  # one node (N: 1 for "sum")
     return _reduce((pred - target) ** 2, reduction, "mse_loss")
+
+
+def l1_loss(pred: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+    """Mean (or sum) of absolute errors |pred - target|, as torch's (the gradient at an exact fit is 0).
+
+    >>> l1_loss(Tensor([1.0, 2.0]), [0.0, 4.0]).item()
+    1.5
+    """
+    return _reduce((pred - _target(pred, target, "l1_loss")).abs(), reduction, "l1_loss")
+
+
+def huber_loss(pred: Tensor, target: Any, reduction: str = "mean", delta: float = 1.0) -> Tensor:
+    """Squared error near the target, absolute error far from it, as torch's: for d = pred - target,
+    d²/2 where |d| < delta, else delta·(|d| - delta/2) (the two meet with the same slope at |d| = delta).
+
+    >>> huber_loss(Tensor([0.5, 3.0]), [0.0, 0.0]).item()   # (0.125 + 2.5) / 2
+    1.3125
+    """
+    if not delta > 0:
+        raise ValueError(f"huber_loss: delta must be positive, got {delta!r}")
+    return _reduce(_huber(pred - _target(pred, target, "huber_loss"), delta), reduction, "huber_loss")
+
+
+def smooth_l1_loss(pred: Tensor, target: Any, reduction: str = "mean", beta: float = 1.0) -> Tensor:
+    """huber_loss / beta, as torch's: for d = pred - target, d²/(2·beta) where |d| < beta, else
+    |d| - beta/2; beta = 0 is the L1 loss.
+
+    >>> smooth_l1_loss(Tensor([0.5, 3.0]), [0.0, 0.0]).item()   # (0.125 + 2.5) / 2
+    1.3125
+    """
+    if beta < 0:
+        raise ValueError(f"smooth_l1_loss: beta must be 0 or more, got {beta!r}")
+    d = pred - _target(pred, target, "smooth_l1_loss")
+    return _reduce(d.abs() if beta == 0 else _huber(d, beta) / beta, reduction, "smooth_l1_loss")
+
+
+def _huber(d: Tensor, delta: float) -> Tensor:
+    """Elementwise d²/2 where |d| < delta, delta·(|d| - delta/2) elsewhere."""
+    size = d.abs()
+    return where(size < delta, 0.5 * d * d, delta * (size - 0.5 * delta))
 
 
 def binary_cross_entropy(prob: Tensor, target: Any, reduction: str = "mean") -> Tensor:

@@ -213,6 +213,36 @@ class MSELoss(Module):
         return F.mse_loss(pred, target, self.reduction)
 
 
+class L1Loss(Module):
+    """Module form of `l1_loss`: loss(pred, target)."""
+
+    def __init__(self, reduction: str = "mean") -> None:
+        self.reduction = reduction
+
+    def forward(self, pred: Tensor, target: Any) -> Tensor:
+        return F.l1_loss(pred, target, self.reduction)
+
+
+class HuberLoss(Module):
+    """Module form of `huber_loss`: loss(pred, target)."""
+
+    def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
+        self.reduction, self.delta = reduction, delta
+
+    def forward(self, pred: Tensor, target: Any) -> Tensor:
+        return F.huber_loss(pred, target, self.reduction, self.delta)
+
+
+class SmoothL1Loss(Module):
+    """Module form of `smooth_l1_loss`: loss(pred, target)."""
+
+    def __init__(self, reduction: str = "mean", beta: float = 1.0) -> None:
+        self.reduction, self.beta = reduction, beta
+
+    def forward(self, pred: Tensor, target: Any) -> Tensor:
+        return F.smooth_l1_loss(pred, target, self.reduction, self.beta)
+
+
 class BCELoss(Module):
     """Module form of `binary_cross_entropy`: loss(prob, target)."""
 
