@@ -16,7 +16,7 @@ import gc
 import threading
 import weakref
 from collections.abc import Iterable, Sequence
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar, NamedTuple, Self
 
 import numpy as np
 
@@ -172,6 +172,27 @@ class Node(Recorder):
         with _cyclic_gc_paused():
             _run_backward([self], [seed], retain, create_graph, targets=None)
 
+    def requires_grad_(self, requires_grad: bool = True) -> Self:
+        """Set requires_grad in place; returns self. Only a leaf may give it up (a computed node's flag
+        says what it was computed from), as in PyTorch. A leaf that gives it up stays a parameter, frozen
+        (see is_frozen), so a module still lists and saves it and requires_grad_(True) finds it again.
+
+        >>> w = Value(1.0); w.requires_grad_(False).requires_grad, is_frozen(w)
+        (False, True)
+        """
+        if self.op is not None and self.requires_grad and not requires_grad:
+            raise RuntimeError(
+                f"requires_grad_: only a leaf's requires_grad can change, and this {type(self).__name__} was "
+                f"computed by '{self.op.name}'; use .detach() for its value outside the graph"
+            )
+        if self.op is None:
+            if self.requires_grad and not requires_grad:
+                _frozen[id(self)] = self
+            elif requires_grad:
+                _frozen.pop(id(self), None)
+            self.requires_grad = bool(requires_grad)
+        return self
+
 
 class ScalarNode(Node):
     """A node holding one number (a Value): it has at most two inputs and its ops take no params.
@@ -197,6 +218,21 @@ class ScalarNode(Node):
     def inputs(self) -> tuple[ScalarNode, ...]:  # type: ignore[override]
         x, y = self._x, self._y
         return () if x is None else (x,) if y is None else (x, y)
+
+
+# Leaves frozen by requires_grad_(False): still parameters, as a frozen torch Parameter is (a module lists
+# and saves them, an optimizer takes them and leaves them alone). Held weakly, so freezing keeps nothing
+# alive, and keyed by id, as a Tensor's == compares elements.
+_frozen: weakref.WeakValueDictionary[int, Node] = weakref.WeakValueDictionary()
+
+
+def is_frozen(node: Node) -> bool:
+    """Whether node is a parameter frozen by requires_grad_(False): a leaf that required grad and now does not.
+
+    >>> w = Tensor([1.0], requires_grad=True); is_frozen(w), is_frozen(w.requires_grad_(False)), is_frozen(Tensor([1.0]))
+    (False, True, False)
+    """
+    return not node.requires_grad and _frozen.get(id(node)) is node
 
 
 def zero_grads(params: Iterable[Node], set_to_none: bool = True) -> None:

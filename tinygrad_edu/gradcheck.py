@@ -804,9 +804,9 @@ def check_module_grads(
     if not batch:
         raise ValueError("check_module_grads: no batch given; pass the model's input (and targets): "
                          "check_module_grads(model, loss_fn, x, y)")
-    named = list(module.named_parameters())
+    named = [(name, p) for name, p in module.named_parameters() if p.requires_grad]  # (not the frozen ones)
     if not named:
-        raise ValueError(f"check_module_grads: {type(module).__name__} has no parameters to check")
+        raise ValueError(f"check_module_grads: {type(module).__name__} has no parameters to check (none that require grad)")
     x, *targets = batch
 
     def loss(*_: Any) -> Any:  # the parameters are nudged in place; the model reads them itself

@@ -256,6 +256,124 @@ class Tensor(Node):
             extra.append(f"label={self.label!r}")
         return f"Tensor({body}{''.join(', ' + e for e in extra)})"
 
+    # ---- PyTorch's names for what is here under NumPy's (numel is size, dim is ndim, neg is -x), and
+    # its is_leaf, requires_grad_, matrix products that refuse to broadcast, and new_* factories
+    @property
+    def is_leaf(self) -> bool:
+        """Whether this tensor is a leaf of the graph: one that requires no grad, or one made by the user
+        (by no op), as in PyTorch. backward() fills .grad of the leaves that require grad.
+
+        >>> x = Tensor([1.0], requires_grad=True); x.is_leaf, (x * 2).is_leaf, Tensor([1.0]).is_leaf
+        (True, False, True)
+        """
+        return not self.requires_grad or self.op is None
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set requires_grad in place; returns self. Float tensors only; and only a leaf may give it up, as
+        in PyTorch. A module's parameter given False stays one, frozen (see `nn.Module.requires_grad_`).
+
+        >>> Tensor([1.0]).requires_grad_()
+        Tensor([1.], requires_grad=True)
+        """
+        if requires_grad and self.dtype.kind != "f":
+            raise RuntimeError(f"requires_grad_: only floating-point tensors can require grad, this one of shape "
+                               f"{self.shape} is {self.dtype} (make it with dtype=np.float64)")
+        return super().requires_grad_(requires_grad)
+
+    def numel(self) -> int:
+        """The number of elements (`size`)."""
+        return self.data.size
+
+    nelement = numel
+
+    def dim(self) -> int:
+        """The number of dims (`ndim`)."""
+        return self.data.ndim
+
+    ndimension = dim
+
+    def element_size(self) -> int:
+        """Bytes per element: 8 for float64, 4 for float32."""
+        return self.data.dtype.itemsize
+
+    def neg(self) -> Tensor:
+        """-x elementwise (one "neg" node)."""
+        return -self
+
+    negative = neg
+
+    def matmul(self, other: Any) -> Tensor:
+        """self @ other: matrix products that broadcast over leading dims (1-D operands are vectors)."""
+        return self @ other
+
+    def mm(self, mat2: Any) -> Tensor:
+        """The product of two matrices, (n, k) @ (k, m); unlike matmul, no other shapes.
+
+        >>> Tensor([[1.0, 2.0]]).mm(Tensor([[3.0], [4.0]]))
+        Tensor([[11.]])
+        """
+        self._check_matrix_product(mat2, 2, "mm")
+        return self @ mat2
+
+    def bmm(self, mat2: Any) -> Tensor:
+        """Batches of matrix products, (b, n, k) @ (b, k, m), with equal batch sizes (no broadcasting)."""
+        self._check_matrix_product(mat2, 3, "bmm")
+        return self @ mat2
+
+    def _check_matrix_product(self, other: Any, ndim: int, name: str) -> None:
+        a, b = self.shape, np.shape(_raw(other))
+        if len(a) != ndim or len(b) != ndim:
+            raise RuntimeError(f"{name}: expected two {ndim}-D tensors, got shapes {a} and {b} (matmul takes other shapes)")
+        if a[:-2] != b[:-2] or a[-1] != b[-2]:
+            what = "batch sizes differ" if a[:-2] != b[:-2] else f"{a[-1]} columns against {b[-2]} rows"
+            raise RuntimeError(f"{name}: shapes {a} and {b} cannot be multiplied ({what})")
+
+    def t(self) -> Tensor:
+        """The transpose of a matrix (a tensor of 0 or 1 dims as it is, in a new node).
+
+        >>> Tensor([[1.0, 2.0]]).t().shape
+        (2, 1)
+        """
+        if self.ndim > 2:
+            raise RuntimeError(f"t: expects a tensor of at most 2 dims, got shape {self.shape}; .mT swaps the last two")
+        return self.transpose()
+
+    @property
+    def mT(self) -> Tensor:
+        """The last two dims swapped: a batch of matrices, each transposed."""
+        if self.ndim < 2:
+            raise RuntimeError(f"mT: expects a matrix or a batch of matrices, got shape {self.shape}")
+        return self.swapaxes(-2, -1)
+
+    def new_tensor(self, data: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+        """A new leaf holding a copy of `data`, of this tensor's dtype and device unless given.
+
+        >>> Tensor(np.zeros(2, dtype=np.float32)).new_tensor([1, 2])
+        Tensor([1., 2.], dtype=float32)
+        """
+        return Tensor(_raw(data), requires_grad=requires_grad, dtype=self.dtype if dtype is None else dtype,
+                      device=self.device if device is None else device)
+
+    def new_full(self, size: Any, fill_value: Any, *, dtype: Any = None, device: Any = None,
+                 requires_grad: bool = False) -> Tensor:
+        """A tensor of `size` filled with `fill_value`, of this tensor's dtype and device unless given."""
+        shape = _shape((size,) if isinstance(size, numbers.Integral) else (tuple(size),))
+        dtype = self.dtype if dtype is None else dtype
+        return self.new_tensor(np.full(shape, fill_value, dtype=dtype), dtype=dtype, device=device, requires_grad=requires_grad)
+
+    def new_zeros(self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+        """Zeros of `size` (`new_zeros(2, 3)` or `new_zeros((2, 3))`), of this tensor's dtype and device unless given."""
+        return self.new_full(_shape(size), 0, dtype=dtype, device=device, requires_grad=requires_grad)
+
+    def new_ones(self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+        """Ones of `size`, of this tensor's dtype and device unless given."""
+        return self.new_full(_shape(size), 1, dtype=dtype, device=device, requires_grad=requires_grad)
+
+    def new_empty(self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+        """A tensor of `size` whose values are not to be relied on (PyTorch leaves them uninitialised;
+        here they are zeros), of this tensor's dtype and device unless given."""
+        return self.new_zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
+
     # ---- elementwise arithmetic (NumPy broadcasting)
     __add__, __radd__ = _binary_operator(ops.ADD), _reflected_operator(ops.ADD)
     __sub__, __rsub__ = _binary_operator(ops.SUB), _reflected_operator(ops.SUB)

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from .. import ops
-from ..tensor import Tensor, _apply, where
+from ..tensor import LOSS_REDUCTIONS, Tensor, _apply, where
 from ..tensor import cross_entropy as cross_entropy
 from ..tensor import one_hot as one_hot
 from ..tensor import pad as pad
@@ -32,7 +32,6 @@ from .normalization import batch_norm as batch_norm
 from .normalization import layer_norm as layer_norm
 
 T = TypeVar("T", Tensor, Value)
-REDUCTIONS = ("mean", "sum")
 
 
 # --------------------------------------------------------------------------- activations
@@ -345,11 +344,14 @@ def _target(pred: Any, target: Any, name: str) -> Tensor:
 
 
 def _reduce(loss: Tensor, reduction: str, name: str) -> Tensor:
+    """The elementwise loss reduced as torch's `reduction` says: "mean", "sum", or "none" (as it is)."""
     if reduction == "mean":
         return loss.mean()
     if reduction == "sum":
         return loss.sum()
-    raise ValueError(f"{name}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
+    if reduction == "none":
+        return loss
+    raise ValueError(f"{name}: reduction must be one of {LOSS_REDUCTIONS}, got {reduction!r}")
 
 
 # --------------------------------------------------------------------------- attention

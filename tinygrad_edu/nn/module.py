@@ -1,9 +1,10 @@
 """Module: a container of parameters and submodules, found from its attributes.
 
-A parameter is a leaf `Tensor` or `Value` that requires grad; a submodule is a `Module`. Both may sit
-directly in an attribute or inside lists, tuples and dicts (list indices and dict keys become parts of
-the name, as in "layers.0.weight"). Attributes are visited in definition order, so names and the order
-of `parameters()` are deterministic. A layer or tensor reached twice is counted once: the first name wins.
+A parameter is a leaf `Tensor` or `Value` that requires grad (or did, until `requires_grad_(False)`
+froze it); a submodule is a `Module`. Both may sit directly in an attribute or inside lists, tuples
+and dicts (list indices and dict keys become parts of the name, as in "layers.0.weight"). Attributes
+are visited in definition order, so names and the order of `parameters()` are deterministic. A layer
+or tensor reached twice is counted once: the first name wins.
 
 A buffer is state that is not a parameter (BatchNorm's running statistics): a Tensor that requires no
 grad, declared with `register_buffer` so that `state_dict` saves it and `load_state_dict` restores it.
@@ -20,7 +21,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..device import copy_to, device_of, is_array, to_host
-from ..engine import Node, zero_grads
+from ..engine import Node, is_frozen, zero_grads
 from ..tensor import Tensor, _device_and_dtype
 from ..value import Value
 
@@ -28,12 +29,15 @@ Parameter = Tensor | Value  # a leaf that requires grad; there is no separate Pa
 
 
 def is_parameter(x: Any) -> bool:
-    """Whether x is a parameter: a leaf Tensor or Value that requires grad.
+    """Whether x is a parameter: a leaf Tensor or Value that requires grad, or one frozen by
+    requires_grad_(False) (still a parameter, as a frozen torch Parameter is).
 
     >>> is_parameter(Value(1.0)), is_parameter(Tensor([1.0])), is_parameter(Value(1.0) * 2)
     (True, False, False)
+    >>> is_parameter(Value(1.0).requires_grad_(False))
+    True
     """
-    return isinstance(x, (Tensor, Value)) and x.requires_grad and x.op is None
+    return isinstance(x, (Tensor, Value)) and x.op is None and (x.requires_grad or is_frozen(x))
 
 
 def _forward_unimplemented(self: Module, *args: Any, **kwargs: Any) -> Any:
@@ -184,7 +188,115 @@ class Module:
         """This module and every submodule below it, pre-order, each once."""
         return [m for _, m in self.named_modules()]
 
+    # ---- adding and finding by name (PyTorch's names); what they add is an attribute, found as any other
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        """Set the attribute `name` to `param`, a parameter (a leaf that requires grad), or None for an
+        empty slot; as an attribute, it takes its place in parameters() and state_dict() by definition order.
+
+        >>> m = Module(); m.register_parameter("scale", Value(2.0)); [n for n, _ in m.named_parameters()]
+        ['scale']
+        """
+        self._check_new_attribute(name, "parameter")
+        if param is not None and not is_parameter(param):
+            made = f"computed by '{param.op.name}'" if isinstance(param, Node) and param.op is not None else (
+                "does not require grad" if isinstance(param, Node) else f"is a {type(param).__name__}")
+            raise TypeError(f"register_parameter {name!r} on {type(self).__name__}: a parameter is a leaf Tensor or "
+                            f"Value that requires grad (or None), this one {made}")
+        setattr(self, name, param)
+
+    def add_module(self, name: str, module: Module | None) -> None:
+        """Set the attribute `name` to `module` (or None), a submodule as any Module attribute is.
+
+        >>> m = Module(); m.add_module("head", Module()); [n for n, _ in m.named_children()]
+        ['head']
+        """
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"add_module {name!r} on {type(self).__name__}: expected a Module or None, "
+                            f"got a {type(module).__name__}")
+        self._check_new_attribute(name, "module")
+        setattr(self, name, module)
+
+    register_module = add_module
+
+    def _check_new_attribute(self, name: Any, kind: str) -> None:
+        """The checks PyTorch makes on a name before register_parameter or add_module sets it: a string
+        without dots, and no other attribute of that name (one of the same kind, or None, is replaced)."""
+        where = f"{'register_parameter' if kind == 'parameter' else 'add_module'} on {type(self).__name__}"
+        if not isinstance(name, str):
+            raise TypeError(f"{where}: the {kind} name must be a string, got {type(name).__name__}")
+        if not name or "." in name:
+            raise KeyError(f"{where}: the {kind} name must be non-empty and without dots, got {name!r}")
+        if type(self)._fields is not Module._fields:  # (Sequential's layers, a NeuronNetwork's weights)
+            raise TypeError(f"{where}: a {type(self).__name__} finds its parameters and submodules its own way, "
+                            f"not in its attributes, so {kind} {name!r} would not be found")
+        old = vars(self).get(name)
+        same_kind = old is None or (isinstance(old, Module) if kind == "module" else is_parameter(old))
+        if (name in vars(self) and not same_kind) or name in vars(self).get("_buffer_names", {}) or (
+                name not in vars(self) and hasattr(type(self), name)):
+            raise KeyError(f"{where}: attribute {name!r} already exists and is not a {kind}")
+
+    def get_submodule(self, target: str) -> Module:
+        """The submodule named `target` as named_modules() names it ("blocks.0.lin"); "" is this module.
+
+        >>> from tinygrad_edu.nn import Linear, Sequential
+        >>> net = Sequential(Linear(2, 2), Sequential(Linear(2, 1))); type(net.get_submodule("1.0")).__name__
+        'Linear'
+        """
+        found = self._find(target, "get_submodule")
+        if not isinstance(found, Module):
+            raise AttributeError(f"get_submodule on {type(self).__name__}: {target!r} is a {type(found).__name__}, not a Module")
+        return found
+
+    def get_parameter(self, target: str) -> Parameter:
+        """The parameter named `target` as named_parameters() names it ("blocks.0.lin.weight")."""
+        found = self._find(target, "get_parameter")
+        if not is_parameter(found):
+            what = type(found).__name__ if not isinstance(found, Node) else f"{type(found).__name__} that is not a parameter"
+            raise AttributeError(f"get_parameter on {type(self).__name__}: {target!r} is a {what}")
+        return found  # type: ignore[no-any-return]
+
+    def _find(self, target: str, where: str) -> Any:
+        """What the dotted name `target` names: each part an attribute of a module (one of its _fields),
+        a list index or a dict key, as the names of named_modules() and named_parameters() are made."""
+        if not isinstance(target, str):
+            raise TypeError(f"{where} on {type(self).__name__}: target must be a string, got {type(target).__name__}")
+        found: Any = self
+        parts = target.split(".") if target else []
+        for depth, part in enumerate(parts):
+            if isinstance(found, Module):
+                fields = dict(found._fields())
+            elif isinstance(found, (list, tuple)):
+                fields = {str(i): v for i, v in enumerate(found)}
+            else:
+                fields = {str(k): v for k, v in found.items()} if isinstance(found, dict) else {}
+            if part not in fields:
+                owner = ".".join(parts[:depth]) or "the module"
+                raise AttributeError(f"{where} on {type(self).__name__}: {owner} ({type(found).__name__}) has no "
+                                     f"attribute {part!r} (looking up {target!r})")
+            found = fields[part]
+        return found
+
     # ---- training
+    def apply(self, fn: Callable[[Module], Any]) -> Module:
+        """Call fn on every submodule (children first, each child's own below it first) and then on this
+        module, as PyTorch does (to initialise weights); returns self.
+
+        >>> from tinygrad_edu.nn import Linear, Sequential
+        >>> seen = []; _ = Sequential(Linear(1, 1), Linear(1, 1)).apply(lambda m: seen.append(type(m).__name__)); seen
+        ['Linear', 'Linear', 'Sequential']
+        """
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
+
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        """Set requires_grad of every parameter (freeze with False: they stay parameters, saved by
+        state_dict(), taken and left alone by an optimizer); returns self."""
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
+
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget accumulated gradients: None for a Tensor, 0.0 for a Value. With set_to_none=False a
         Tensor's gradient array is filled with zeros instead (PyTorch's option)."""

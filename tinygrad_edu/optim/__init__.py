@@ -1,8 +1,9 @@
 """Optimizers: update parameters (graph leaves) from the gradients that backward() left in `.grad`.
 
-A parameter is a `Tensor` with requires_grad=True or a `Value`. Updates work on the raw `.data` and
-`.grad` (floats or ndarrays), so they record nothing in the graph: a Tensor's array is updated in
-place (its dtype kept), a Value's float is rebound. The update rules are PyTorch's, step for step.
+A parameter is a `Tensor` with requires_grad=True or a `Value` (or one frozen by requires_grad_(False),
+which step() leaves alone). Updates work on the raw `.data` and `.grad` (floats or ndarrays), so they
+record nothing in the graph: a Tensor's array is updated in place (its dtype kept), a Value's float is
+rebound. The update rules are PyTorch's, step for step.
 A Tensor's update makes no new array: its intermediate values go into one scratch array, shared by
 all parameters and steps, and the optimizer's state arrays change in place (as PyTorch's do).
 
@@ -25,7 +26,7 @@ import numpy as np
 
 from ..checks import mark_modified
 from ..device import array_module, device_of, is_array, to_host
-from ..engine import Node, zero_grads
+from ..engine import Node, is_frozen, zero_grads
 
 __all__ = ["Adam", "AdamW", "Optimizer", "SGD", "lr_scheduler"]
 
@@ -39,8 +40,9 @@ class Optimizer:
     any hyperparameters that differ from `defaults` for that group (as in PyTorch):
     `SGD([{"params": body}, {"params": head, "lr": 0.01}], lr=0.1)`.
 
-    step() skips a parameter whose grad is None (as PyTorch does). A Value always has a gradient
-    (0.0 after zero_grad), so it is always stepped: weight decay and momentum still move it.
+    step() skips a parameter whose grad is None (as PyTorch does), and one frozen by requires_grad_(False).
+    A Value always has a gradient (0.0 after zero_grad), so it is always stepped unless frozen: weight
+    decay and momentum still move it.
 
     >>> a, b = Value(1.0), Value(2.0)
     >>> opt = tg.optim.SGD([{"params": [a]}, {"params": [b], "lr": 0.5}], lr=0.1)
@@ -91,7 +93,7 @@ class Optimizer:
             where = f"parameter {i}" + (f" of group {index}" if index else "")
             if not isinstance(p, Node):
                 raise TypeError(f"{name}: {where} is a {type(p).__name__}, not a Tensor or Value")
-            if not p.requires_grad:
+            if not p.requires_grad and not is_frozen(p):
                 raise ValueError(
                     f"{name}: {where} ({_describe(p)}) does not require grad; create it with requires_grad=True"
                 )
@@ -124,7 +126,7 @@ class Optimizer:
         """Update every parameter that has a gradient from it (one optimization step)."""
         for group in self.param_groups:
             for p in group["params"]:
-                g = self._grad(p)
+                g = self._grad(p) if p.requires_grad else None  # (a frozen one: requires_grad_(False))
                 if g is not None:  # as in PyTorch: a parameter without a gradient is left alone
                     state = self.state.get(p)
                     if state is None:
