@@ -1353,7 +1353,7 @@ def one_hot(tensor: Any, num_classes: int = -1) -> Tensor:
             raise ValueError("one_hot: cannot infer num_classes from no labels; pass num_classes")
         num_classes = int(labels.max()) + 1
     _check_range(labels, num_classes, "one_hot", -1, labels.shape, what="class")
-    return _leaf((labels[..., np.newaxis] == np.arange(num_classes)).astype(np.int64))
+    return _leaf((labels[..., np.newaxis] == array_module(labels).arange(num_classes)).astype(np.int64))
 
 
 def flip(input: Tensor, dims: int | Sequence[int]) -> Tensor:

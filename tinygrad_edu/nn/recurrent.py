@@ -143,7 +143,7 @@ class _CellBase(Module):
             )
         want = x.shape[:-1] + (self.hidden_size,)
         if hx is None:
-            zeros = Tensor(np.zeros(want, dtype=x.dtype))
+            zeros = Tensor(np.zeros(want, dtype=x.dtype), device=x.device)
             states = [zeros, zeros] if lstm else [zeros]
         else:
             if lstm and not (isinstance(hx, (tuple, list)) and len(hx) == 2):
@@ -314,7 +314,7 @@ class _RNNBase(Module):
             raise RuntimeError(f"{name}: expected sequence length to be larger than 0, got input of shape {input_shape}")
         directions = 2 if self.bidirectional else 1
         want = (self.num_layers * directions, batch, self.hidden_size)
-        states = self._initial_states(hx, lstm, batched, want, x.dtype, name)
+        states = self._initial_states(hx, lstm, batched, want, x, name)
         recurrence = _Recurrence(self.mode, self.hidden_size)
         finals: list[Any] = []
         for layer in range(self.num_layers):
@@ -358,15 +358,16 @@ class _RNNBase(Module):
             x = x.transpose(1, 0, 2)
         return x, final
 
-    def _initial_states(self, hx: Any, lstm: bool, batched: bool, want: tuple[int, int, int], dtype: Any,
+    def _initial_states(self, hx: Any, lstm: bool, batched: bool, want: tuple[int, int, int], x: Tensor,
                         name: str) -> list[Tensor]:
-        """h0 (and c0) as (layers * directions, N, hidden) tensors: zeros when hx is None."""
+        """h0 (and c0) as (layers * directions, N, hidden) tensors: zeros (of x's dtype, on its device) when
+        hx is None."""
         if hx is None:
-            zeros = Tensor(np.zeros(want, dtype=dtype))
+            zeros = Tensor(np.zeros(want, dtype=x.dtype), device=x.device)
             return [zeros, zeros] if lstm else [zeros]
         if lstm and not (isinstance(hx, (tuple, list)) and len(hx) == 2):
             raise TypeError(f"{name}: hx must be a pair (h_0, c_0), got a {type(hx).__name__}")
-        states = [_as_input(s, dtype) for s in (hx if lstm else [hx])]
+        states = [_as_input(s, x.dtype) for s in (hx if lstm else [hx])]
         out = []
         for s, what in zip(states, ("h_0", "c_0")):
             if s.ndim != (3 if batched else 2):
