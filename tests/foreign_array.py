@@ -3,15 +3,23 @@
 `ForeignArray` wraps an ndarray and behaves as CuPy's array does where it matters: NumPy's functions
 and ufuncs dispatch to it (`__array_ufunc__`, `__array_function__`) and return ForeignArrays; it refuses
 implicit conversion to NumPy (`__array__` raises TypeError), and refuses to compute with a NumPy array
-that is not 0-d (as CuPy does), so an op that silently falls back to NumPy, or mixes host and device
-arrays, fails. Python numbers and NumPy scalars are accepted, as CuPy passes them to its kernels.
+(as CuPy 14 does: it takes Python numbers and NumPy scalars, not arrays, not even 0-d ones), so an op that
+silently falls back to NumPy, or mixes host and device arrays, fails.
+
+It also refuses what the installed CuPy lacks, as recorded in tests/cupy_api.json (by
+tests/record_cupy_api.py): a NumPy function, ufunc, ufunc method or ndarray attribute CuPy does not have,
+and a keyword (or one positional argument too many) that CuPy's version of it does not take.
 `register()` makes it the device "foreign" through the same hook the "cuda" device uses.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
+import json
 import types
 import weakref
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -62,14 +70,11 @@ class ForeignArray(NDArrayOperatorsMixin):
     def __int__(self) -> int:
         return int(self._a)
 
-    def __index__(self) -> int:
-        return self._a.__index__()
-
     def __bool__(self) -> bool:
         return bool(self._a)
 
-    def __hash__(self) -> int:
-        return id(self)
+    def __imatmul__(self, other: Any) -> Any:
+        return NotImplemented  # cupy.ndarray has no in-place @=: Python computes a @ b into a new array
 
     def item(self) -> Any:
         return self._a.item()
@@ -81,38 +86,33 @@ class ForeignArray(NDArrayOperatorsMixin):
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
             raise AttributeError(name)
+        if name not in API["ndarray"]:
+            raise AttributeError(f"ndarray.{name}: {CUPY}'s ndarray has no attribute {name!r}")
         attr = getattr(self._a, name)
-        if not callable(attr):
+        params = API["ndarray"][name]
+        if params is None:
             return _wrap(attr)
 
         def method(*args: Any, **kwargs: Any) -> Any:
-            return _wrap(attr(*_unwrap(args, strict=True), **_unwrap(kwargs, strict=True)))
+            _check_call(f"ndarray.{name}", params, args, kwargs)
+            return _wrap(attr(*_unwrap(args, HOST_NONE), **_unwrap(kwargs, HOST_NONE)))
 
         return method
 
     def __getitem__(self, index: Any) -> Any:
-        return _wrap(self._a[_unwrap(index, strict=False)])
+        return _wrap(self._a[_unwrap(index, HOST_ANY)])
 
     def __setitem__(self, index: Any, value: Any) -> None:
-        self._a[_unwrap(index, strict=False)] = _unwrap(value, strict=True)
+        self._a[_unwrap(index, HOST_ANY)] = _unwrap(value, HOST_0D)  # (CuPy fills from a NumPy scalar)
 
     # ---- NumPy's protocols
     def __array_ufunc__(self, ufunc: Any, method: str, *args: Any, **kwargs: Any) -> Any:
-        if method != "__call__" and method != "outer" and ufunc not in _UFUNC_METHODS.get(method, ()):
-            raise TypeError(f"ForeignArray: {ufunc.__name__}.{method} is not supported (CuPy has it for "
-                            f"{sorted(u.__name__ for u in _UFUNC_METHODS.get(method, ()))} only)")
-        if method == "at":  # ufunc.at(a, index, b): the index may be host arrays, as in indexing
-            a, index, *rest = args
-            getattr(ufunc, method)(_unwrap(a, True), _unwrap(index, False), *_unwrap(rest, True))
-            return None
-        out = kwargs.get("out")
-        result = getattr(ufunc, method)(*_unwrap(args, strict=True), **_unwrap(kwargs, strict=True))
-        if out is not None:
-            return out[0] if isinstance(out, tuple) and len(out) == 1 else out
-        return _wrap(result)
+        return _apply_ufunc(ufunc, method, args, kwargs)
 
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
-        return _wrap(func(*_unwrap(args, strict=True), **_unwrap(kwargs, strict=True)))
+        name = f"{func.__module__}.{func.__name__}"  # how CuPy finds its own: cupy.<module path>.<name>
+        _check_call(name, _cupy_function(name), args, kwargs)
+        return _wrap(func(*_unwrap(args, HOST_NONE), **_unwrap(kwargs, HOST_NONE)))
 
 
 # ndarray id -> its wrapper while that lives: `a.base` is one object, as CuPy's is (the engine tracks
@@ -127,28 +127,110 @@ def _wrapper_of(array: np.ndarray | None) -> ForeignArray | None:
     return found if found is not None and found._a is array else ForeignArray(array)
 
 
-# the ufunc methods CuPy has, and for which ufuncs (its documentation, "Universal functions")
-_UFUNC_METHODS = {
-    "reduce": (np.add, np.multiply), "accumulate": (np.add, np.multiply), "reduceat": (np.add,),
-    "at": (np.add, np.subtract, np.maximum, np.minimum, np.bitwise_and, np.bitwise_or, np.bitwise_xor),
-}
+# ---- what CuPy has, as recorded from the installed package (tests/record_cupy_api.py)
+API = json.loads(Path(__file__).with_name("cupy_api.json").read_text())
+CUPY = f"CuPy {API['cupy'].split('.')[0]}"  # "CuPy 14", in messages
 
 
-def _unwrap(x: Any, strict: bool) -> Any:
-    """Wrapped arrays unwrapped, in lists, tuples and dicts. `strict`: a NumPy array that is not 0-d
-    is refused (a host array in a device computation); indices may be host arrays (CuPy copies them)."""
+@functools.cache
+def _signature(params: tuple[str, ...]) -> inspect.Signature:
+    """The signature a recorded parameter list stands for: names and kinds only (bind_partial checks no more)."""
+    kinds = inspect.Parameter
+    kind: inspect._ParameterKind = kinds.POSITIONAL_OR_KEYWORD
+    built: list[inspect.Parameter] = []
+    for p in params:
+        if p == "/":
+            built = [b.replace(kind=kinds.POSITIONAL_ONLY) for b in built]
+        elif p == "*":
+            kind = kinds.KEYWORD_ONLY
+        elif p.startswith("**"):
+            built.append(kinds(p[2:], kinds.VAR_KEYWORD))
+        elif p.startswith("*"):
+            built.append(kinds(p[1:], kinds.VAR_POSITIONAL))
+            kind = kinds.KEYWORD_ONLY
+        else:
+            built.append(kinds(p, kind))
+    return inspect.Signature(built)
+
+
+def _check_call(name: str, params: list[str], args: Any, kwargs: Any) -> None:
+    """Refuse a call that CuPy's `name` would refuse: a keyword it does not take, too many positional arguments."""
+    signature = _signature(tuple(params))
+    takes_any = any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values())
+    for keyword in kwargs:
+        p = signature.parameters.get(keyword)
+        if not takes_any and (p is None or p.kind in (p.POSITIONAL_ONLY, p.VAR_POSITIONAL)):
+            raise TypeError(f"{name}: {CUPY}'s version does not take keyword {keyword!r} (it takes {', '.join(params)})")
+    try:
+        signature.bind_partial(*args, **kwargs)
+    except TypeError as e:
+        raise TypeError(f"{name}: {CUPY}'s version refuses these arguments ({e}; it takes {', '.join(params)})") from None
+
+
+def _cupy_function(name: str, missing: type[Exception] = TypeError) -> list[str]:
+    """The parameters of CuPy's counterpart of NumPy's function `name` ("numpy.pad"); `missing` raised if it
+    has none (NumPy's dispatch raises TypeError; looking up cupy.insert, AttributeError)."""
+    if name not in API["functions"]:
+        raise missing(f"{name}: not in tests/cupy_api.json (record its module with tests/record_cupy_api.py)")
+    params = API["functions"][name]
+    if params is None:
+        raise missing(f"{CUPY} has no {name}")
+    return params
+
+
+def _apply_ufunc(ufunc: Any, method: str, args: Any, kwargs: Any) -> Any:
+    """A NumPy ufunc (or one of its methods) on wrapped arrays, refused where CuPy's would refuse it."""
+    name = ufunc.__name__
+    record = API["ufuncs"].get(name)
+    if record is None:
+        raise TypeError(f"{CUPY} has no ufunc {name}")
+    if method != "__call__" and method not in record["methods"]:
+        having = sorted(n for n, r in API["ufuncs"].items() if r is not None and method in r["methods"])
+        raise TypeError(f"{name}.{method}: {CUPY} has it for {having} only")
+    if method in API["ufunc_methods"]:
+        _check_call(f"{name}.{method}", ["array", *API["ufunc_methods"][method]], args, kwargs)
+    elif method != "at":
+        for keyword in kwargs:
+            if keyword not in record["keywords"]:
+                raise TypeError(f"numpy.{name}: {CUPY}'s ufunc does not take keyword {keyword!r} "
+                                f"(it takes {', '.join(record['keywords'])})")
+    if method == "at":  # ufunc.at(a, index, b): the index may be host arrays, as in indexing
+        a, index, *rest = args
+        getattr(ufunc, method)(_unwrap(a, HOST_NONE), _unwrap(index, HOST_ANY), *_unwrap(rest, HOST_NONE))
+        return None
+    for x in args:
+        if not isinstance(x, (ForeignArray, np.ndarray, np.generic, bool, int, float, complex)):
+            raise TypeError(f"numpy.{name}: {CUPY}'s ufuncs take arrays and scalars, not {type(x).__name__}")
+    if name in ("greater", "greater_equal", "less", "less_equal", "equal", "not_equal"):
+        # CuPy's __array_ufunc__ turns a 0-d NumPy array into a number for comparisons (only)
+        args = tuple(x.item() if type(x) is np.ndarray and x.ndim == 0 else x for x in args)
+    out = kwargs.get("out")
+    result = getattr(ufunc, method)(*_unwrap(args, HOST_NONE), **_unwrap(kwargs, HOST_NONE))
+    if out is not None:
+        return out[0] if isinstance(out, tuple) and len(out) == 1 else out
+    return _wrap(result)
+
+
+# what host (NumPy) arrays _unwrap lets through: none (CuPy makes its kernels' operands of arrays and
+# scalars, and refuses a NumPy array, even a 0-d one), 0-d ones (a value assigned, which CuPy fills from),
+# any (indices: CuPy copies them to the device)
+HOST_NONE, HOST_0D, HOST_ANY = "none", "0-d", "any"
+
+
+def _unwrap(x: Any, host: str) -> Any:
+    """Wrapped arrays unwrapped, in lists, tuples and dicts; NumPy arrays refused as `host` says."""
     kind = type(x)
     if kind is ForeignArray:
         return x._a
     if kind is np.ndarray:
-        if strict and x.ndim > 0:
+        if host == HOST_NONE or (host == HOST_0D and x.ndim > 0):
             raise TypeError(f"ForeignArray: unsupported operand, a NumPy array of shape {x.shape} (host data in a "
-                            "device computation: move it to the device first)")
+                            f"device computation, which {CUPY} refuses: move it to the device first)")
         return x
     if kind is tuple or kind is list:
-        return kind(_unwrap(v, strict) for v in x)
+        return kind(_unwrap(v, host) for v in x)
     if kind is dict:
-        return {k: _unwrap(v, strict) for k, v in x.items()}
+        return {k: _unwrap(v, host) for k, v in x.items()}
     return x
 
 
@@ -163,29 +245,55 @@ def _wrap(x: Any) -> Any:
 
 
 class _Namespace:
-    """numpy's functions, returning ForeignArrays (what `cupy` is to CuPy arrays)."""
+    """numpy's functions, returning ForeignArrays (what `cupy` is to CuPy arrays), and only those CuPy has."""
 
     def __init__(self, **attributes: Any) -> None:
         self.__dict__.update(attributes)
 
     def __getattr__(self, name: str) -> Any:
+        if name in API["names_cupy_lacks"]:
+            raise AttributeError(f"{CUPY} has no numpy.{name}")
         attr = getattr(np, name)
+        if isinstance(attr, np.ufunc):
+            return _Ufunc(attr)
         if not callable(attr) or isinstance(attr, type):
             return attr
+        params = _cupy_function(f"numpy.{name}", AttributeError)
+        host = HOST_ANY if name in _FROM_HOST else HOST_NONE
 
         def function(*args: Any, **kwargs: Any) -> Any:
-            return _wrap(attr(*_unwrap(args, strict=True), **_unwrap(kwargs, strict=True)))
+            _check_call(f"numpy.{name}", params, args, kwargs)
+            return _wrap(attr(*_unwrap(args, host), **_unwrap(kwargs, host)))
 
         return function
 
 
+_FROM_HOST = {"array", "asarray", "asanyarray"}  # cupy's copies from host data
+
+
+class _Ufunc:
+    """A ufunc of the namespace (cupy.add): called, or its methods, as on a ForeignArray."""
+
+    def __init__(self, ufunc: np.ufunc) -> None:
+        self._ufunc = ufunc
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return _apply_ufunc(self._ufunc, "__call__", args, kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in ("reduce", "accumulate", "reduceat", "outer", "at"):
+            return getattr(self._ufunc, name)
+        return lambda *args, **kwargs: _apply_ufunc(self._ufunc, name, args, kwargs)
+
+
 def _as_strided(x: ForeignArray, shape: Any = None, strides: Any = None) -> ForeignArray:
+    """cupy.lib.stride_tricks.as_strided, with its parameters (the view read-only here: an op must not write
+    into windows that may overlap)."""
     return ForeignArray(np.lib.stride_tricks.as_strided(x._a, shape, strides, writeable=False))
 
 
 namespace = _Namespace(
     lib=types.SimpleNamespace(stride_tricks=types.SimpleNamespace(as_strided=_as_strided)),
-    add=types.SimpleNamespace(at=lambda a, index, b: np.add.at(a._a, _unwrap(index, False), _unwrap(b, True))),
     asarray=lambda x, dtype=None: x.astype(dtype) if type(x) is ForeignArray and dtype is not None
     else x if type(x) is ForeignArray else ForeignArray(np.asarray(x, dtype=dtype)),
 )

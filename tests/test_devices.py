@@ -1,6 +1,7 @@
 """Device independence without a GPU: every op of the registry, forward and gradient, and training
-steps run on a fake device whose arrays refuse to become NumPy arrays (tests/foreign_array.py); the
-same results as on the CPU. The real GPU's tests are marked `gpu` and skip without CuPy and a device."""
+steps run on a fake device whose arrays refuse to become NumPy arrays, and refuse what CuPy lacks
+(tests/foreign_array.py, tests/cupy_api.json); the same results as on the CPU. The real GPU's tests are
+marked `gpu` and skip without CuPy and a device."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from tinygrad_edu import Tensor
 from tinygrad_edu.device import to_host
 from tinygrad_edu.ops import REGISTRY
 
-from .foreign_array import ForeignArray, register
+from .foreign_array import API, ForeignArray, namespace, register
 from .numeric import assert_close
 from .test_ops_registry import ALL_OPS, SETTINGS, _draw_case
 
@@ -391,6 +392,96 @@ def test_module_to_moves_and_casts_in_place(device: str) -> None:
     assert out.dtype == np.float32 and out.device == device
     with pytest.raises(TypeError, match="Module.to: only float dtypes are taken .* got int64"):
         model.to(np.int64)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_clipping_by_every_norm_on_a_device_matches_the_cpu(dtype: Any, device: str) -> None:
+    grads = [np.array([3.0, 0.0, -4.0]), np.array([[0.5, -1.0], [0.0, 2.0]])]
+    for norm_type in (0.0, 1.0, 2.0, 3.0, np.inf, -np.inf):
+        result = {}
+        for where in ("cpu", device):
+            params = [Tensor(np.zeros_like(g), dtype=dtype, requires_grad=True, device=where) for g in grads]
+            for p, g in zip(params, grads):
+                p.grad = Tensor(g, dtype=dtype, device=where).data
+            total = tg.nn.utils.clip_grad_norm_(params, 1.0, norm_type=norm_type)
+            result[where] = [total.numpy()] + [to_host(p.grad) for p in params]
+        for d, c in zip(result[device], result["cpu"]):
+            assert d.dtype == c.dtype == dtype, norm_type
+            np.testing.assert_allclose(d, c, rtol=1e-6, err_msg=f"norm {norm_type}")
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("layer", ["RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell"])
+def test_recurrent_layers_start_from_zeros_on_their_device(layer: str, device: str) -> None:
+    x = np.random.default_rng(0).normal(size=(4, 2, 3) if "Cell" not in layer else (2, 3))
+    outs = {}
+    for where in ("cpu", device):
+        out = getattr(tg.nn, layer)(3, 5, rng=0).to(where)(Tensor(x, device=where))  # no hx: zeros
+        out = out[0] if isinstance(out, tuple) else out
+        assert out.device == where
+        outs[where] = out.numpy()
+    np.testing.assert_allclose(outs[device], outs["cpu"], rtol=1e-12)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_one_hot_of_labels_on_a_device(device: str) -> None:
+    labels = Tensor(np.array([[0, 2], [1, 0]]), device=device)
+    out = tg.nn.functional.one_hot(labels, 3)
+    assert out.device == device and out.numpy().tolist() == [[[1, 0, 0], [0, 0, 1]], [[0, 1, 0], [1, 0, 0]]]
+
+
+# ----------------------------------------------------------------------------- the fake refuses what CuPy lacks
+
+
+def _foreign() -> ForeignArray:
+    return Tensor(np.arange(6.0).reshape(2, 3), device="foreign").data
+
+
+def test_the_fake_refuses_a_numpy_function_that_cupy_lacks() -> None:
+    x = _foreign()
+    assert API["functions"]["numpy.insert"] is None and API["functions"]["numpy.concatenate"] is not None
+    assert type(np.concatenate([x, x])) is ForeignArray
+    with pytest.raises(TypeError, match="CuPy 14 has no numpy.insert"):
+        np.insert(x, 0, 1.0)
+    with pytest.raises(AttributeError, match="CuPy 14 has no numpy.insert"):  # as cupy.insert would
+        namespace.insert
+    with pytest.raises(TypeError, match=r"CuPy 14 has it for \['add', 'multiply'\] only"):
+        np.maximum.reduce(x)  # (cupy.maximum.reduce exists, and raises NotImplementedError)
+    with pytest.raises(AttributeError, match="has no attribute 'resize'"):
+        x.resize((3, 2))
+    with pytest.raises(TypeError, match="unhashable"):
+        hash(x)
+    with pytest.raises(TypeError):
+        range(x[0, 1])  # no __index__ on cupy.ndarray
+
+
+def test_the_fake_refuses_a_keyword_that_cupy_does_not_take() -> None:
+    x = _foreign()
+    assert "where" not in API["functions"]["numpy.sum"] and "where" not in API["ufuncs"]["add"]["keywords"]
+    assert type(np.sum(x, axis=0, keepdims=True)) is ForeignArray
+    for call in (lambda: np.sum(x, where=x > 1), lambda: x.sum(where=x > 1), lambda: np.add(x, 1.0, where=x > 1),
+                 lambda: np.add.reduce(x, initial=0.0), lambda: namespace.zeros(3, device="cuda")):
+        with pytest.raises(TypeError, match="CuPy 14's .*does not take keyword '(where|initial|device)'"):
+            call()
+    with pytest.raises(TypeError, match="refuses these arguments"):
+        x.sum(0, None, None, False, True)  # one positional argument too many
+
+
+def test_the_fake_refuses_a_numpy_array_even_a_0d_one_except_in_comparisons() -> None:
+    x = _foreign()
+    with pytest.raises(TypeError, match="a NumPy array of shape \\(\\)"):
+        x * np.asarray(2.0)  # CuPy 14 takes NumPy scalars as kernel arguments, not arrays
+    assert type(x * np.float64(2.0)) is ForeignArray and type(x > np.asarray(1.0)) is ForeignArray
+    with pytest.raises(TypeError, match="take arrays and scalars, not list"):
+        np.add(x, [1.0, 2.0, 3.0])
+
+
+def test_the_fakes_own_special_methods_are_cupys() -> None:
+    own = {name for name in dir(ForeignArray) if name.startswith("__")
+           and getattr(ForeignArray, name) is not None}  # (__hash__ = None on both: arrays are not hashable)
+    # its lookup of the rest, its weak references, and an @= that declines (so Python computes a @ b, as for CuPy)
+    assert own - set(API["ndarray"]) == {"__getattr__", "__weakref__", "__imatmul__"}
 
 
 @pytest.mark.parametrize("device", DEVICES)

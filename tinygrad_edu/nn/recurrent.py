@@ -360,14 +360,14 @@ class _RNNBase(Module):
 
     def _initial_states(self, hx: Any, lstm: bool, batched: bool, want: tuple[int, int, int], x: Tensor,
                         name: str) -> list[Tensor]:
-        """h0 (and c0) as (layers * directions, N, hidden) tensors: zeros where the input x is when hx is None."""
-        dtype = x.dtype
+        """h0 (and c0) as (layers * directions, N, hidden) tensors: zeros (of x's dtype, on its device) when
+        hx is None."""
         if hx is None:
-            zeros = Tensor(np.zeros(want, dtype=dtype), device=x.device)
+            zeros = Tensor(np.zeros(want, dtype=x.dtype), device=x.device)
             return [zeros, zeros] if lstm else [zeros]
         if lstm and not (isinstance(hx, (tuple, list)) and len(hx) == 2):
             raise TypeError(f"{name}: hx must be a pair (h_0, c_0), got a {type(hx).__name__}")
-        states = [_as_input(s, dtype) for s in (hx if lstm else [hx])]
+        states = [_as_input(s, x.dtype) for s in (hx if lstm else [hx])]
         out = []
         for s, what in zip(states, ("h_0", "c_0")):
             if s.ndim != (3 if batched else 2):

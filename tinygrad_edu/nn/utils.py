@@ -91,7 +91,7 @@ def _norm(x: np.ndarray, p: float) -> Any:
     if p == -math.inf:
         return a.min()
     if p == 0:
-        return a.dtype.type(np.count_nonzero(a))
+        return (a != 0).sum(dtype=a.dtype)  # (not dtype.type(count): NumPy cannot read a device's 0-d count)
     if p == 2:
         return np.sqrt(np.sum(a * a))
     if p == 1:
