@@ -228,6 +228,8 @@ def torch_mlp_step(sizes: tuple[int, ...], batch: int, dtype: Any, lr: float = 0
         import torch
     except ImportError:
         return None
+    if not torch.cuda.is_available():  # (a CPU build of torch: no contender, the others still run)
+        return None
     tdtype = torch.float32 if dtype == np.float32 else torch.float64
     layers: list[Any] = []
     for k, (w, b) in enumerate(_layers(sizes, dtype)):
