@@ -122,11 +122,14 @@ def is_array(x: Any) -> bool:
     return type(x) is np.ndarray or type(x) in _BY_TYPE
 
 
+def move_to(x: Any, device: Device) -> Any:
+    """An array on `device`: x itself when it is there, else a copy (through the host from another device)."""
+    return x if device_of(x) is device else device.to_device(to_host(x))
+
+
 def copy_to(x: Any, device: Device) -> Any:
-    """A fresh copy of an array on `device` (through the host when it comes from another device)."""
-    if device_of(x) is device:
-        return x.copy()
-    return device.to_device(to_host(x))
+    """A fresh copy of an array on `device`, also when it is there already."""
+    return x.copy() if device_of(x) is device else move_to(x, device)
 
 
 def to_host(x: Any) -> np.ndarray:

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from . import ops
-from .device import Device, array_module, device_of, get_device, is_array, to_host
+from .device import Device, array_module, device_of, get_device, is_array, move_to, to_host
 from .checks import check_forward, clock, mark_modified
 from .engine import RECORD_AND_CHECK, Node, _grad_mode
 from .ops import Op
@@ -122,7 +122,7 @@ class Tensor(Node):
     ) -> None:
         array = _to_array(data, dtype)
         if device is not None:
-            array = _to_device(array, get_device(device))
+            array = move_to(array, get_device(device))
         if requires_grad and array.dtype.kind != "f":
             raise TypeError(
                 f"Tensor: only floating-point tensors can require grad, got dtype {array.dtype} "
@@ -1346,13 +1346,6 @@ def _cast(t: Tensor, dtype: np.dtype) -> Tensor:
     return t.astype(dtype) if dtype.kind == "f" else _leaf(t.data.astype(dtype))
 
 
-def _to_device(array: Any, device: Device) -> Any:
-    """An array copied to `device` (through the host when it is on another device)."""
-    if device_of(array) is device:
-        return array
-    return device.to_device(to_host(array))
-
-
 def _raw(x: Any) -> Any:
     return x.data if isinstance(x, Tensor) else x
 
@@ -1458,7 +1451,7 @@ def where(condition: Any, input: Any, other: Any) -> Tensor:
         return _leaf(_result(np.where(cond, input, other)))
     x, y = _as_tensor(input, like, ops.WHERE), _as_tensor(other, like, ops.WHERE)
     if type(like.data) is not np.ndarray:  # a mask made on the host goes where the data is
-        cond = _to_device(cond, like.device)
+        cond = move_to(cond, like.device)
     try:
         np.broadcast_shapes(cond.shape, x.shape, y.shape)
     except ValueError:
@@ -1921,7 +1914,7 @@ def _class_weights(weight: Any, logp: Tensor, name: str) -> np.ndarray | None:
         raise ValueError(
             f"{name}: weight must hold one number per class, shape ({logp.shape[1]},), got shape {w.shape}"
         )
-    return _to_device(w, logp.device)  # (a constant: NumPy weights go where the logits are)
+    return move_to(w, logp.device)  # (a constant: NumPy weights go where the logits are)
 
 
 # --------------------------------------------------------------------------- factories
