@@ -64,6 +64,15 @@ def test_every_op_runs_on_a_device(name: str, device: str, data: st.DataObject) 
         assert_close(_host(d.grad), c.grad, f"{name}: gradient of input {i} on the device")
 
 
+# each with the options that make it keep every kind of state it has
+OPTIMIZERS = {
+    "SGD": lambda ps: tg.optim.SGD(ps, lr=0.1, momentum=0.9),
+    "AdamW": lambda ps: tg.optim.AdamW(ps, lr=0.01, weight_decay=0.1),
+    "RMSprop": lambda ps: tg.optim.RMSprop(ps, lr=0.01, momentum=0.5, centered=True, weight_decay=0.1),
+    "Adagrad": lambda ps: tg.optim.Adagrad(ps, lr=0.1, lr_decay=0.01, initial_accumulator_value=0.1, weight_decay=0.1),
+}
+
+
 def _train(model: tg.nn.Module, make_optimizer: Any, x: np.ndarray, y: np.ndarray, device: str,
            steps: int = 3) -> tuple[list[float], dict[str, np.ndarray]]:
     """A few steps of training on `device`: the losses and the final parameters, on the host."""
@@ -81,6 +90,7 @@ def _train(model: tg.nn.Module, make_optimizer: Any, x: np.ndarray, y: np.ndarra
         losses.append(loss.item())
     for p in model.parameters():
         assert p.device == device and (p.grad is None or type(p.grad) is type(p.data)), "a parameter left its device"
+        assert all(type(v) is type(p.data) for k, v in opt.state[p].items() if k != "step"), "its state is elsewhere"
     return losses, {k: tg.device.to_host(v) for k, v in model.state_dict().items()}
 
 
@@ -95,12 +105,11 @@ def _cnn() -> tg.nn.Module:
 
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("make_model, shape", [(_mlp, (5, 6)), (_cnn, (5, 1, 4, 4))], ids=["mlp", "cnn"])
-@pytest.mark.parametrize("optimizer", ["SGD", "AdamW"])
+@pytest.mark.parametrize("optimizer", list(OPTIMIZERS))
 def test_training_steps_on_a_device_match_the_cpu(make_model: Any, shape: Any, optimizer: str, device: str) -> None:
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=shape), rng.integers(0, 3, shape[0])
-    make = (lambda ps: tg.optim.SGD(ps, lr=0.1, momentum=0.9)) if optimizer == "SGD" else \
-        (lambda ps: tg.optim.AdamW(ps, lr=0.01, weight_decay=0.1))
+    make = OPTIMIZERS[optimizer]
     cpu_losses, cpu_state = _train(make_model(), make, x, y, "cpu")
     dev_losses, dev_state = _train(make_model(), make, x, y, device)
     np.testing.assert_allclose(dev_losses, cpu_losses, rtol=1e-12)

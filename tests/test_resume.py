@@ -15,7 +15,7 @@ import pytest
 import tinygrad_edu as tg
 from tinygrad_edu import Tensor, Value
 from tinygrad_edu.nn import MLP, ScalarMLP, mse_loss
-from tinygrad_edu.optim import SGD, Adam, AdamW, Optimizer
+from tinygrad_edu.optim import SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop
 from tinygrad_edu.optim.lr_scheduler import (
     CosineAnnealingLR,
     LambdaLR,
@@ -32,6 +32,8 @@ OPTIMIZERS: dict[str, Callable[[Any], Optimizer]] = {
     "sgd-dampening": lambda ps: SGD(ps, lr=0.05, momentum=0.5, dampening=0.3),
     "adam-amsgrad": lambda ps: Adam(ps, lr=0.01, weight_decay=1e-2, amsgrad=True),
     "adamw": lambda ps: AdamW(ps, lr=0.01, betas=(0.8, 0.99)),
+    "rmsprop-centered": lambda ps: RMSprop(ps, lr=0.01, momentum=0.5, centered=True, weight_decay=1e-2),
+    "adagrad": lambda ps: Adagrad(ps, lr=0.05, lr_decay=0.1, initial_accumulator_value=0.1),
 }
 SCHEDULERS: dict[str, Callable[[Optimizer], LRScheduler | None]] = {
     "none": lambda opt: None,

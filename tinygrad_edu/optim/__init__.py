@@ -28,7 +28,7 @@ from ..checks import mark_modified
 from ..device import array_module, device_of, is_array, to_host
 from ..engine import Node, is_frozen, zero_grads
 
-__all__ = ["Adam", "AdamW", "Optimizer", "SGD", "lr_scheduler"]
+__all__ = ["Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "SGD", "lr_scheduler"]
 
 ParamGroup = dict[str, Any]
 
@@ -111,7 +111,8 @@ class Optimizer:
 
     def _check_hyperparameters(self, group: ParamGroup) -> None:
         """Raise ValueError naming the optimizer and the value when a group's hyperparameter is bad."""
-        for key in ("lr", "momentum", "dampening", "weight_decay", "eps"):
+        for key in ("lr", "momentum", "dampening", "weight_decay", "eps", "alpha", "lr_decay",
+                    "initial_accumulator_value"):
             if key in group:
                 _check_nonnegative(type(self).__name__, key, group[key])
 
@@ -414,6 +415,148 @@ class AdamW(Adam):
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
 
 
+class RMSprop(Optimizer):
+    """RMSprop (Hinton's lecture 6e), as torch.optim.RMSprop: each coordinate's step is divided by a
+    running root mean square of its gradients.
+
+    `g = g + weight_decay * p`; `v = alpha * v + (1 - alpha) * g**2`; with `centered`, also
+    `a = alpha * a + (1 - alpha) * g` and `v_hat = v - a**2` (the running variance: Graves, 2013),
+    else `v_hat = v`; `d = g / (sqrt(v_hat) + eps)`; with momentum, `b = momentum * b + d` and `d = b`;
+    finally `p = p - lr * d`. (v, a and b start at zero; eps is added after the square root, as torch.)
+
+    >>> w = Value(1.0)
+    >>> opt = tg.optim.RMSprop([w], lr=0.01)
+    >>> w.grad = 5.0; opt.step(); round(w.data, 6)     # v = 0.01 * 25: the first step is lr / sqrt(1 - alpha)
+    0.9
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Node | ParamGroup],
+        lr: float = 1e-2,
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        momentum: float = 0.0,
+        centered: bool = False,
+    ) -> None:
+        """RMSprop over `params` (see the class docstring for the rule)."""
+        defaults = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum, centered=centered)
+        super().__init__(params, defaults)
+
+    def _check_hyperparameters(self, group: ParamGroup) -> None:
+        super()._check_hyperparameters(group)
+        if group["alpha"] > 1:  # 1 - alpha < 0 would subtract g² from v, which could turn negative
+            raise ValueError(f"RMSprop: invalid alpha {group['alpha']!r} (must be in [0, 1])")
+
+    def _update(self, p: Node, g: Any, group: ParamGroup, state: dict[str, Any]) -> None:
+        alpha, momentum, centered = group["alpha"], group["momentum"], group["centered"]
+        if group["weight_decay"] != 0:
+            g = g + group["weight_decay"] * p.data
+        if not state:
+            state["step"], state["square_avg"] = 0, _zeros_like(g)
+            if momentum > 0:
+                state["momentum_buffer"] = _zeros_like(g)
+            if centered:
+                state["grad_avg"] = _zeros_like(g)
+        state["step"] += 1  # kept for torch's state layout: the rule does not use it
+        if not p.shaped:  # a Value: the rule on floats
+            v = state["square_avg"] = alpha * state["square_avg"] + (1 - alpha) * (g * g)
+            if centered:
+                a = state["grad_avg"] = alpha * state["grad_avg"] + (1 - alpha) * g
+                v = v - a * a
+            d = g / (math.sqrt(v) + group["eps"])
+            if momentum > 0:
+                d = state["momentum_buffer"] = momentum * state["momentum_buffer"] + d
+            _subtract(p, group["lr"] * d)
+            return
+        # the same on arrays, in place: v (and a, b) and the scratch array s
+        v, s = state["square_avg"], self._scratch_like(p.data)
+        v *= alpha  # v = alpha * v + (1 - alpha) * g²
+        s = np.multiply(g, g, out=s)
+        s *= 1 - alpha
+        v += s
+        if centered:  # a = alpha * a + (1 - alpha) * g, then sqrt(v - a²)
+            a = state["grad_avg"]
+            a *= alpha
+            a += np.multiply(g, 1 - alpha, out=s)
+            s = np.multiply(a, a, out=s)
+            s = np.subtract(v, s, out=s)
+            s = np.sqrt(s, out=s)
+        else:
+            s = np.sqrt(v, out=s)
+        s += group["eps"]
+        s = np.divide(g, s, out=s)  # d = g / (sqrt(v_hat) + eps)
+        if momentum > 0:  # b = momentum * b + d
+            b = state["momentum_buffer"]
+            b *= momentum
+            b += s
+            s = np.multiply(b, group["lr"], out=s)
+        else:
+            s *= group["lr"]
+        _subtract(p, s)
+
+
+class Adagrad(Optimizer):
+    """Adagrad (Duchi, Hazan and Singer, 2011), as torch.optim.Adagrad: each coordinate's step is divided
+    by the root of the sum of all its squared gradients so far, so it shrinks as they pile up.
+
+    At step t (from 1): `g = g + weight_decay * p`; `sum = sum + g**2`;
+    `p = p - lr / (1 + (t - 1) * lr_decay) * g / (sqrt(sum) + eps)`. The sum starts at
+    `initial_accumulator_value`, and (as in torch) every parameter's state exists from the start.
+
+    >>> w = Value(1.0)
+    >>> opt = tg.optim.Adagrad([w], lr=0.1)
+    >>> w.grad = 5.0; opt.step(); round(w.data, 6)     # sum = 25: the first step is lr, whatever |g|
+    0.9
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Node | ParamGroup],
+        lr: float = 1e-2,
+        lr_decay: float = 0.0,
+        weight_decay: float = 0.0,
+        initial_accumulator_value: float = 0.0,
+        eps: float = 1e-10,
+    ) -> None:
+        """Adagrad over `params` (see the class docstring for the rule)."""
+        defaults = dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+                        initial_accumulator_value=initial_accumulator_value, eps=eps)
+        super().__init__(params, defaults)
+
+    def add_param_group(self, param_group: ParamGroup) -> None:
+        """Add a group as the base does, and start its parameters' sums (torch's state exists from the start)."""
+        super().add_param_group(param_group)
+        group = self.param_groups[-1]
+        for p in group["params"]:
+            self.state[p] = self._initial_state(p, group)
+
+    @staticmethod
+    def _initial_state(p: Node, group: ParamGroup) -> dict[str, Any]:
+        return {"step": 0, "sum": _full_like(p.data, group["initial_accumulator_value"])}
+
+    def _update(self, p: Node, g: Any, group: ParamGroup, state: dict[str, Any]) -> None:
+        if not state:  # a parameter the loaded state had no entry for
+            state.update(self._initial_state(p, group))
+        state["step"] = t = state["step"] + 1
+        if group["weight_decay"] != 0:
+            g = g + group["weight_decay"] * p.data
+        step_size = group["lr"] / (1 + (t - 1) * group["lr_decay"])
+        if not p.shaped:  # a Value: the rule on floats
+            total = state["sum"] = state["sum"] + g * g
+            _subtract(p, step_size * g / (math.sqrt(total) + group["eps"]))
+            return
+        # the same on arrays, in place: the sum and the scratch array s
+        total, s = state["sum"], self._scratch_like(p.data)
+        total += np.multiply(g, g, out=s)
+        s = np.sqrt(total, out=s)  # the step: g / (sqrt(sum) + eps) * step_size
+        s += group["eps"]
+        s = np.divide(g, s, out=s)
+        s *= step_size
+        _subtract(p, s)
+
+
 # --------------------------------------------------------------------------- helpers
 
 
@@ -469,7 +612,8 @@ def _state_like(value: Any, p: Node, key: str, name: str) -> Any:
         return int(np.asarray(value).item())
     if not p.shaped:
         return float(np.asarray(value).item())
-    array = np.array(to_host(value) if is_array(value) else value, dtype=p.data.dtype)
+    # asarray then a copy: np.array(x, dtype) would ask a torch tensor's __array__ for a `copy` it lacks
+    array = np.asarray(to_host(value) if is_array(value) else value).astype(p.data.dtype)
     if array.shape != p.data.shape:
         raise ValueError(f"{name}.load_state_dict: the state's {key!r} has shape {array.shape}, "
                          f"but its parameter ({_describe(p)}) has shape {p.data.shape}")
@@ -482,6 +626,10 @@ def _keys(x: Any) -> str:
 
 def _zeros_like(x: Any) -> Any:
     return np.zeros_like(x) if is_array(x) else 0.0
+
+
+def _full_like(x: Any, value: float) -> Any:
+    return np.full_like(x, value) if is_array(x) else float(value)
 
 
 def _check_real(name: str, key: str, value: Any) -> None:
