@@ -1,10 +1,12 @@
 """Neural-network building blocks: Module, Tensor layers, losses, and the same layers made of Values.
 
 Re-exports only; `tinygrad_edu.nn.functional` holds the functions (activations, losses, attention,
-convolution and pooling), `tinygrad_edu.nn.utils` gradient clipping.
+convolution and pooling), `tinygrad_edu.nn.utils` gradient clipping, `tinygrad_edu.nn.init` initialisation
+in place (torch.nn.init).
 """
 
 from . import functional as functional
+from . import init as init
 from . import utils as utils
 from .activation import ELU, GELU, SELU, Hardsigmoid, Hardtanh, LeakyReLU, ReLU6, SiLU, Softplus, Softsign
 from .attention import MultiheadAttention
@@ -121,6 +123,7 @@ __all__ = [
     "hardtanh",
     "hinge_loss",
     "huber_loss",
+    "init",
     "is_parameter",
     "l1_loss",
     "leaky_relu",

@@ -14,20 +14,10 @@ import numpy as np
 from ..device import array_module
 
 from ..tensor import Tensor, concatenate
+from . import init
 from .functional import _attention_bias, _attention_weights, linear
 from .layers import Linear, Rng, as_generator
 from .module import Module
-
-
-def xavier_uniform(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
-    """torch's xavier_uniform_: U(-b, b) with b = √(6 / (fan_in + fan_out)), fans of a 2-d weight (out, in).
-
-    >>> xavier_uniform((6, 2), np.random.default_rng(0)).shape
-    (6, 2)
-    """
-    fan_out, fan_in = shape
-    bound = float(np.sqrt(6.0 / (fan_in + fan_out)))
-    return rng.uniform(-bound, bound, size=shape)
 
 
 class MultiheadAttention(Module):
@@ -77,29 +67,28 @@ class MultiheadAttention(Module):
         generator = as_generator(rng)
         E = self.embed_dim
 
-        def parameter(data: np.ndarray, label: str) -> Tensor:
-            return Tensor(data, requires_grad=True, dtype=dtype, label=label)
+        def parameter(shape: tuple[int, ...], label: str) -> Tensor:
+            return Tensor(np.zeros(shape), requires_grad=True, dtype=dtype, label=label)
 
         self.in_proj_weight: Tensor | None = None
         self.q_proj_weight: Tensor | None = None
         self.k_proj_weight: Tensor | None = None
         self.v_proj_weight: Tensor | None = None
         if self.kdim == E and self.vdim == E:  # one packed weight: rows for q, then k, then v
-            self.in_proj_weight = parameter(xavier_uniform((3 * E, E), generator), "in_proj_weight")
+            self.in_proj_weight = init.xavier_uniform_(parameter((3 * E, E), "in_proj_weight"), generator=generator)
         else:
-            self.q_proj_weight = parameter(xavier_uniform((E, E), generator), "q_proj_weight")
-            self.k_proj_weight = parameter(xavier_uniform((E, self.kdim), generator), "k_proj_weight")
-            self.v_proj_weight = parameter(xavier_uniform((E, self.vdim), generator), "v_proj_weight")
-        self.in_proj_bias = parameter(np.zeros(3 * E), "in_proj_bias") if bias else None
+            self.q_proj_weight = init.xavier_uniform_(parameter((E, E), "q_proj_weight"), generator=generator)
+            self.k_proj_weight = init.xavier_uniform_(parameter((E, self.kdim), "k_proj_weight"), generator=generator)
+            self.v_proj_weight = init.xavier_uniform_(parameter((E, self.vdim), "v_proj_weight"), generator=generator)
+        self.in_proj_bias = parameter((3 * E,), "in_proj_bias") if bias else None
         self.bias_k: Tensor | None = None
         self.bias_v: Tensor | None = None
         if add_bias_kv:  # one more key and value, learned, that every query can attend to
-            std = float(np.sqrt(2.0 / (E + E)))  # xavier_normal_ of a (1, 1, E) tensor: fans E and E
-            self.bias_k = parameter(generator.normal(0.0, std, (1, 1, E)), "bias_k")
-            self.bias_v = parameter(generator.normal(0.0, std, (1, 1, E)), "bias_v")
+            self.bias_k = init.xavier_normal_(parameter((1, 1, E), "bias_k"), generator=generator)
+            self.bias_v = init.xavier_normal_(parameter((1, 1, E), "bias_v"), generator=generator)
         self.out_proj = Linear(E, E, bias=bias, rng=generator, dtype=dtype)
         if self.out_proj.bias is not None:
-            self.out_proj.bias.data[...] = 0  # torch zeroes it after the Linear's own initialisation
+            init.zeros_(self.out_proj.bias)  # torch zeroes it after the Linear's own initialisation
         self._dropout_rng = generator
 
     def forward(
