@@ -1806,6 +1806,9 @@ def nll_loss(
     return loss.reshape(()) if unbatched and reduction == "none" else loss
 
 
+_UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}  # the unsigned integer of each size
+
+
 def _is_plain_classification(
     input: Any, labels: np.ndarray, weight: Any, ignore_index: int, reduction: str, label_smoothing: float
 ) -> bool:
@@ -1816,7 +1819,7 @@ def _is_plain_classification(
     classes = input.shape[1]
     # read as unsigned integers (a view: nothing copied) negative labels are huge, so one max finds
     # labels on both sides of the range
-    if labels.size and ops._max(labels.view(f"u{labels.dtype.itemsize}"), None, False) >= classes:
+    if labels.size and ops._max(labels.view(_UNSIGNED[labels.dtype.itemsize]), None, False) >= classes:
         return False
     return not 0 <= ignore_index < classes or not (labels == ignore_index).any()
 
