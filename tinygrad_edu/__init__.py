@@ -3,7 +3,7 @@
 The public surface is exactly what is re-exported here.
 """
 
-from . import _malloc, cuda, data, device, nn, optim, viz  # (_malloc: at import, see there)
+from . import _malloc, cuda, data, device, nn, optim, random, viz  # (_malloc: at import, see there)
 from .elementwise import (  # PyTorch's torch.xxx spellings of the elementwise methods
     abs as abs,
     ceil,
@@ -55,6 +55,7 @@ from .gradcheck import (
     numerical_grad,
 )
 from .ops import REGISTRY, Op
+from .random import manual_seed
 from .saving import UnsafeFileError, load, save
 from .tensor import (
     Tensor,
@@ -174,6 +175,7 @@ __all__ = [
     "logical_not",
     "logical_or",
     "masked_fill",
+    "manual_seed",
     "maximum",
     "minimum",
     "nn",
@@ -187,6 +189,7 @@ __all__ = [
     "randint",
     "randn",
     "randn_like",
+    "random",
     "reciprocal",
     "relu",
     "remainder",

@@ -18,6 +18,7 @@ from typing import Any, overload
 import numpy as np
 
 from .tensor import Tensor
+from .random import generator as random_generator
 
 __all__ = ["NAMES_VOCAB", "batches", "digits", "name_sequences", "names", "parity", "spirals", "two_moons", "xor"]
 
@@ -333,12 +334,8 @@ def _maybe_shuffle(
 
 
 def _generator(seed: Any, where: str) -> np.random.Generator:
-    """A Generator from an int seed, a Generator (used as it is) or None (fresh entropy)."""
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if seed is None or (isinstance(seed, numbers.Integral) and not isinstance(seed, bool) and int(seed) >= 0):
-        return np.random.default_rng(None if seed is None else int(seed))
-    raise TypeError(f"{where}: seed must be a non-negative int, a numpy Generator or None, got {seed!r}")
+    """A Generator from an int seed, a Generator (used as it is) or None (the default generator)."""
+    return random_generator(seed, where, "seed")
 
 
 def _positive_int(value: Any, where: str, name: str) -> int:

@@ -15,6 +15,7 @@ from .device import Device, array_module, device_of, get_device, is_array, move_
 from .checks import check_forward, clock, mark_modified
 from .engine import RECORD_AND_CHECK, Node, _grad_mode
 from .ops import Op
+from .random import generator as random_generator
 
 Shape = tuple[int, ...]
 Axes = int | Sequence[int] | None  # a reduction's axes: one, several, or all of them (None)
@@ -1955,12 +1956,13 @@ def randn(
     requires_grad: bool = False,
     device: Any = None,
 ) -> Tensor:
-    """Standard normal samples; `rng` is a NumPy Generator or a seed, for repeatable results.
+    """Standard normal samples; `rng` is a NumPy Generator or a seed, for repeatable results (None: the
+    default generator, which `tg.manual_seed` seeds).
 
     >>> randn(2, rng=0).shape
     (2,)
     """
-    generator = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    generator = random_generator(rng, "randn")
     return Tensor(generator.standard_normal(_shape(shape)).astype(dtype), requires_grad=requires_grad, device=device)
 
 
@@ -1972,7 +1974,7 @@ def rand(
     device: Any = None,
 ) -> Tensor:
     """Uniform samples from [0, 1); `rng` is a NumPy Generator or a seed."""
-    generator = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    generator = random_generator(rng, "rand")
     return Tensor(generator.random(_shape(shape)).astype(dtype), requires_grad=requires_grad, device=device)
 
 
@@ -1987,7 +1989,7 @@ def randint(*args: int, size: Any, rng: np.random.Generator | int | None = None,
     low, high = (0, args[0]) if len(args) == 1 else args
     if not low < high:
         raise ValueError(f"randint: low must be below high, got low={low} and high={high}")
-    generator = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    generator = random_generator(rng, "randint")
     return Tensor(generator.integers(low, high, size=_shape((size,) if isinstance(size, numbers.Integral) else (tuple(size),)),
                                      dtype=dtype), device=device)
 
@@ -2055,6 +2057,8 @@ def full_like(t: Tensor, fill_value: Any, *, dtype: Any = None, requires_grad: b
 def randn_like(t: Tensor, *, rng: np.random.Generator | int | None = None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples of t's shape and float dtype."""
     return randn(t.shape, rng=rng, dtype=t.dtype if t.dtype.kind == "f" else np.float64, requires_grad=requires_grad, device=t.device)
+
+
 # --------------------------------------------------------------------------- einsum
 
 

@@ -13,10 +13,11 @@ import numpy as np
 
 from ..device import array_module
 
+from ..random import generator as random_generator
 from ..tensor import Tensor, concatenate
 from . import init
 from .functional import _attention_bias, _attention_weights, linear
-from .layers import Linear, Rng, as_generator
+from .layers import Linear, Rng
 from .module import Module
 
 
@@ -64,7 +65,7 @@ class MultiheadAttention(Module):
             raise ValueError(f"MultiheadAttention: dropout must be between 0 and 1, got {dropout!r}")
         self.head_dim = self.embed_dim // self.num_heads
         self.dropout, self.batch_first, self.add_zero_attn = float(dropout), bool(batch_first), bool(add_zero_attn)
-        generator = as_generator(rng)
+        generator = random_generator(rng, type(self).__name__)
         E = self.embed_dim
 
         def parameter(shape: tuple[int, ...], label: str) -> Tensor:
@@ -89,7 +90,7 @@ class MultiheadAttention(Module):
         self.out_proj = Linear(E, E, bias=bias, rng=generator, dtype=dtype)
         if self.out_proj.bias is not None:
             init.zeros_(self.out_proj.bias)  # torch zeroes it after the Linear's own initialisation
-        self._dropout_rng = generator
+        self._dropout_rng = None if rng is None else generator  # None: the default generator, when drawn
 
     def forward(
         self,

@@ -11,9 +11,10 @@ from typing import Any
 
 import numpy as np
 
+from ..random import generator as random_generator
 from ..tensor import Tensor
 from . import functional as F
-from .layers import Rng, as_generator
+from .layers import Rng
 from .module import Module
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
@@ -49,7 +50,7 @@ class _ConvNd(Module):
         # torch's default: kaiming_uniform_(a=√5) for the weight, i.e. U(-1/√fan_in, 1/√fan_in), and the same for the bias
         fan_in = self.in_channels // self.groups * math.prod(self.kernel_size)
         bound = 1 / math.sqrt(fan_in)
-        generator = as_generator(rng)
+        generator = random_generator(rng, type(self).__name__)
         shape = (self.out_channels, self.in_channels // self.groups) + self.kernel_size
         self.weight = Tensor(generator.uniform(-bound, bound, shape), requires_grad=True, dtype=dtype, label="weight")
         self.bias = (Tensor(generator.uniform(-bound, bound, self.out_channels), requires_grad=True, dtype=dtype,

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from ..random import generator as random_generator
 from ..tensor import Tensor
 from .module import Module
 
@@ -28,7 +29,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, rng: Rng = Non
     _check_p(p, "dropout")
     if not training or p == 0:
         return input
-    generator = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    generator = random_generator(rng, "dropout")
     dtype = input.dtype if input.dtype.kind == "f" else np.dtype(np.float64)
     if p == 1:  # every element dropped (1/(1 - p) would be infinite)
         return input * np.zeros(input.shape, dtype=dtype)
@@ -50,7 +51,7 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5, rng: Rng = None) -> None:
         self.p = _check_p(p, "Dropout")
-        self.rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+        self.rng = None if rng is None else random_generator(rng, "Dropout")  # None: the default, when drawn
 
     def forward(self, input: Tensor) -> Tensor:
         """A new mask every call while training; the input itself in eval mode."""

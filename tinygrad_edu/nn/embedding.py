@@ -13,6 +13,7 @@ import numpy as np
 
 from ..device import is_array
 
+from ..random import generator as random_generator
 from ..tensor import Tensor
 from .module import Module
 
@@ -84,7 +85,7 @@ class Embedding(Module):
                 )
             padding_idx = int(padding_idx) % self.num_embeddings  # PyTorch keeps a negative one as positive
         self.padding_idx = padding_idx
-        generator = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+        generator = random_generator(rng, "Embedding")
         weight = generator.standard_normal((self.num_embeddings, self.embedding_dim))
         if padding_idx is not None:
             weight[padding_idx] = 0

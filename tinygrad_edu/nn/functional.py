@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from .. import ops
+from ..random import generator as random_generator
 from ..tensor import LOSS_REDUCTIONS, Tensor, _apply, where
 from ..tensor import cross_entropy as cross_entropy
 from ..tensor import one_hot as one_hot
@@ -446,7 +447,7 @@ def _attention_weights(
     if keep is not None:
         weights = weights * keep
     if dropout_p > 0:
-        generator = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+        generator = random_generator(rng, "scaled_dot_product_attention")
         kept = generator.random(weights.shape) >= dropout_p
         weights = weights * (kept / (1.0 - dropout_p) if dropout_p < 1 else kept).astype(weights.dtype)
     return weights

@@ -27,6 +27,7 @@ import numpy as np
 
 from ..checks import mark_modified
 from ..device import device_of, move_to
+from ..random import generator as random_generator
 from ..tensor import Tensor
 from .layers import Rng
 
@@ -276,12 +277,7 @@ def _random(tensor: Any, generator: Any, where: str) -> np.random.Generator:
     _tensor(tensor, where)
     if tensor.dtype.kind != "f":
         raise TypeError(f"nn.init.{where}: random values need a floating-point tensor, this one is {tensor.dtype}")
-    if isinstance(generator, np.random.Generator):
-        return generator
-    if generator is None or (isinstance(generator, numbers.Integral) and not isinstance(generator, bool)):
-        return np.random.default_rng(None if generator is None else int(generator))
-    raise TypeError(f"nn.init.{where}: generator must be an int seed, a numpy.random.Generator or None, "
-                    f"got {type(generator).__name__}")
+    return random_generator(generator, f"nn.init.{where}", "generator")
 
 
 def _fill(tensor: Any, values: Any, where: str) -> Tensor:

@@ -11,17 +11,13 @@ from typing import Any, overload
 
 import numpy as np
 
+from ..random import generator as random_generator
 from ..tensor import Tensor
 from . import functional as F
 from .activation import ELU, GELU, SELU, Hardsigmoid, Hardtanh, LeakyReLU, ReLU6, SiLU, Softplus, Softsign
 from .module import Module
 
 Rng = np.random.Generator | int | None
-
-
-def as_generator(rng: Rng) -> np.random.Generator:
-    """A NumPy Generator: `rng` itself, a new one seeded with the int `rng`, or a fresh one for None."""
-    return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
 
 
 def init_uniform(in_features: int, out_features: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -58,7 +54,7 @@ class Linear(Module):
         dtype: Any = np.float64,
     ) -> None:
         self.in_features, self.out_features = int(in_features), int(out_features)
-        weight, b = init_uniform(self.in_features, self.out_features, as_generator(rng))
+        weight, b = init_uniform(self.in_features, self.out_features, random_generator(rng, type(self).__name__))
         self.weight = Tensor(weight, requires_grad=True, dtype=dtype, label="weight")
         self.bias = Tensor(b, requires_grad=True, dtype=dtype, label="bias") if bias else None
 
@@ -185,7 +181,7 @@ class MLP(Module):
         if len(sizes) < 2:
             raise ValueError(f"MLP: sizes needs an input and an output size at least, got {list(sizes)}")
         self.sizes = [int(n) for n in sizes]
-        generator = as_generator(rng)  # one generator for all layers, drawn layer by layer
+        generator = random_generator(rng, type(self).__name__)  # one generator for all layers, drawn layer by layer
         self.layers = [Linear(n_in, n_out, rng=generator, dtype=dtype) for n_in, n_out in zip(self.sizes, self.sizes[1:])]
         self.activation = activation_module(activation)
         self.output_activation = activation_module(output_activation)

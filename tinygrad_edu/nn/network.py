@@ -19,9 +19,10 @@ from typing import Any
 
 import numpy as np
 
+from ..random import generator as random_generator
 from ..value import Value
 from . import functional as F
-from .layers import ACTIVATION_MODULES, Linear, Rng, Sequential, activation_module, as_generator
+from .layers import ACTIVATION_MODULES, Linear, Rng, Sequential, activation_module
 from .module import Module
 
 Edge = tuple[int, int]
@@ -184,7 +185,7 @@ class NeuronNetwork(Module):
             if missing:
                 raise ValueError(f"NeuronNetwork: no weight given for edge(s) {missing}")
         else:
-            generator = as_generator(rng)
+            generator = random_generator(rng, type(self).__name__)
             given = {}
             for i, j in self.edges:  # in edge-list order: the same seed gives the same weights
                 bound = 1.0 / np.sqrt(len(self.incoming[j]))

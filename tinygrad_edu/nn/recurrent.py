@@ -27,6 +27,7 @@ import numpy as np
 
 from ..ops import LSTM as LSTM_LAYER
 from ..ops import call
+from ..random import generator as random_generator
 from ..tensor import Tensor, concatenate, stack
 from .dropout import dropout
 from .module import Module
@@ -94,7 +95,7 @@ class _Recurrence:
 
 def _init_weights(shapes: Sequence[tuple[int, ...]], hidden: int, rng: Rng, dtype: Any) -> list[Tensor]:
     """PyTorch's initialisation of every recurrent weight and bias: U(-1/√hidden, 1/√hidden), in order."""
-    generator = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    generator = random_generator(rng, "recurrent layer")
     bound = 1.0 / math.sqrt(hidden)
     return [Tensor(generator.uniform(-bound, bound, size=shape), requires_grad=True, dtype=dtype) for shape in shapes]
 
@@ -274,7 +275,7 @@ class _RNNBase(Module):
                           UserWarning, stacklevel=3)
         self.bias, self.batch_first, self.bidirectional = bool(bias), bool(batch_first), bool(bidirectional)
         self.dropout = float(dropout)
-        self.rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+        self.rng = None if rng is None else random_generator(rng, type(self).__name__)  # None: the default, when drawn
         rows = GATES[self.mode] * self.hidden_size
         directions = 2 if bidirectional else 1
         for layer in range(self.num_layers):

@@ -9,11 +9,11 @@ with the same seed a ScalarMLP and an MLP hold the same numbers and compute the 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
+from ..random import generator as random_generator
 from ..value import Value
 from . import functional as F
-from .layers import Rng, as_generator, init_uniform
+from .layers import Rng, init_uniform
 from .module import Module
 
 Scalar = float | Value
@@ -46,7 +46,7 @@ class Neuron(Module):
         if (weights is None) != (bias is None):
             raise ValueError("Neuron: give both weights and bias, or neither (to draw them at random)")
         if weights is None or bias is None:
-            w, b = init_uniform(int(n_in), 1, as_generator(rng))
+            w, b = init_uniform(int(n_in), 1, random_generator(rng, type(self).__name__))
             weights, bias = w[0].tolist(), float(b[0])
         if len(weights) != n_in:
             raise ValueError(f"Neuron: n_in is {n_in} but {len(weights)} weights were given")
@@ -77,7 +77,7 @@ class Layer(Module):
     """
 
     def __init__(self, n_in: int, n_out: int, activation: str | None = "relu", rng: Rng = None) -> None:
-        weights, bias = init_uniform(int(n_in), int(n_out), as_generator(rng))
+        weights, bias = init_uniform(int(n_in), int(n_out), random_generator(rng, type(self).__name__))
         self.neurons = [Neuron(n_in, activation, weights=row.tolist(), bias=float(b)) for row, b in zip(weights, bias)]
 
     def outputs(self, x: Sequence[Scalar]) -> list[Value]:
@@ -112,7 +112,7 @@ class ScalarMLP(Module):
         if len(sizes) < 2:
             raise ValueError(f"ScalarMLP: sizes needs an input and an output size at least, got {list(sizes)}")
         self.sizes = [int(n) for n in sizes]
-        generator = as_generator(rng)  # one generator for all layers, drawn layer by layer, as MLP does
+        generator = random_generator(rng, type(self).__name__)  # one generator for all layers, drawn layer by layer, as MLP does
         last = len(self.sizes) - 2
         self.layers = [
             Layer(n_in, n_out, activation if k < last else output_activation, rng=generator)
