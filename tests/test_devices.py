@@ -440,6 +440,33 @@ def test_one_hot_of_labels_on_a_device(device: str) -> None:
     assert out.device == device and out.numpy().tolist() == [[[1, 0, 0], [0, 0, 1]], [[0, 1, 0], [1, 0, 0]]]
 
 
+@pytest.mark.parametrize("device", DEVICES)
+def test_sort_argsort_topk_and_max_with_a_dim_on_a_device(device: str) -> None:
+    x = np.random.default_rng(0).normal(size=(3, 5))
+    x[0, 1] = x[0, 3]  # a tie
+    x[1, 2] = np.nan
+    w = np.cos(np.arange(15.0)).reshape(3, 5)
+    calls = {
+        "sort": lambda t: t.sort(1), "sort_descending": lambda t: t.sort(0, descending=True),
+        "topk": lambda t: t.topk(2), "topk_smallest": lambda t: tg.topk(t, 2, dim=0, largest=False),
+        "max": lambda t: tg.max(t, 1, keepdim=True), "min": lambda t: tg.min(t, 0),
+    }
+    for name, call in calls.items():
+        results = {}
+        for where in ("cpu", device):
+            t = Tensor(x, requires_grad=True, device=where)
+            values, indices = call(t)
+            assert values.device == where and indices.device == where and indices.dtype == np.int64, name
+            (values * Tensor(w[tuple(slice(n) for n in values.shape)], device=where)).sum().backward()
+            results[where] = (values.numpy(), indices.numpy(), to_host(t.grad))
+        for ours, cpu in zip(results[device], results["cpu"]):
+            np.testing.assert_array_equal(ours, cpu, err_msg=name)
+    for descending in (False, True):
+        order = Tensor(x, device=device).argsort(1, descending=descending)
+        assert order.device == device
+        np.testing.assert_array_equal(order.numpy(), Tensor(x).argsort(1, descending=descending).numpy())
+
+
 # ----------------------------------------------------------------------------- the fake refuses what CuPy lacks
 
 

@@ -6,7 +6,7 @@ import functools
 import math
 import numbers
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -321,6 +321,30 @@ class Tensor(Node):
         self._check_matrix_product(mat2, 3, "bmm")
         return self @ mat2
 
+    def dot(self, other: Any) -> Tensor:
+        """The dot product of two 1-D tensors of the same size (one matmul node; matmul takes other shapes).
+
+        >>> Tensor([1.0, 2.0]).dot(Tensor([3.0, 4.0]))
+        Tensor(11.)
+        """
+        a, b = self.shape, np.shape(_raw(other))
+        if len(a) != 1 or len(b) != 1 or a != b:
+            raise RuntimeError(f"dot: expected two 1-D tensors of the same size, got shapes {a} and {b}")
+        return self @ other
+
+    def outer(self, vec2: Any) -> Tensor:
+        """The outer product of two vectors: out[i, j] = self[i] * vec2[j] (a column times a row: one
+        reshape and one mul node).
+
+        >>> Tensor([1.0, 2.0]).outer(Tensor([3.0, 4.0, 5.0]))
+        Tensor([[ 3.,  4.,  5.],
+                [ 6.,  8., 10.]])
+        """
+        a, b = self.shape, np.shape(_raw(vec2))
+        if len(a) != 1 or len(b) != 1:
+            raise RuntimeError(f"outer: expected two 1-D tensors, got shapes {a} and {b}")
+        return self.reshape(-1, 1) * vec2
+
     def _check_matrix_product(self, other: Any, ndim: int, name: str) -> None:
         a, b = self.shape, np.shape(_raw(other))
         if len(a) != ndim or len(b) != ndim:
@@ -634,7 +658,8 @@ class Tensor(Node):
     def max(self, axis: Axes = None, keepdims: bool = False, *, dim: Axes = None, keepdim: bool | None = None) -> Tensor:
         """The largest element(s); where several tie, they share the gradient equally.
 
-        Unlike PyTorch's `x.max(dim)`, this gives the values only; `x.argmax(dim)` gives the indices."""
+        Unlike PyTorch's `x.max(dim)`, this gives the values only; `x.argmax(dim)` gives the indices, and
+        `tg.max(x, dim)` both, as torch.max does."""
         return _reduce(ops.MAX, self, *_torch_spelling(axis, keepdims, dim, keepdim))
 
     def min(self, axis: Axes = None, keepdims: bool = False, *, dim: Axes = None, keepdim: bool | None = None) -> Tensor:
@@ -667,18 +692,12 @@ class Tensor(Node):
         >>> Tensor([1.0, 2.0, 3.0, 4.0]).var().item(), Tensor([1.0, 2.0, 3.0, 4.0]).var(correction=0).item()
         (1.6666666666666667, 1.25)
         """
-        axes, keep = _torch_spelling(dim, keepdim, axis, keepdims)
-        if unbiased is not None:
-            correction = 1 if unbiased else 0
-        reduced = _axes(self, axes, "var")
-        count = self.size if reduced is None else math.prod(self.shape[a] for a in reduced)
-        deviation = self - self.mean(reduced, keepdims=True)
-        return (deviation**2).sum(axes, keepdims=keep) / (count - correction)
+        return _variance(self, *_torch_spelling(dim, keepdim, axis, keepdims), correction, unbiased, "var")
 
     def std(self, dim: Axes = None, *, correction: float = 1, keepdim: bool = False, unbiased: bool | None = None,
             axis: Axes = None, keepdims: bool | None = None) -> Tensor:
         """The standard deviation over `dim`: var(...) ** 0.5, with the same `correction`."""
-        return self.var(dim, correction=correction, keepdim=keepdim, unbiased=unbiased, axis=axis, keepdims=keepdims) ** 0.5
+        return _variance(self, *_torch_spelling(dim, keepdim, axis, keepdims), correction, unbiased, "std") ** 0.5
 
     def norm(self, p: float | str = 2, dim: Axes = None, keepdim: bool = False) -> Tensor:
         """The p-norm over `dim` (all elements when None): (sum |x|^p)^(1/p); p may be inf or "fro" (= 2).
@@ -688,7 +707,7 @@ class Tensor(Node):
         >>> Tensor([3.0, -4.0]).norm().item(), Tensor([3.0, -4.0]).norm(1).item()
         (5.0, 7.0)
         """
-        axes, keep = _torch_spelling(dim, keepdim, None, None)
+        axes, keep = _axes(self, dim, "norm"), bool(keepdim)
         if p == "fro" or p == 2:
             return (self**2).sum(axes, keepdims=keep) ** 0.5
         if p == 1:
@@ -715,6 +734,49 @@ class Tensor(Node):
     def argmin(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
         """Index of the smallest element along `dim` (of the flattened tensor when None); the first on ties."""
         return _index_reduction(np.argmin, self, dim, keepdim, "argmin")
+
+    # ---- sorting and choosing along a dim: the indices come from the data (int64, outside the graph),
+    # the values are gathered at them, so the gradient flows back to each element picked. Ties keep
+    # their order (NumPy's stable sort), also where torch, sorting unstably, may order them otherwise.
+    def argsort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
+        """The indices that sort the tensor along `dim`, smallest first (largest first with
+        `descending`). Always stable here: equal elements keep their order; NaN counts as the
+        largest, as in torch.
+
+        >>> Tensor([3.0, 1.0, 2.0]).argsort()
+        Tensor([1, 2, 0], dtype=int64)
+        """
+        return _leaf(_sort_order(self, dim, descending, "argsort").reshape(self.shape))
+
+    def sort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> ValuesAndIndices:
+        """(values, indices): the elements sorted along `dim` and where each came from, as torch.sort
+        (stable, as argsort). The values are the input gathered at the indices: each gets the gradient
+        of the place it moved to.
+
+        >>> x = Tensor([3.0, 1.0, 2.0], requires_grad=True)
+        >>> values, indices = x.sort(descending=True); values, indices
+        (Tensor([3., 2., 1.], op=getitem), Tensor([0, 2, 1], dtype=int64))
+        >>> (values * Tensor([1.0, 10.0, 100.0])).sum().backward(); x.grad
+        array([  1., 100.,  10.])
+        """
+        return _pick(self, _sort_order(self, dim, descending, "sort"), dim, "sort")
+
+    def topk(self, k: int, dim: int | None = -1, largest: bool = True, sorted: bool = True) -> ValuesAndIndices:
+        """(values, indices) of the k largest elements along `dim` (the smallest with largest=False),
+        in sorted order (also with sorted=False, for which torch promises no order). Of equal
+        elements the first come first, as in a stable sort; torch may pick others.
+
+        >>> Tensor([1.0, 5.0, 3.0, 4.0]).topk(2)
+        ValuesAndIndices(values=Tensor([5., 4.]), indices=Tensor([1, 3], dtype=int64))
+        """
+        dim = -1 if dim is None else dim
+        d = _dim(self, dim, "topk")
+        n = self.shape[d] if self.ndim else 1
+        if not isinstance(k, numbers.Integral) or isinstance(k, bool) or not 0 <= k <= n:
+            raise RuntimeError(f"topk: k={k!r} is out of range for dim {d} of size {n} (shape {self.shape}); "
+                               f"expected 0 <= k <= {n}")
+        order = _sort_order(self, dim, largest, "topk")
+        return _pick(self, order[_along(d, slice(0, int(k)))], dim, "topk")
 
     def all(self, dim: Axes = None, keepdim: bool = False) -> Tensor:
         """Whether every element (along `dim`) is nonzero, as a boolean tensor."""
@@ -1144,6 +1206,14 @@ class Tensor(Node):
         return self.to(dtype=np.bool_)
 
 
+class ValuesAndIndices(NamedTuple):
+    """(values, indices) along a dim: what sort, topk, tg.max(x, dim) and tg.min(x, dim) give, as torch's
+    torch.return_types: unpack it, or read `.values` and `.indices`."""
+
+    values: Tensor
+    indices: Tensor
+
+
 _UFUNC_OPS = {
     np.add: ops.ADD, np.subtract: ops.SUB, np.multiply: ops.MUL, np.true_divide: ops.DIV,
     np.power: ops.POW, np.negative: ops.NEG, np.exp: ops.EXP, np.tanh: ops.TANH, np.matmul: ops.MATMUL,
@@ -1401,6 +1471,39 @@ def _index_reduction(find: Callable[..., Any], t: Tensor, dim: int | None, keepd
         index = _result(find(t.data))
         return _leaf(index.reshape((1,) * t.ndim) if keepdim else index)
     return _leaf(_result(find(t.data, axis=_axis(t, dim, name), keepdims=keepdim)))
+
+
+def _variance(t: Tensor, axes: Axes, keep: bool, correction: float, unbiased: bool | None, name: str) -> Tensor:
+    """sum((x - mean)²) / (N - correction) over axes: var, and std before its square root."""
+    if unbiased is not None:
+        correction = 1 if unbiased else 0
+    reduced = _axes(t, axes, name)
+    count = t.size if reduced is None else math.prod(t.shape[a] for a in reduced)
+    deviation = t - t.mean(reduced, keepdims=True)
+    return (deviation**2).sum(reduced, keepdims=keep) / (count - correction)
+
+
+def _sort_order(t: Tensor, dim: Any, descending: bool, name: str) -> Any:
+    """The int64 indices that sort t along dim, stably (a 0-d t as the vector of its one element), an array
+    of t's device. Descending: the reversed tensor sorted ascending, the order reversed back, which puts
+    the largest first, equal elements in their order and NaN (sorted last) first, as torch does."""
+    d = _dim(t, dim, name)
+    x = t.data.reshape(1) if t.ndim == 0 else t.data
+    xp = array_module(x)
+    if not descending:
+        return xp.argsort(x, axis=d, kind="stable").astype(np.int64)
+    reversed_order = xp.argsort(xp.flip(x, axis=d), axis=d, kind="stable")
+    return (x.shape[d] - 1 - xp.flip(reversed_order, axis=d)).astype(np.int64)
+
+
+def _pick(t: Tensor, order: Any, dim: Any, name: str) -> ValuesAndIndices:
+    """(t gathered at the indices `order` along dim, the indices): the gradient goes to the picked elements.
+    A 0-d t counts as the vector of its one element, and gives 0-d results, as in torch."""
+    d = _dim(t, dim, name)
+    values = (t.reshape(1) if t.ndim == 0 else t).gather(d, order)
+    if t.ndim == 0 and order.size == 1:
+        return ValuesAndIndices(values.reshape(()), _leaf(order.reshape(())))
+    return ValuesAndIndices(values, _leaf(order))
 
 
 def _normalize_index(index: Any) -> tuple[Any, ...]:
