@@ -130,6 +130,20 @@ def test_gradcheck_and_gradgradcheck_in_float64_on_a_device(name: str, device: s
     assert tg.gradgradcheck(case.call, inputs)
 
 
+class _Through(tg.nn.Module):
+    """A container's items applied in turn (a module is called, a parameter multiplies): containers
+    have no forward of their own."""
+
+    def __init__(self, container: tg.nn.Module) -> None:
+        self.container = container
+
+    def forward(self, x: Tensor) -> Tensor:
+        items = self.container.values() if hasattr(self.container, "values") else self.container
+        for item in items:
+            x = item(x) if isinstance(item, tg.nn.Module) else x * item
+        return x
+
+
 def _layer_cases() -> dict[str, tuple[Any, list[np.ndarray], dict[str, Any]]]:
     """Every Tensor layer of tg.nn: (a maker, its inputs, keyword arguments of the call)."""
     nn, rng = tg.nn, np.random.default_rng(3)
@@ -137,7 +151,10 @@ def _layer_cases() -> dict[str, tuple[Any, list[np.ndarray], dict[str, Any]]]:
     p = lambda *shape: rng.uniform(0.1, 0.9, size=shape)  # noqa: E731
     labels = lambda *shape: rng.integers(0, 3, shape)  # noqa: E731
     seq = (f(5, 2, 3), f(2, 2, 4))  # (steps, batch, features) and an initial state (layers*directions, batch, hidden)
+    scales = (f(3), f(3))  # drawn once: each maker below is called once per side
+    param = lambda k: Tensor(scales[k].copy(), requires_grad=True)  # noqa: E731
     return {
+        "AdaptiveAvgPool2d": (lambda: nn.AdaptiveAvgPool2d((2, 3)), [f(2, 3, 5, 4)], {}),
         "AvgPool2d": (lambda: nn.AvgPool2d(2), [f(2, 3, 4, 4)], {}),
         "BCELoss": (lambda: nn.BCELoss(), [p(4, 3), p(4, 3)], {}),
         "BCEWithLogitsLoss": (lambda: nn.BCEWithLogitsLoss(), [f(4, 3), p(4, 3)], {}),
@@ -154,23 +171,32 @@ def _layer_cases() -> dict[str, tuple[Any, list[np.ndarray], dict[str, Any]]]:
         "GELU": (lambda: nn.GELU("tanh"), [f(4, 3)], {}),
         "GRU": (lambda: nn.GRU(3, 4, rng=0), [seq[0]], {}),
         "GRUCell": (lambda: nn.GRUCell(3, 4, rng=0), [f(2, 3)], {}),
+        "GroupNorm": (lambda: nn.GroupNorm(2, 4), [f(3, 4, 5)], {}),
         "Hardsigmoid": (lambda: nn.Hardsigmoid(), [f(4, 3) * 4], {}),
         "Hardtanh": (lambda: nn.Hardtanh(), [f(4, 3) * 2], {}),
         "HingeLoss": (lambda: nn.HingeLoss(), [f(4), np.sign(f(4))], {}),
         "HuberLoss": (lambda: nn.HuberLoss(delta=0.5), [f(4, 3), f(4, 3)], {}),
         "Identity": (lambda: nn.Identity(), [f(4, 3)], {}),
+        "KLDivLoss": (lambda: nn.KLDivLoss(reduction="batchmean"), [-p(4, 3), p(4, 3)], {}),
         "L1Loss": (lambda: nn.L1Loss(), [f(4, 3), f(4, 3)], {}),
         "LSTM": (lambda: nn.LSTM(3, 4, num_layers=2, rng=0), [seq[0], (seq[1], seq[1] * 0.5)], {}),
         "LSTMCell": (lambda: nn.LSTMCell(3, 4, rng=0), [f(2, 3)], {}),
         "LayerNorm": (lambda: nn.LayerNorm(3), [f(4, 3)], {}),
         "LeakyReLU": (lambda: nn.LeakyReLU(0.1), [f(4, 3)], {}),
         "Linear": (lambda: nn.Linear(3, 2, rng=0), [f(4, 3)], {}),
+        "LogSigmoid": (lambda: nn.LogSigmoid(), [f(4, 3) * 5], {}),
+        "LogSoftmax": (lambda: nn.LogSoftmax(dim=0), [f(4, 3)], {}),
         "MLP": (lambda: nn.MLP([3, 5, 2], activation="tanh", rng=0), [f(4, 3)], {}),
         "MSELoss": (lambda: nn.MSELoss(), [f(4, 3), f(4, 3)], {}),
         "MaxPool2d": (lambda: nn.MaxPool2d(2), [f(2, 3, 4, 4)], {}),
+        "ModuleDict": (lambda: _Through(nn.ModuleDict({"lin": nn.Linear(3, 3, rng=0), "act": nn.GELU()})), [f(4, 3)], {}),
+        "ModuleList": (lambda: _Through(nn.ModuleList([nn.Linear(3, 4, rng=0), nn.Tanh(), nn.Linear(4, 2, rng=1)])),
+                       [f(4, 3)], {}),
         "MultiheadAttention": (lambda: nn.MultiheadAttention(4, 2, batch_first=True, rng=0), [f(2, 5, 4)] * 3,
                                {"is_causal": True, "attn_mask": np.triu(np.ones((5, 5), dtype=bool), 1)}),
         "NLLLoss": (lambda: nn.NLLLoss(ignore_index=1), [-p(4, 3), labels(4)], {}),
+        "ParameterDict": (lambda: _Through(nn.ParameterDict({"a": param(0), "b": param(1)})), [f(4, 3)], {}),
+        "ParameterList": (lambda: _Through(nn.ParameterList([param(0), param(1)])), [f(4, 3)], {}),
         "RNN": (lambda: nn.RNN(3, 4, bidirectional=True, rng=0), [seq[0]], {}),
         "RNNCell": (lambda: nn.RNNCell(3, 4, rng=0), [f(2, 3)], {}),
         "ReLU": (lambda: nn.ReLU(), [f(4, 3)], {}),
@@ -180,9 +206,12 @@ def _layer_cases() -> dict[str, tuple[Any, list[np.ndarray], dict[str, Any]]]:
         "SiLU": (lambda: nn.SiLU(), [f(4, 3)], {}),
         "Sigmoid": (lambda: nn.Sigmoid(), [f(4, 3)], {}),
         "SmoothL1Loss": (lambda: nn.SmoothL1Loss(beta=0.5), [f(4, 3), f(4, 3)], {}),
+        "Softmax": (lambda: nn.Softmax(dim=1), [f(4, 3)], {}),
+        "Softmin": (lambda: nn.Softmin(dim=-1), [f(4, 3)], {}),
         "Softplus": (lambda: nn.Softplus(2.0), [f(4, 3)], {}),
         "Softsign": (lambda: nn.Softsign(), [f(4, 3)], {}),
         "Tanh": (lambda: nn.Tanh(), [f(4, 3)], {}),
+        "Unflatten": (lambda: nn.Unflatten(1, (2, -1)), [f(2, 6)], {}),
     }
 
 

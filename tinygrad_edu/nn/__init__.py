@@ -8,9 +8,25 @@ in place (torch.nn.init).
 from . import functional as functional
 from . import init as init
 from . import utils as utils
-from .activation import ELU, GELU, SELU, Hardsigmoid, Hardtanh, LeakyReLU, ReLU6, SiLU, Softplus, Softsign
+from .activation import (
+    ELU,
+    GELU,
+    SELU,
+    Hardsigmoid,
+    Hardtanh,
+    LeakyReLU,
+    LogSigmoid,
+    LogSoftmax,
+    ReLU6,
+    SiLU,
+    Softmax,
+    Softmin,
+    Softplus,
+    Softsign,
+)
 from .attention import MultiheadAttention
-from .conv import AvgPool2d, Conv1d, Conv2d, Flatten, MaxPool2d
+from .containers import ModuleDict, ModuleList, ParameterDict, ParameterList
+from .conv import AdaptiveAvgPool2d, AvgPool2d, Conv1d, Conv2d, Flatten, MaxPool2d, Unflatten
 from .dropout import Dropout
 from .embedding import Embedding
 from .functional import (
@@ -23,8 +39,11 @@ from .functional import (
     hardtanh,
     hinge_loss,
     huber_loss,
+    kl_div,
     l1_loss,
     leaky_relu,
+    log_softmax,
+    logsigmoid,
     mse_loss,
     nll_loss,
     relu,
@@ -33,6 +52,8 @@ from .functional import (
     sigmoid,
     silu,
     smooth_l1_loss,
+    softmax,
+    softmin,
     softplus,
     softsign,
     tanh,
@@ -45,6 +66,7 @@ from .layers import (
     HingeLoss,
     HuberLoss,
     Identity,
+    KLDivLoss,
     L1Loss,
     Linear,
     MSELoss,
@@ -57,11 +79,12 @@ from .layers import (
 )
 from .module import LoadResult, Module, Parameter, is_parameter
 from .network import NeuronNetwork, Weights
-from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
+from .normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from .scalar import Layer, Neuron, ScalarMLP
 
 __all__ = [
+    "AdaptiveAvgPool2d",
     "AvgPool2d",
     "BCELoss",
     "BCEWithLogitsLoss",
@@ -77,11 +100,13 @@ __all__ = [
     "GELU",
     "GRU",
     "GRUCell",
+    "GroupNorm",
     "Hardsigmoid",
     "Hardtanh",
     "HingeLoss",
     "HuberLoss",
     "Identity",
+    "KLDivLoss",
     "L1Loss",
     "LSTM",
     "LSTMCell",
@@ -90,15 +115,21 @@ __all__ = [
     "LeakyReLU",
     "Linear",
     "LoadResult",
+    "LogSigmoid",
+    "LogSoftmax",
     "MLP",
     "MSELoss",
     "MaxPool2d",
     "Module",
+    "ModuleDict",
+    "ModuleList",
     "MultiheadAttention",
     "NLLLoss",
     "Neuron",
     "NeuronNetwork",
     "Parameter",
+    "ParameterDict",
+    "ParameterList",
     "RNN",
     "RNNCell",
     "ReLU",
@@ -109,9 +140,12 @@ __all__ = [
     "SiLU",
     "Sigmoid",
     "SmoothL1Loss",
+    "Softmax",
+    "Softmin",
     "Softplus",
     "Softsign",
     "Tanh",
+    "Unflatten",
     "Weights",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
@@ -125,8 +159,11 @@ __all__ = [
     "huber_loss",
     "init",
     "is_parameter",
+    "kl_div",
     "l1_loss",
     "leaky_relu",
+    "log_softmax",
+    "logsigmoid",
     "mse_loss",
     "nll_loss",
     "relu",
@@ -135,6 +172,8 @@ __all__ = [
     "sigmoid",
     "silu",
     "smooth_l1_loss",
+    "softmax",
+    "softmin",
     "softplus",
     "softsign",
     "tanh",

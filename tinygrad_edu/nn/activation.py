@@ -1,11 +1,13 @@
-"""Activation modules beyond ReLU, Sigmoid and Tanh, with PyTorch's class names, arguments and reprs.
+"""Activation modules beyond ReLU, Sigmoid and Tanh, and softmax's family, with PyTorch's class names,
+arguments and reprs.
 
-Each calls its function in `nn.functional` (Tensor or Value). `inplace` is accepted where PyTorch's
+Each calls its function in `nn.functional` (Tensor or Value; softmax's family, Tensors only). `inplace` is accepted where PyTorch's
 constructor has it, for code written for PyTorch; the result is always a new tensor.
 """
 
 from __future__ import annotations
 
+from ..tensor import Tensor
 from . import functional as F
 from .module import Module
 
@@ -145,3 +147,47 @@ class Hardsigmoid(Module):
 
     def extra_repr(self) -> str:
         return _inplace(self.inplace)
+
+
+class LogSigmoid(Module):
+    """log(sigmoid(x)) = -softplus(-x), without overflow."""
+
+    def forward(self, input: F.T) -> F.T:  # noqa: A002
+        return F.logsigmoid(input)
+
+
+class _AlongDim(Module):
+    """What softmax's family shares: the axis `dim` each slice is normalised along (None: torch's old
+    implicit choice, with its warning)."""
+
+    def __init__(self, dim: int | None = None) -> None:
+        self.dim = dim
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class Softmax(_AlongDim):
+    """exp(x) / sum(exp(x)) along `dim`: each slice along it a probability distribution.
+
+    >>> from tinygrad_edu import Tensor
+    >>> Softmax(dim=1)(Tensor([[0.0, 0.0]]))
+    Tensor([[0.5, 0.5]])
+    """
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        return F.softmax(input, self.dim)
+
+
+class LogSoftmax(_AlongDim):
+    """x - log(sum(exp(x))) along `dim`: log-probabilities (what nll_loss and kl_div take)."""
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        return F.log_softmax(input, self.dim)
+
+
+class Softmin(_AlongDim):
+    """exp(-x) / sum(exp(-x)) along `dim`: softmax(-x)."""
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        return F.softmin(input, self.dim)

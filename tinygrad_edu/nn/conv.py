@@ -1,7 +1,8 @@
 """Convolution and pooling layers with torch's names, signatures and state_dict keys.
 
 Conv1d and Conv2d hold `weight` (C_out, C_in/groups, *kernel) and `bias` (C_out,), drawn as torch
-draws them; MaxPool2d, AvgPool2d and Flatten have no parameters. Errors name the layer.
+draws them; MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, Flatten and Unflatten have no parameters. Errors
+name the layer.
 """
 
 from __future__ import annotations
@@ -216,3 +217,63 @@ class Flatten(Module):
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Unflatten(Module):
+    """Axis `dim` split into the axes `unflattened_size`, as torch.nn.Unflatten (Flatten's inverse);
+    one size may be -1, worked out from the others.
+
+    >>> Unflatten(1, (3, 4))(Tensor(np.zeros((2, 12)))).shape
+    (2, 3, 4)
+    """
+
+    def __init__(self, dim: int, unflattened_size: tuple[int, ...] | list[int]) -> None:
+        where = f"Unflatten(dim={dim!r}, unflattened_size={unflattened_size!r})"
+        if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+            raise TypeError(f"{where}: dim must be an int")
+        if not isinstance(unflattened_size, (tuple, list)) or not unflattened_size:
+            raise TypeError(f"{where}: unflattened_size must be a non-empty tuple or list of ints")
+        for k, n in enumerate(unflattened_size):
+            if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < -1:
+                raise TypeError(f"{where}: unflattened_size must be ints of 0 or more (one may be -1), got {n!r} "
+                                f"at position {k}")
+        if list(unflattened_size).count(-1) > 1:
+            raise ValueError(f"{where}: only one size may be -1")
+        self.dim, self.unflattened_size = int(dim), unflattened_size
+
+    def forward(self, x: Tensor) -> Tensor:
+        shape, sizes = x.shape, tuple(int(n) for n in self.unflattened_size)
+        if not -x.ndim <= self.dim < x.ndim:
+            raise IndexError(f"Unflatten({self.extra_repr()}): dimension out of range for an input of shape {shape}")
+        axis = self.dim % x.ndim
+        known = math.prod(n for n in sizes if n != -1)
+        fits = known > 0 and shape[axis] % known == 0 if -1 in sizes else known == shape[axis]
+        if not fits:
+            raise RuntimeError(f"Unflatten({self.extra_repr()}): the sizes {sizes} do not split axis {axis} of size "
+                               f"{shape[axis]} (input of shape {shape})")
+        return x.reshape(shape[:axis] + sizes + shape[axis + 1:])
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
+
+
+class AdaptiveAvgPool2d(Module):
+    """Images averaged down to `output_size` (an int, or a pair; None keeps that axis) whatever their
+    size, as torch.nn.AdaptiveAvgPool2d; AdaptiveAvgPool2d(1) is global average pooling. See
+    `functional.adaptive_avg_pool2d` for the windows.
+
+    >>> AdaptiveAvgPool2d((1, 2))(Tensor(np.arange(16.0).reshape(1, 1, 4, 4))).data[0, 0]
+    array([[6.5, 8.5]])
+    """
+
+    def __init__(self, output_size: int | None | tuple[int | None, int | None]) -> None:
+        self.output_size = output_size
+
+    def forward(self, x: Tensor) -> Tensor:
+        try:
+            return F.adaptive_avg_pool2d(x, self.output_size)
+        except (RuntimeError, ValueError, TypeError) as e:
+            raise type(e)(f"AdaptiveAvgPool2d({self.extra_repr()}): {e}") from None
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"

@@ -13,6 +13,7 @@ is "mean" (the default) or "sum".
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, TypeVar
 
 import numpy as np
@@ -30,6 +31,7 @@ from ..value import Value
 from .dropout import dropout as dropout
 from .embedding import embedding as embedding
 from .normalization import batch_norm as batch_norm
+from .normalization import group_norm as group_norm
 from .normalization import layer_norm as layer_norm
 
 T = TypeVar("T", Tensor, Value)
@@ -147,6 +149,56 @@ def hardsigmoid(input: T, inplace: bool = False) -> T:  # noqa: A002
     """relu6(x + 3) / 6, written hardtanh(x/6 + 1/2, 0, 1): the same values, and PyTorch's gradient
     (1/6 strictly between -3 and 3, else 0)."""
     return hardtanh(input / 6 + 0.5, 0.0, 1.0)
+
+
+def logsigmoid(input: T) -> T:  # noqa: A002
+    """log(sigmoid(x)) = -softplus(-x), without overflow for any x: two nodes, softplus (with no
+    threshold: its exact value everywhere) and negation.
+
+    >>> logsigmoid(Tensor([0.0, -1000.0]))
+    Tensor([-6.93147181e-01, -1.00000000e+03])
+    """
+    return -_activate(ops.SOFTPLUS, -input, "logsigmoid", beta=1.0, threshold=float("inf"))
+
+
+# softmax and its relatives normalise along one axis, `dim` (PyTorch's name)
+
+
+def softmax(input: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:  # noqa: A002
+    """exp(x) / sum(exp(x)) along `dim`, without overflow: one node (Tensor.softmax). With `dtype`, the
+    input is cast to it first. Without `dim`, torch's old implicit rule, with its warning.
+
+    >>> softmax(Tensor([[0.0, 0.0], [0.0, np.log(3.0)]]), dim=1)
+    Tensor([[0.5 , 0.5 ],
+            [0.25, 0.75]])
+    """
+    return _softmax_input(input, dtype, "softmax").softmax(axis=_softmax_dim(input, dim, "softmax"))
+
+
+def log_softmax(input: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:  # noqa: A002
+    """x - log(sum(exp(x))) along `dim`, without overflow: one node (Tensor.log_softmax)."""
+    return _softmax_input(input, dtype, "log_softmax").log_softmax(axis=_softmax_dim(input, dim, "log_softmax"))
+
+
+def softmin(input: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:  # noqa: A002
+    """exp(-x) / sum(exp(-x)) along `dim`: softmax(-x), the smallest elements weighted most."""
+    return (-_softmax_input(input, dtype, "softmin")).softmax(axis=_softmax_dim(input, dim, "softmin"))
+
+
+def _softmax_input(input: Any, dtype: Any, name: str) -> Tensor:  # noqa: A002
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{name}: expected a Tensor, got {type(input).__name__}")
+    return input if dtype is None else input.astype(dtype)
+
+
+def _softmax_dim(input: Tensor, dim: int | None, name: str) -> int:  # noqa: A002
+    """`dim`, or where it is None, the axis torch picked before dim was required (0 for 0-, 1- and 3-d
+    inputs, else 1), with torch's warning."""
+    if dim is not None:
+        return dim
+    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to include dim=X "
+                  "as an argument.", UserWarning, stacklevel=3)
+    return 0 if input.ndim in (0, 1, 3) else 1
 
 
 # The one table of activations by name: what MLP, Neuron, ScalarMLP and NeuronNetwork accept, each
@@ -304,6 +356,36 @@ def binary_cross_entropy_with_logits(logits: Tensor, target: Any, reduction: str
     sign = 2 * positive - 1
     softplus = logits * positive + (1 + (-(logits * sign)).exp()).log()
     return _reduce(softplus - logits * y, reduction, name)
+
+
+def kl_div(input: Tensor, target: Any, reduction: str = "mean", log_target: bool = False) -> Tensor:  # noqa: A002
+    """The Kullback-Leibler divergence of the prediction from the target, elementwise as torch's:
+    target·(log target - input), where `input` is log-probabilities (log_softmax's output) and `target`
+    probabilities, or, with log_target=True, log-probabilities too: exp(target)·(target - input).
+
+    A target of 0 adds 0 (0·log 0 = 0, as torch's xlogy). `reduction`: "batchmean" divides the sum by the
+    batch size (input.shape[0]): the divergence of each sample's distribution, on average, the true KL.
+    "mean" (the default, as torch's) divides by the number of elements instead; "sum" and "none" as in
+    the other losses.
+
+    >>> p = Tensor(np.log([[0.5, 0.5]]))            # KL([1/4, 3/4] ‖ [1/2, 1/2])
+    >>> round(kl_div(p, [[0.25, 0.75]], reduction="batchmean").item(), 6)
+    0.130812
+    """
+    name = "kl_div"
+    y = _target(input, target, name)
+    if log_target:
+        loss = y.exp() * (y - input)
+    else:
+        if np.any(y.data < 0):
+            raise ValueError(f"{name}: targets must be probabilities (0 or more) when log_target=False; the smallest "
+                             f"is {float(y.data.min())} (pass log_target=True for log-probabilities)")
+        loss = y * _log_weighted(y, y.data) - y * input
+    if reduction == "batchmean":  # (a 0-d input is its own batch of one, as in torch)
+        return loss.sum() / input.shape[0] if input.ndim else loss.sum()
+    if reduction in LOSS_REDUCTIONS:
+        return _reduce(loss, reduction, name)
+    raise ValueError(f"{name}: reduction must be one of {(*LOSS_REDUCTIONS, 'batchmean')}, got {reduction!r}")
 
 
 def hinge_loss(scores: Tensor, labels: Any, reduction: str = "mean") -> Tensor:
@@ -476,7 +558,8 @@ def _attention_bias(mask: Any, shape: tuple[int, ...], dtype: np.dtype, name: st
 # --------------------------------------------------------------------------- convolution and pooling
 # NCHW images (or CHW, unbatched) and torch's kernel layout (C_out, C_in/groups, kH, kW). conv2d,
 # its input and weight gradients and max_pool2d are primitives (see ops.py); conv1d is conv2d on
-# images one row high, avg_pool2d a depthwise conv2d with a constant kernel.
+# images one row high, avg_pool2d a depthwise conv2d with a constant kernel, adaptive_avg_pool2d two
+# matmuls with constant averaging matrices.
 
 IntOrPair = int | tuple[int, ...]
 
@@ -630,6 +713,47 @@ def avg_pool2d(input: Tensor, kernel_size: IntOrPair, stride: IntOrPair | None =
     if not uniform:
         y = y * (1 / divisor)
     return y if batched else y.reshape(y.shape[1:])
+
+
+def adaptive_avg_pool2d(input: Tensor, output_size: int | None | tuple[int | None, int | None]) -> Tensor:  # noqa: A002
+    """Images (N, C, H, W) or (C, H, W) averaged down to `output_size` (an int for a square, a pair; None
+    keeps that axis), with torch's windows: output row i averages input rows ⌊iH/h⌋ to ⌈(i+1)H/h⌉ - 1,
+    windows that overlap where H is not a multiple of h. Output size 1 is the global average.
+
+    A window is a block of rows times a block of columns, so its mean is a row average of column
+    averages: the pooling is R @ x @ Cᵀ with constant averaging matrices R (h, H) and C (w, W), two
+    matmul nodes, for any sizes.
+
+    >>> adaptive_avg_pool2d(Tensor(np.arange(16.0).reshape(1, 1, 4, 4)), 2).data[0, 0]
+    array([[ 2.5,  4.5],
+           [10.5, 12.5]])
+    >>> adaptive_avg_pool2d(Tensor(np.arange(3.0).reshape(1, 3, 1)), (2, 1)).data[0, :, 0]   # rows 0-1, 1-2
+    array([0.5, 1.5])
+    """
+    name = "adaptive_avg_pool2d"
+    x = input if isinstance(input, Tensor) else Tensor(np.asarray(input))
+    if x.ndim not in (3, 4):
+        raise RuntimeError(f"{name}: expected a 3-D (unbatched) or 4-D (batched) input, got shape {x.shape}")
+    if x.dtype.kind != "f":
+        raise TypeError(f"{name}: expected a floating-point input, got dtype {x.dtype}")
+    size = x.shape[-2:]
+    if min(size) < 1:
+        raise RuntimeError(f"{name}: expected an input with non-zero height and width, got shape {x.shape}")
+    pair = output_size if isinstance(output_size, (tuple, list)) else (output_size, output_size)
+    wanted = tuple(n if o is None else o for o, n in zip(pair, size)) if len(pair) == 2 else None
+    if wanted is None or not all(isinstance(o, (int, np.integer)) and not isinstance(o, bool) and o >= 1 for o in wanted):
+        raise ValueError(f"{name}: output_size must be a positive int or a pair of them (None keeps the input's "
+                         f"size), got {output_size!r} for an input of shape {x.shape}")
+    rows, cols = (Tensor(_averaging_matrix(int(o), n, x.dtype), device=x.device) for o, n in zip(wanted, size))
+    return rows @ x @ cols.T
+
+
+def _averaging_matrix(out: int, n: int, dtype: np.dtype) -> np.ndarray:
+    """(out, n): row i averages elements ⌊i·n/out⌋ to ⌈(i+1)·n/out⌉ - 1, torch's adaptive windows."""
+    i = np.arange(out)
+    start, end = i * n // out, -(-(i + 1) * n // out)
+    inside = (np.arange(n) >= start[:, None]) & (np.arange(n) < end[:, None])
+    return (inside / (end - start)[:, None]).astype(dtype)
 
 
 def _pool_args(name: str, input: Any, kernel_size: IntOrPair, stride: IntOrPair | None, padding: IntOrPair,

@@ -269,6 +269,22 @@ class HingeLoss(Module):
         return F.hinge_loss(scores, labels, self.reduction)
 
 
+class KLDivLoss(Module):
+    """Module form of `kl_div`: loss(log-probabilities, target probabilities), or with log_target=True
+    target log-probabilities; reduction="batchmean" is the true KL divergence averaged over the batch.
+
+    >>> loss = KLDivLoss(reduction="batchmean")
+    >>> round(loss(Tensor(np.log([[0.5, 0.5]])), [[0.25, 0.75]]).item(), 6)
+    0.130812
+    """
+
+    def __init__(self, reduction: str = "mean", log_target: bool = False) -> None:
+        self.reduction, self.log_target = reduction, bool(log_target)
+
+    def forward(self, input: Tensor, target: Any) -> Tensor:  # noqa: A002 (PyTorch's names)
+        return F.kl_div(input, target, self.reduction, self.log_target)
+
+
 class CrossEntropyLoss(Module):
     """Module form of `cross_entropy`: loss(logits, target) with class labels or class probabilities.
 

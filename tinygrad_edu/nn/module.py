@@ -413,6 +413,14 @@ class Module:
         n = self.num_parameters()
         count = f"  # {n:,} parameter{'s' if n != 1 else ''}" if n else ""
         extra = self.extra_repr()
+        lines = self._child_lines(shown, where)
+        if not lines and "\n" not in extra:
+            return f"{type(self).__name__}({extra}){count}"
+        body = "\n".join(([extra] if extra else []) + lines)
+        return f"{type(self).__name__}({count}\n  " + body.replace("\n", "\n  ") + "\n)"
+
+    def _child_lines(self, shown: dict[int, str], where: str) -> list[str]:
+        """One "(name): repr" line (or block) per submodule, as __repr__ shows them."""
         lines = []
         for name, value in self._fields():
             for path, obj in _walk_value(name, value, None, descend=False):
@@ -424,10 +432,7 @@ class Module:
                     lines.append(f"({path}): the same {type(obj).__name__} as {first}")
                 else:
                     lines.append(f"({path}): {obj._repr(shown, full)}")
-        if not lines:
-            return f"{type(self).__name__}({extra}){count}"
-        body = "\n".join(([extra] if extra else []) + lines)
-        return f"{type(self).__name__}({count}\n  " + body.replace("\n", "\n  ") + "\n)"
+        return lines
 
     # ---- PyTorch's casts. Last in the class: from here on, `float` names the method
     def double(self) -> Module:

@@ -1,8 +1,10 @@
-"""Normalisation layers: LayerNorm and BatchNorm, composites of the Tensor's existing ops (LayerNorm's
-normalisation one op of its own, ops.NORMALIZE: seven nodes as a composite, and far slower).
+"""Normalisation layers: LayerNorm, GroupNorm and BatchNorm, composites of the Tensor's existing ops
+(LayerNorm's and GroupNorm's normalisation one op of its own, ops.NORMALIZE: seven nodes as a
+composite, and far slower).
 
-Both subtract a mean and divide by a standard deviation, then scale and shift by learned weights:
-LayerNorm over each sample's last axes, BatchNorm over the batch (and positions) of each channel.
+Each subtracts a mean and divides by a standard deviation, then scales and shifts by learned weights:
+LayerNorm over each sample's last axes, GroupNorm over each sample's groups of channels (and their
+positions), BatchNorm over the batch (and positions) of each channel.
 BatchNorm keeps running estimates of each channel's mean and variance as buffers (state that is not
 trained but is saved in `state_dict`), used in eval mode in place of the batch's own statistics.
 PyTorch's semantics, step for step: the biased variance normalises, the unbiased one updates running_var.
@@ -20,7 +22,7 @@ from ..ops import NORMALIZE, call
 from ..tensor import Tensor
 from .module import Module
 
-__all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm", "batch_norm", "layer_norm"]
+__all__ = ["BatchNorm1d", "BatchNorm2d", "GroupNorm", "LayerNorm", "batch_norm", "group_norm", "layer_norm"]
 
 
 # --------------------------------------------------------------------------- functions
@@ -112,6 +114,42 @@ def batch_norm(
     return out
 
 
+def group_norm(
+    input: Tensor,
+    num_groups: int,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Split the channels (axis 1) of an (N, C, *) input into `num_groups` groups and normalise each
+    sample's group over its channels and positions (biased var), then scale and shift per channel.
+
+    One group is LayerNorm over (C, *) with per-channel weights; C groups normalise each channel of
+    each sample alone (instance norm). Unlike BatchNorm, nothing depends on the other samples.
+
+    >>> group_norm(Tensor([[1.0, 3.0, 10.0, 30.0]]), 2).data.round(4)
+    array([[-1.,  1., -1.,  1.]])
+    """
+    if input.ndim < 2:
+        raise RuntimeError(f"group_norm: expected an input of shape (N, C, *) with at least 2 axes, got {input.shape}")
+    n, channels = input.shape[:2]
+    if isinstance(num_groups, bool) or not isinstance(num_groups, numbers.Integral) or num_groups < 1 or channels % num_groups:
+        raise RuntimeError(f"group_norm: the {channels} channels of the input (shape {input.shape}) must split into "
+                           f"num_groups={num_groups!r} groups of the same size")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and t.shape != (channels,):
+            raise RuntimeError(f"group_norm: {name} should have shape ({channels},) for an input of {channels} channels "
+                               f"(shape {input.shape}), got shape {t.shape}")
+    grouped = input.reshape(n, int(num_groups), -1)  # each group's channels and positions on one axis
+    out = call(NORMALIZE, grouped, axes=(2,), eps=float(eps)).reshape(input.shape)
+    per_channel = (1, channels) + (1,) * (input.ndim - 2)
+    if weight is not None:
+        out = out * weight.reshape(per_channel)
+    if bias is not None:
+        out = out + bias.reshape(per_channel)
+    return out
+
+
 # --------------------------------------------------------------------------- layers
 
 
@@ -157,6 +195,44 @@ class LayerNorm(Module):
 
     def extra_repr(self) -> str:
         return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+
+
+class GroupNorm(Module):
+    """Normalise each sample's groups of channels (axis 1 of an (N, C, *) input), then scale and shift
+    per channel, as torch.nn.GroupNorm. Weight (ones) and bias (zeros) have shape (num_channels,);
+    `affine=False` drops both, `bias=False` the bias.
+
+    >>> gn = GroupNorm(2, 4); gn
+    GroupNorm(2, 4, eps=1e-05, affine=True, bias=True)  # 8 parameters
+    >>> gn(Tensor([[1.0, 3.0, 10.0, 30.0]])).data.round(4)
+    array([[-1.,  1., -1.,  1.]])
+    """
+
+    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True, *,
+                 bias: bool = True, dtype: Any = np.float64) -> None:
+        for what, n in (("num_groups", num_groups), ("num_channels", num_channels)):
+            if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
+                raise ValueError(f"GroupNorm: {what} must be a positive integer, got {n!r}")
+        if num_channels % num_groups:
+            raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible by num_groups ({num_groups})")
+        self.num_groups, self.num_channels = int(num_groups), int(num_channels)
+        self.eps, self.affine = float(eps), bool(affine)
+        self.weight: Tensor | None = None
+        self.bias: Tensor | None = None
+        if affine:
+            self.weight = Tensor(np.ones(num_channels), requires_grad=True, dtype=dtype, label="weight")
+            if bias:
+                self.bias = Tensor(np.zeros(num_channels), requires_grad=True, dtype=dtype, label="bias")
+
+    def forward(self, input: Tensor) -> Tensor:
+        """The normalised input, of the input's shape."""
+        if input.ndim < 2 or input.shape[1] != self.num_channels:
+            raise RuntimeError(f"GroupNorm({self.extra_repr()}): expected an input of shape (N, {self.num_channels}, *), "
+                               f"got shape {input.shape}")
+        return group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, bias={self.bias is not None}"
 
 
 class _BatchNorm(Module):
