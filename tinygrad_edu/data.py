@@ -17,8 +17,8 @@ from typing import Any, overload
 
 import numpy as np
 
-from .tensor import Tensor
 from .random import generator as random_generator
+from .tensor import Tensor
 
 __all__ = ["NAMES_VOCAB", "batches", "digits", "name_sequences", "names", "parity", "spirals", "two_moons", "xor"]
 
