@@ -427,3 +427,14 @@ def test_freezing_and_a_step_as_torch(torch: Any) -> None:
     ours.requires_grad_()
     theirs.requires_grad_()
     assert [p.requires_grad for p in ours.parameters()] == [p.requires_grad for p in theirs.parameters()] == [True] * 4
+
+
+def test_size_is_numpy_s_count_and_pytorch_s_method() -> None:
+    t = Tensor(np.zeros((2, 3, 4)))
+    assert t.size == 24 == t.numel() and isinstance(t.size, int)  # NumPy: the number of elements
+    assert t.size() == (2, 3, 4) and t.size(1) == 3 and t.size(-1) == 4  # PyTorch: the shape, one dim
+    with pytest.raises(IndexError, match=r"size: dim 3 is out of range for shape \(2, 3, 4\)"):
+        t.size(3)
+    torch = pytest.importorskip("torch")
+    theirs = torch.zeros((2, 3, 4))
+    assert t.size() == tuple(theirs.size()) and [t.size(d) for d in range(-3, 3)] == [theirs.size(d) for d in range(-3, 3)]

@@ -95,6 +95,24 @@ def _is_bound_array(x: Any) -> bool:
     return isinstance(x, (Tensor, np.ndarray, list, tuple))
 
 
+class _Size(int):
+    """A tensor's number of elements (NumPy's `size`), which also answers PyTorch's `size()` and `size(dim)`."""
+
+    def __new__(cls, shape: tuple[int, ...]) -> _Size:
+        size = super().__new__(cls, math.prod(shape))
+        size.shape = shape
+        return size
+
+    shape: tuple[int, ...]
+
+    def __call__(self, dim: int | None = None) -> Any:
+        if dim is None:
+            return self.shape
+        if not isinstance(dim, numbers.Integral) or not -len(self.shape) <= dim < len(self.shape):
+            raise IndexError(f"size: dim {dim!r} is out of range for shape {self.shape}")
+        return self.shape[dim]
+
+
 class Tensor(Node):
     """An n-dimensional array in a computation graph (float64 unless float32 or another dtype is given).
 
@@ -159,8 +177,14 @@ class Tensor(Node):
         return self.data.ndim
 
     @property
-    def size(self) -> int:
-        return self.data.size
+    def size(self) -> _Size:
+        """The number of elements, as NumPy's `size`; called, PyTorch's `size()`: `t.size()` is the shape
+        and `t.size(dim)` one dim's length.
+
+        >>> t = Tensor(np.zeros((2, 3))); t.size, t.size(), t.size(-1)
+        (6, (2, 3), 3)
+        """
+        return _Size(self.data.shape)
 
     def __len__(self) -> int:
         if self.data.ndim == 0:
