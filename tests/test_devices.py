@@ -211,6 +211,18 @@ def _layer_cases() -> dict[str, tuple[Any, list[np.ndarray], dict[str, Any]]]:
         "Softplus": (lambda: nn.Softplus(2.0), [f(4, 3)], {}),
         "Softsign": (lambda: nn.Softsign(), [f(4, 3)], {}),
         "Tanh": (lambda: nn.Tanh(), [f(4, 3)], {}),
+        "TransformerDecoder": (lambda: nn.TransformerDecoder(nn.TransformerDecoderLayer(4, 2, 6, dropout=0.2, rng=0), 2,
+                                                            norm=nn.LayerNorm(4)), [f(3, 2, 4), f(5, 2, 4)],
+                               {"tgt_mask": np.triu(np.ones((3, 3), dtype=bool), 1),
+                                "memory_key_padding_mask": np.array([[False] * 5, [False] * 3 + [True] * 2])}),
+        "TransformerDecoderLayer": (lambda: nn.TransformerDecoderLayer(4, 2, 6, norm_first=True, batch_first=True, rng=0),
+                                    [f(2, 3, 4), f(2, 5, 4)], {"tgt_mask": np.triu(np.ones((3, 3), dtype=bool), 1)}),
+        "TransformerEncoder": (lambda: nn.TransformerEncoder(nn.TransformerEncoderLayer(4, 2, 6, dropout=0.2, rng=0), 2,
+                                                            norm=nn.LayerNorm(4)), [f(5, 2, 4)],
+                               {"mask": np.triu(np.ones((5, 5), dtype=bool), 1),
+                                "src_key_padding_mask": np.array([[False] * 5, [False] * 3 + [True] * 2])}),
+        "TransformerEncoderLayer": (lambda: nn.TransformerEncoderLayer(4, 2, 6, activation="gelu", norm_first=True,
+                                                                       batch_first=True, rng=0), [f(2, 5, 4)], {}),
         "Unflatten": (lambda: nn.Unflatten(1, (2, -1)), [f(2, 6)], {}),
     }
 
