@@ -1,4 +1,5 @@
-"""Data: minibatches of arrays as Tensors, small datasets generated in code (all seeded), and one real
+"""Data: minibatches of arrays as Tensors (`batches`, or PyTorch's `DataLoader` and datasets, from
+tinygrad_edu/dataloader.py), small datasets generated in code (all seeded), and two real
 datasets shipped with the package (`digits`, 8x8 handwritten digits; `names`, US first names).
 
 >>> from tinygrad_edu.data import batches, two_moons
@@ -17,10 +18,27 @@ from typing import Any, overload
 
 import numpy as np
 
+from .dataloader import DataLoader, Dataset, Subset, TensorDataset, default_collate, random_split
 from .random import generator as random_generator
 from .tensor import Tensor
 
-__all__ = ["NAMES_VOCAB", "batches", "digits", "name_sequences", "names", "parity", "spirals", "two_moons", "xor"]
+__all__ = [
+    "NAMES_VOCAB",
+    "DataLoader",
+    "Dataset",
+    "Subset",
+    "TensorDataset",
+    "batches",
+    "default_collate",
+    "digits",
+    "name_sequences",
+    "names",
+    "parity",
+    "random_split",
+    "spirals",
+    "two_moons",
+    "xor",
+]
 
 Seed = int | np.random.Generator | None
 MAX_PARITY_BITS = 20  # 2**20 rows of 20 float64 features: 160 MiB, already more than a lesson needs
