@@ -83,7 +83,7 @@ def build_model(channels: tuple[int, int] = CHANNELS, hidden: int = HIDDEN, seed
     )  # fmt: skip
 
 
-def device_of(model: nn.Module) -> tg.device.Device:
+def model_device(model: nn.Module) -> tg.device.Device:
     """Where the model's parameters are: its inputs go there."""
     return model.parameters()[0].device
 
@@ -91,7 +91,7 @@ def device_of(model: nn.Module) -> tg.device.Device:
 def predict(model: nn.Module, X: np.ndarray) -> np.ndarray:
     """The digit with the largest logit, for each image of X (no graph is recorded)."""
     with tg.no_grad():
-        return np.asarray(model(Tensor(X, device=device_of(model))).numpy().argmax(axis=1))
+        return np.asarray(model(Tensor(X, device=model_device(model))).numpy().argmax(axis=1))
 
 
 # --------------------------------------------------------------------------- 4. checks
@@ -108,14 +108,14 @@ def conv_macs(channels: tuple[int, int], batch: int) -> tuple[int, int]:
 
 def step_stats(model: nn.Module, X: np.ndarray, y: np.ndarray) -> tg.GraphStats:
     """graph_stats of the loss of one training step on the first STATS_BATCH images."""
-    loss = tg.cross_entropy(model(Tensor(X[:STATS_BATCH], device=device_of(model))), y[:STATS_BATCH])
+    loss = tg.cross_entropy(model(Tensor(X[:STATS_BATCH], device=model_device(model))), y[:STATS_BATCH])
     return tg.graph_stats(loss, model, batch=STATS_BATCH)
 
 
 def check_gradients(model: nn.Module, X: np.ndarray, y: np.ndarray, seed: int) -> dict[str, Any]:
     """check_module_grads in float64 on two images: a narrow twin entry by entry, the model by projections."""
-    batch = (Tensor(X[:2], device=device_of(model)), y[:2])
-    twin = build_model(channels=(2, 4), hidden=8, seed=seed).to(device_of(model))
+    batch = (Tensor(X[:2], device=model_device(model)), y[:2])
+    twin = build_model(channels=(2, 4), hidden=8, seed=seed).to(model_device(model))
     every_entry = tg.check_module_grads(twin, tg.cross_entropy, *batch, report=True)
     projections = tg.check_module_grads(model, tg.cross_entropy, *batch, fast_mode=True, report=True)
     return {"twin": every_entry, "twin_parameters": twin.num_parameters(), "model": projections}
@@ -175,7 +175,7 @@ def plot_filters(model: nn.Sequential, path: Path) -> Path:
 def feature_maps(model: nn.Sequential, image: np.ndarray) -> list[np.ndarray]:
     """The maps after each conv + ReLU for one image (1, 8, 8): [(C1, 8, 8), (C2, 8, 8)]."""
     maps = []
-    h = Tensor(image[np.newaxis], device=device_of(model))
+    h = Tensor(image[np.newaxis], device=model_device(model))
     with tg.no_grad():
         for layer in model:
             h = layer(h)

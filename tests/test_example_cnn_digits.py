@@ -142,7 +142,7 @@ def test_the_cnn_s_checks_and_pictures_run_where_the_model_is(example: ModuleTyp
     X, y = tg.data.digits("train", seed=0, flatten=False)
     X, y = X[:example.STATS_BATCH, np.newaxis], y[:example.STATS_BATCH]
     cpu, dev = example.build_model(seed=0), example.build_model(seed=0).to("foreign")
-    assert example.device_of(dev) == "foreign"
+    assert example.model_device(dev) == "foreign"
     np.testing.assert_array_equal(example.predict(dev, X), example.predict(cpu, X))
     for a, b in zip(example.feature_maps(dev, X[0]), example.feature_maps(cpu, X[0])):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)

@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..device import copy_to, device_of, is_array, to_host
+from ..device import device_of, is_array, move_to, to_host
 from ..engine import Node, is_frozen, zero_grads
 from ..tensor import Tensor, _device_and_dtype
 from ..value import Value
@@ -319,9 +319,9 @@ class Module:
             if not isinstance(t, Tensor):
                 continue
             if target is not None and device_of(t.data) is not target:
-                t.data = copy_to(t.data, target)
+                t.data = move_to(t.data, target)
                 if is_array(t.grad):
-                    t.grad = copy_to(t.grad, target)
+                    t.grad = move_to(t.grad, target)
             if dtype is not None and t.dtype.kind == "f" and t.dtype != dtype:  # (integer buffers stay: counts)
                 t.data = t.data.astype(dtype)
                 if is_array(t.grad):
