@@ -26,6 +26,7 @@ Through the device tool (one command of at most 600 s; at most 8 files come back
 from __future__ import annotations
 
 import argparse
+import collections
 import json
 import os
 import subprocess
@@ -192,27 +193,32 @@ def tg_mlp_step(sizes: tuple[int, ...], batch: int, dtype: Any, device: str, lr:
     return step
 
 
-def cupy_mlp_step(sizes: tuple[int, ...], batch: int, dtype: Any, lr: float = 0.01) -> Callable[[], None]:
-    """The same step written by hand in CuPy: the limit for an engine that runs CuPy's kernels."""
-    import cupy as cp
+def hand_mlp_step(sizes: tuple[int, ...], batch: int, dtype: Any, xp: Any = None,
+                  to_device: Callable[[np.ndarray], Any] | None = None, lr: float = 0.01) -> Callable[[], None]:
+    """The same step written by hand with the array library `xp` (CuPy by default): on CuPy, the limit for an
+    engine that runs CuPy's kernels."""
+    if xp is None:
+        import cupy
 
-    params = [(cp.asarray(w), cp.asarray(b)) for w, b in _layers(sizes, dtype)]
+        xp = cupy
+    to_device = to_device or xp.asarray
+    params = [(to_device(w), to_device(b)) for w, b in _layers(sizes, dtype)]
     rng = np.random.default_rng(1)
-    x = cp.asarray(rng.normal(size=(batch, sizes[0])).astype(dtype))
-    y = cp.asarray(rng.integers(0, sizes[-1], batch))
-    rows = cp.arange(batch)
+    x = to_device(rng.normal(size=(batch, sizes[0])).astype(dtype))
+    y = to_device(rng.integers(0, sizes[-1], batch))
+    rows = xp.arange(batch)
 
     def step() -> None:
         acts, h = [x], x
         for k, (w, b) in enumerate(params):
             h = h @ w.T + b
             if k < len(params) - 1:
-                h = cp.maximum(h, 0)
+                h = xp.maximum(h, 0)
             acts.append(h)
         shifted = h - h.max(axis=1, keepdims=True)
-        exps = cp.exp(shifted)
+        exps = xp.exp(shifted)
         sums = exps.sum(axis=1)
-        _loss = (cp.log(sums) - shifted[rows, y]).mean()
+        _loss = (xp.log(sums) - shifted[rows, y]).mean()
         d = exps / sums[:, None]
         d[rows, y] -= 1
         d /= batch
@@ -257,6 +263,23 @@ def torch_mlp_step(sizes: tuple[int, ...], batch: int, dtype: Any, lr: float = 0
     return step
 
 
+def operations_per_step(sizes: tuple[int, ...], batch: int) -> dict[str, Any]:
+    """Array operations in one MLP step, user code and by hand, counted on the tests' fake device: on CuPy
+    each is a kernel launch, and their CPU cost (15-30 µs each) is most of a small model's step."""
+    from tests import foreign_array
+
+    foreign_array.register()
+    counts = {}
+    steps = (("tinygrad_edu", tg_mlp_step(sizes, batch, np.float32, "foreign")),
+             ("hand", hand_mlp_step(sizes, batch, np.float32, foreign_array.namespace, foreign_array.to_device)))
+    for name, step in steps:
+        step()  # (the first step makes what later steps reuse)
+        foreign_array.OPERATIONS.clear()
+        step()
+        counts[name] = dict(foreign_array.OPERATIONS)
+    return counts
+
+
 @section("MLP step: user code on cuda / hand CuPy / torch CUDA")
 def run_mlp_benchmark() -> dict[str, Any]:
     try:
@@ -264,7 +287,11 @@ def run_mlp_benchmark() -> dict[str, Any]:
         torch_sync: Callable[[], None] = torch.cuda.synchronize
     except ImportError:
         torch_sync = sync
-    results = {}
+    counts = operations_per_step((784, 64, 64, 10), 32)
+    ours, hand = (sum(c.values()) for c in counts.values())
+    print(f"   array operations (kernel launches) per step: tinygrad_edu {ours}, hand {hand}; "
+          f"the difference: {dict(collections.Counter(counts['tinygrad_edu']) - collections.Counter(counts['hand']))}")
+    results: dict[str, Any] = {"operations per step": counts}
     for sizes, batch in (((784, 1024, 1024, 10), 256), ((4096, 4096, 4096, 10), 1024)):
         for dtype in (np.float32, np.float64):
             name = f"{'-'.join(map(str, sizes))}/b{batch} {np.dtype(dtype).name}"
@@ -272,7 +299,7 @@ def run_mlp_benchmark() -> dict[str, Any]:
                 continue  # (a dry run: the small size only)
             times = {"tinygrad_edu cuda": per_step(tg_mlp_step(sizes, batch, dtype, DEVICE), sync)}
             if DEVICE == "cuda":
-                times["hand CuPy"] = per_step(cupy_mlp_step(sizes, batch, dtype), sync)
+                times["hand CuPy"] = per_step(hand_mlp_step(sizes, batch, dtype), sync)
             torch_step = torch_mlp_step(sizes, batch, dtype) if DEVICE == "cuda" else None
             if torch_step is not None:
                 times["torch CUDA"] = per_step(torch_step, torch_sync)

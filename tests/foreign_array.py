@@ -10,10 +10,14 @@ It also refuses what the installed CuPy lacks, as recorded in tests/cupy_api.jso
 tests/record_cupy_api.py): a NumPy function, ufunc, ufunc method or ndarray attribute CuPy does not have,
 and a keyword (or one positional argument too many) that CuPy's version of it does not take.
 `register()` makes it the device "foreign" through the same hook the "cuda" device uses.
+
+`OPERATIONS` counts the calls that would each launch a kernel on CuPy (ufuncs, reductions, copies,
+fancy indexing, fills; not views or allocations), by name: a GPU step's launch count, read on the CPU.
 """
 
 from __future__ import annotations
 
+import collections
 import functools
 import inspect
 import json
@@ -26,6 +30,17 @@ import numpy as np
 from numpy.lib.mixins import NDArrayOperatorsMixin
 
 from tinygrad_edu.device import Device, register_device
+
+
+# calls that launch a kernel on CuPy, by name; views (reshape, T, basic slicing) and allocations (empty) do not
+OPERATIONS: collections.Counter[str] = collections.Counter()
+_NOT_KERNELS = {"reshape", "view", "transpose", "swapaxes", "squeeze", "ravel", "empty", "empty_like",
+                "broadcast_to", "expand_dims", "moveaxis", "asarray", "item", "tolist"}
+
+
+def _count(name: str) -> None:
+    if name not in _NOT_KERNELS:
+        OPERATIONS[name] += 1
 
 
 class ForeignArray(NDArrayOperatorsMixin):
@@ -95,14 +110,19 @@ class ForeignArray(NDArrayOperatorsMixin):
 
         def method(*args: Any, **kwargs: Any) -> Any:
             _check_call(f"ndarray.{name}", params, args, kwargs)
+            if name != "astype" or kwargs.get("copy", True) or (args[0] if args else kwargs["dtype"]) != self.dtype:
+                _count(name)  # (astype to its own dtype with copy=False returns the array itself)
             return _wrap(attr(*_unwrap(args, HOST_NONE), **_unwrap(kwargs, HOST_NONE)))
 
         return method
 
     def __getitem__(self, index: Any) -> Any:
+        if any(isinstance(i, (ForeignArray, np.ndarray, list)) for i in (index if type(index) is tuple else (index,))):
+            _count("getitem")  # (fancy indexing gathers in a kernel; basic slicing is a view)
         return _wrap(self._a[_unwrap(index, HOST_ANY)])
 
     def __setitem__(self, index: Any, value: Any) -> None:
+        _count("setitem")
         self._a[_unwrap(index, HOST_ANY)] = _unwrap(value, HOST_0D)  # (CuPy fills from a NumPy scalar)
 
     # ---- NumPy's protocols
@@ -112,6 +132,7 @@ class ForeignArray(NDArrayOperatorsMixin):
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
         name = f"{func.__module__}.{func.__name__}"  # how CuPy finds its own: cupy.<module path>.<name>
         _check_call(name, _cupy_function(name), args, kwargs)
+        _count(func.__name__)
         return _wrap(func(*_unwrap(args, HOST_NONE), **_unwrap(kwargs, HOST_NONE)))
 
 
@@ -195,6 +216,7 @@ def _apply_ufunc(ufunc: Any, method: str, args: Any, kwargs: Any) -> Any:
                 raise TypeError(f"numpy.{name}: {CUPY}'s ufunc does not take keyword {keyword!r} "
                                 f"(it takes {', '.join(record['keywords'])})")
     if method == "at":  # ufunc.at(a, index, b): the index may be host arrays, as in indexing
+        _count(f"{name}.at")
         a, index, *rest = args
         getattr(ufunc, method)(_unwrap(a, HOST_NONE), _unwrap(index, HOST_ANY), *_unwrap(rest, HOST_NONE))
         return None
@@ -204,6 +226,7 @@ def _apply_ufunc(ufunc: Any, method: str, args: Any, kwargs: Any) -> Any:
     if name in ("greater", "greater_equal", "less", "less_equal", "equal", "not_equal"):
         # CuPy's __array_ufunc__ turns a 0-d NumPy array into a number for comparisons (only)
         args = tuple(x.item() if type(x) is np.ndarray and x.ndim == 0 else x for x in args)
+    _count(name if method == "__call__" else f"{name}.{method}")
     out = kwargs.get("out")
     result = getattr(ufunc, method)(*_unwrap(args, HOST_NONE), **_unwrap(kwargs, HOST_NONE))
     if out is not None:
@@ -263,6 +286,7 @@ class _Namespace:
 
         def function(*args: Any, **kwargs: Any) -> Any:
             _check_call(f"numpy.{name}", params, args, kwargs)
+            _count(name)
             return _wrap(attr(*_unwrap(args, host), **_unwrap(kwargs, host)))
 
         return function

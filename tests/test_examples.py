@@ -22,8 +22,12 @@ EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "examples"
 
 def load_example(name: str) -> ModuleType:
     """Import examples/<name>.py as a module (examples/ is not a package)."""
-    path = EXAMPLES / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"example_{name}", path)
+    return load_script(EXAMPLES / f"{name}.py", f"example_{name}")
+
+
+def load_script(path: pathlib.Path, name: str) -> ModuleType:
+    """Import the script at `path` as the module `name`."""
+    spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up while the class is being made

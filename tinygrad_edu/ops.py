@@ -706,8 +706,18 @@ def _cross_entropy_saving(logits: np.ndarray, labels: np.ndarray) -> tuple[Any, 
     shifted = logits - _max(logits, -1, True)
     exps = np.exp(shifted)
     sums = _sum(exps, (-1,))
-    loss = np.add.reduce(np.log(sums) - shifted[array_module(shifted).arange(len(labels)), labels]) / len(labels)
+    loss = np.add.reduce(np.log(sums) - shifted[_row_numbers(array_module(shifted), len(labels)), labels]) / len(labels)
     return loss, (exps, sums)
+
+
+@functools.lru_cache(maxsize=16)
+def _row_numbers(xp: Any, n: int) -> Any:
+    """The row numbers 0..n-1 that pick one label per row, made once per batch size and array library
+    (speed: on a GPU each arange is a kernel launch, and the classifier's loss needs them twice a step)."""
+    rows = xp.arange(n)
+    if type(rows) is np.ndarray:
+        rows.flags.writeable = False  # shared: nobody may change it
+    return rows
 
 
 def _cross_entropy(logits: np.ndarray, labels: np.ndarray) -> Any:
@@ -717,7 +727,7 @@ def _cross_entropy(logits: np.ndarray, labels: np.ndarray) -> Any:
 def _one_hot(labels: np.ndarray, like: Any) -> Any:
     xp = array_module(like)
     z = xp.zeros(like.shape, dtype=like.dtype)
-    z[xp.arange(len(labels)), labels] = 1
+    z[_row_numbers(xp, len(labels)), labels] = 1
     return z
 
 
@@ -730,7 +740,7 @@ def _cross_entropy_grad(g: Any, out: Any, x: Any, labels: np.ndarray,
         else:  # the forward's exponentials: no second pass of max, exp and sum
             exps, sums = saved
             d = exps / sums[:, np.newaxis]
-        d[array_module(d).arange(n), labels] -= 1
+        d[_row_numbers(array_module(d), n), labels] -= 1
         d *= g / n
         return d
     return (call(SOFTMAX, x, axis=-1) - _one_hot(labels, x.data)) * (g / n)

@@ -1947,7 +1947,8 @@ def _is_plain_classification(
     classes = input.shape[1]
     # read as unsigned integers (a view: nothing copied) negative labels are huge, so one max finds
     # labels on both sides of the range
-    if labels.size and ops._max(labels.view(_UNSIGNED[labels.dtype.itemsize]), None, False) >= classes:
+    # (the comparison on the host: on a GPU, one kernel and one read of its result)
+    if labels.size and int(ops._max(labels.view(_UNSIGNED[labels.dtype.itemsize]), None, False)) >= classes:
         return False
     return not 0 <= ignore_index < classes or not (labels == ignore_index).any()
 
