@@ -13,6 +13,8 @@ and a keyword (or one positional argument too many) that CuPy's version of it do
 
 `OPERATIONS` counts the calls that would each launch a kernel on CuPy (ufuncs, reductions, copies,
 fancy indexing, fills; not views or allocations), by name: a GPU step's launch count, read on the CPU.
+`HOST_READS` counts the reads of device values on the host (.get(), .item(), float(), bool(), ...): each
+waits for the GPU to finish what it was given, so a training step should make none it can do without.
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ from tinygrad_edu.device import Device, register_device
 OPERATIONS: collections.Counter[str] = collections.Counter()
 _NOT_KERNELS = {"reshape", "view", "transpose", "swapaxes", "squeeze", "ravel", "empty", "empty_like",
                 "broadcast_to", "expand_dims", "moveaxis", "asarray", "item", "tolist"}
+
+
+HOST_READS: collections.Counter[str] = collections.Counter()
 
 
 def _count(name: str) -> None:
@@ -68,6 +73,7 @@ class ForeignArray(NDArrayOperatorsMixin):
 
     def get(self) -> np.ndarray:
         """An explicit copy to the host, as cupy.ndarray.get."""
+        HOST_READS["get"] += 1
         return self._a.copy()
 
     def __repr__(self) -> str:
@@ -80,21 +86,26 @@ class ForeignArray(NDArrayOperatorsMixin):
         return (_wrap(a) for a in self._a)
 
     def __float__(self) -> float:
+        HOST_READS["float"] += 1
         return float(self._a)
 
     def __int__(self) -> int:
+        HOST_READS["int"] += 1
         return int(self._a)
 
     def __bool__(self) -> bool:
+        HOST_READS["bool"] += 1
         return bool(self._a)
 
     def __imatmul__(self, other: Any) -> Any:
         return NotImplemented  # cupy.ndarray has no in-place @=: Python computes a @ b into a new array
 
     def item(self) -> Any:
+        HOST_READS["item"] += 1
         return self._a.item()
 
     def tolist(self) -> Any:
+        HOST_READS["tolist"] += 1
         return self._a.tolist()
 
     # ---- methods: run on the wrapped array, results wrapped

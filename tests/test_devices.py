@@ -19,7 +19,7 @@ from tinygrad_edu import Tensor
 from tinygrad_edu.device import to_host
 from tinygrad_edu.ops import REGISTRY
 
-from .foreign_array import API, ForeignArray, namespace, register
+from .foreign_array import API, HOST_READS, ForeignArray, namespace, register
 from .numeric import assert_close
 from .test_examples import load_example, load_script
 from .test_ops_registry import ALL_OPS, SETTINGS, _draw_case
@@ -128,11 +128,56 @@ def test_a_training_step_makes_few_more_device_operations_than_the_same_step_by_
     by the upstream gradient (a multiply); one more is a regression in a GPU's hot path."""
     gpu = load_script(Path(__file__).parents[1] / "benchmarks" / "gpu.py", "gpu_benchmark")
     counts = gpu.operations_per_step((784, 64, 64, 10), 32)
-    ours, hand = (sum(c.values()) for c in counts.values())
+    ours, hand = sum(counts["tinygrad_edu"].values()), sum(counts["hand"].values())
     assert counts["hand"]["matmul"] == 8 and hand >= 40, counts["hand"]  # (the counter sees the hand step)
     extra = collections.Counter(counts["tinygrad_edu"])
     extra.subtract(counts["hand"])
     assert ours <= hand + 4, f"{ours} operations per step against {hand} by hand; the differences: {dict(+extra)} more, {dict(-extra)} fewer"
+
+
+def _regression_step(device: str) -> Any:
+    """An MLP on a regression: mse_loss (a ** 2 inside), Adam, clip_grad_norm_."""
+    rng = np.random.default_rng(0)
+    model = tg.nn.Sequential(tg.nn.Linear(6, 8, rng=0), tg.nn.Tanh(), tg.nn.Linear(8, 2, rng=1)).to(device)
+    opt = tg.optim.Adam(model.parameters(), lr=1e-2)
+    x, y = Tensor(rng.normal(size=(5, 6)), device=device), Tensor(rng.normal(size=(5, 2)), device=device)
+
+    def step() -> None:
+        opt.zero_grad()
+        tg.nn.functional.mse_loss(model(x), y).backward()
+        tg.nn.utils.clip_grad_norm_(model.parameters(), 0.5)
+        opt.step()
+
+    return step
+
+
+def _classifier_step(device: str) -> Any:
+    """A CNN with BatchNorm (its (var + eps) ** -0.5) on device labels: cross_entropy, SGD with momentum."""
+    rng = np.random.default_rng(0)
+    model = tg.nn.Sequential(tg.nn.Conv2d(1, 3, 3, padding=1, rng=0), tg.nn.BatchNorm2d(3), tg.nn.ReLU(),
+                             tg.nn.Flatten(), tg.nn.Linear(48, 3, rng=1)).to(device)
+    opt = tg.optim.SGD(model.parameters(), lr=1e-2, momentum=0.9)
+    x, y = Tensor(rng.normal(size=(5, 1, 4, 4)), device=device), Tensor(rng.integers(0, 3, 5), device=device)
+
+    def step() -> None:
+        opt.zero_grad()
+        tg.cross_entropy(model(x), y).backward()
+        opt.step()
+
+    return step
+
+
+@pytest.mark.parametrize("make_step, reads", [(_regression_step, {}), (_classifier_step, {"int": 1})],
+                         ids=["regression", "classifier"])
+def test_a_training_step_reads_from_the_device_only_to_check_its_labels(make_step: Any, reads: dict[str, int]) -> None:
+    """Every read of a device value on the host waits for the GPU to finish all it was given, and a step that
+    reads keeps the CPU from queueing the next kernels meanwhile. The one read a step makes is the check
+    that its class labels are in range (which CuPy's indexing would silently wrap around)."""
+    step = make_step("foreign")
+    step()
+    HOST_READS.clear()
+    step()
+    assert dict(HOST_READS) == reads
 
 
 @pytest.mark.parametrize("device", DEVICES)

@@ -116,6 +116,20 @@ def test_value_follows_the_textbook_step_by_step(cls: type[Optimizer], textbook:
 
 
 @pytest.mark.parametrize("cls, textbook, kw", RULES, ids=RULE_IDS)
+def test_a_0d_tensor_follows_the_textbook_step_by_step(cls: type[Optimizer], textbook: Any, kw: dict[str, Any]) -> None:
+    """A 0-d parameter (a learned scale): with weight decay, g + decay * p is a NumPy scalar, not an array,
+    and the state made from it was a float that the in-place rule never changed (Adam's m stayed 0)."""
+    grads = synthetic_grads((), seed=5)
+    w = Tensor(np.array(0.7), requires_grad=True)
+    opt = cls([w], **kw)
+    for g, expected in zip(grads, textbook(np.array(0.7), grads, **kw)):
+        w.grad = np.array(g)
+        opt.step()
+        np.testing.assert_allclose(w.data, expected, rtol=1e-12, atol=1e-14)
+    assert all(type(v) is np.ndarray and v.shape == () for v in opt.state[w].values() if not isinstance(v, int))
+
+
+@pytest.mark.parametrize("cls, textbook, kw", RULES, ids=RULE_IDS)
 def test_float32_stays_float32(cls: type[Optimizer], textbook: Any, kw: dict[str, Any]) -> None:
     p0 = np.random.default_rng(3).normal(size=5).astype(np.float32)
     grads = [g.astype(np.float32) for g in synthetic_grads((5,), seed=4)]

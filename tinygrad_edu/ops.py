@@ -293,6 +293,10 @@ def _values(v: Any) -> Any:
 
 def _pow_grad_base(g: Any, out: Any, x: Any, y: Any) -> Any:
     # y·x^(y-1), except where y == 0: x**0 is the constant 1, even at x == 0 (where 0 * inf would give nan)
+    recording = isinstance(y, Recorder)
+    if not recording:  # numbers and arrays: where y == 0 the exponent is 0 instead, and y·x^0 = 0;
+        return g * y * call(POW, x, y - 1 + (y == 0))  # nothing looked at (on a GPU, nothing waits for a read)
+    # graph nodes (create_graph): the exponent y - 1 everywhere, so that its derivative in y is right at y == 0
     zero_exponent = _values(y) == 0
     if zero_exponent.any():  # (x is looked at only then: the usual exponent, a constant like 2, never is 0)
         both_zero = zero_exponent & (_values(x) == 0)

@@ -1937,6 +1937,17 @@ def nll_loss(
 _UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}  # the unsigned integer of each size
 
 
+def _all_below(ids: Any, n: int) -> bool:
+    """Whether every integer of `ids` is in [0, n). Read as unsigned integers (a view: nothing copied),
+    negative ones are huge, so one max finds those outside on both sides; the comparison is the host's
+    (on a GPU: one kernel, and one read of its result).
+
+    >>> _all_below(np.array([0, 2]), 3), _all_below(np.array([0, 3]), 3), _all_below(np.array([-1]), 3)
+    (True, False, False)
+    """
+    return not ids.size or int(ops._max(ids.view(_UNSIGNED[ids.dtype.itemsize]), None, False)) < n
+
+
 def _is_plain_classification(
     input: Any, labels: np.ndarray, weight: Any, ignore_index: int, reduction: str, label_smoothing: float
 ) -> bool:
@@ -1945,10 +1956,7 @@ def _is_plain_classification(
             and not label_smoothing and labels.dtype.kind in "iu" and labels.shape == input.shape[:1]):
         return False
     classes = input.shape[1]
-    # read as unsigned integers (a view: nothing copied) negative labels are huge, so one max finds
-    # labels on both sides of the range
-    # (the comparison on the host: on a GPU, one kernel and one read of its result)
-    if labels.size and int(ops._max(labels.view(_UNSIGNED[labels.dtype.itemsize]), None, False)) >= classes:
+    if not _all_below(labels, classes):
         return False
     return not 0 <= ignore_index < classes or not (labels == ignore_index).any()
 

@@ -14,7 +14,7 @@ import numpy as np
 from ..device import is_array
 
 from ..random import generator as random_generator
-from ..tensor import Tensor
+from ..tensor import Tensor, _all_below
 from .module import Module
 
 __all__ = ["Embedding", "embedding"]
@@ -40,8 +40,7 @@ def _lookup(input: Any, weight: Tensor, padding_idx: int | None, where: str) -> 
     if ids.dtype.kind not in "iu":
         raise ValueError(f"{where}: expected integer ids, got an array of dtype {ids.dtype} and shape {ids.shape}")
     size = weight.shape[0]
-    # as unsigned integers negative ids are huge, so one max finds ids outside [0, size) on both sides
-    if ids.size and ids.astype(np.uint64).max() >= size:
+    if not _all_below(ids, size):
         bad = ids[(ids < 0) | (ids >= size)]
         raise IndexError(
             f"{where}: index {bad.flat[0]} is out of range for {size} embeddings (valid ids: 0 to {size - 1}); "

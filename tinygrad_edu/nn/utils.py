@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..device import is_array, to_host
+from ..device import array_module, is_array, to_host
 
 from ..engine import Node
 from ..tensor import Tensor
@@ -25,12 +25,16 @@ def clip_grad_norm_(
     max_norm: float,
     norm_type: float = 2.0,
     error_if_nonfinite: bool = False,
+    foreach: bool | None = None,
 ) -> Tensor:
     """Scale every gradient by min(1, max_norm / (total + 1e-6)), where total is the norm of all the
     gradients together (as if concatenated); returns total as a 0-d Tensor, as PyTorch does.
 
     `norm_type` is p of the p-norm (`float("inf")`: the largest |g|). Parameters without a gradient are
     skipped. A total norm that is NaN or infinite raises RuntimeError with `error_if_nonfinite`.
+    `foreach` (None: when the gradients are on a device other than the CPU) takes the norm of the gradients
+    laid end to end in one array instead of each gradient's: on a GPU, a few kernel launches instead of
+    a few per parameter; the total differs only by rounding (norm_type 0 keeps the per-gradient way).
 
     >>> w = Tensor([0.0, 0.0], requires_grad=True); w.grad = np.array([3.0, 4.0])
     >>> clip_grad_norm_([w], max_norm=1.0).item(), w.grad.round(6)
@@ -42,20 +46,29 @@ def clip_grad_norm_(
         return Tensor(0.0)
     p_norm = float(norm_type)
     dtype = np.result_type(*(g.dtype if is_array(g) else np.asarray(g).dtype for _, g in grads))
-    # each parameter's norm comes to the host (one small copy per parameter on a GPU): the factor is a number
-    norms = np.array([to_host(_norm(g.astype(dtype, copy=False) if is_array(g) else np.asarray(g, dtype=dtype), p_norm))
-                      for _, g in grads], dtype=dtype)
-    total = _norm(norms, p_norm)
-    if error_if_nonfinite and not np.isfinite(total):
+    arrays = [g.astype(dtype, copy=False) if is_array(g) else np.asarray(g, dtype=dtype) for _, g in grads]
+    # the total and the factor stay where the gradients are: on a GPU, nothing waits for a copy to the host
+    xp = array_module(arrays[0])
+    one_device = all(type(a) is type(arrays[0]) for a in arrays)
+    # (speed, foreach: for p > 0 the norm of the norms is the norm of all the elements; for p = 0 torch's total
+    # counts the gradients with a nonzero element, as the norm of the norms does)
+    if one_device and p_norm > 0 and (foreach if foreach is not None else type(arrays[0]) is not np.ndarray):
+        total = _norm(xp.concatenate([a.ravel() for a in arrays]), p_norm)
+    else:
+        norms = [_norm(a, p_norm) for a in arrays]
+        if not one_device:  # their norms meet on the host
+            xp, norms = np, [to_host(n) for n in norms]
+        total = _norm(xp.stack(norms), p_norm)
+    if error_if_nonfinite and not bool(xp.isfinite(total)):  # (the one read of a device value, when asked)
         raise RuntimeError(
             f"clip_grad_norm_: the total norm of order {norm_type} of the gradients of {len(grads)} parameters is "
-            f"non-finite ({total}), so it cannot be clipped; pass error_if_nonfinite=False to scale the "
+            f"non-finite ({float(total)}), so it cannot be clipped; pass error_if_nonfinite=False to scale the "
             "gradients by it anyway"
         )
-    coef = min(max_norm / (total + 1e-6), 1.0)  # always applied, as in PyTorch (a factor of 1 changes nothing)
+    coef = xp.minimum(max_norm / (total + 1e-6), 1.0)  # always applied, as in PyTorch (a factor of 1 changes nothing)
     for p, _ in grads:
         _scale_grad(p, coef)
-    return Tensor(np.asarray(total, dtype=dtype))
+    return Tensor(total)
 
 
 def clip_grad_value_(parameters: Node | Iterable[Node], clip_value: float) -> None:
@@ -99,9 +112,12 @@ def _norm(x: np.ndarray, p: float) -> Any:
     return np.sum(a**p) ** (1.0 / p)
 
 
-def _scale_grad(p: Node, coef: float) -> None:
+def _scale_grad(p: Node, coef: Any) -> None:
+    """p's gradient times coef, a 0-d array where the gradients are."""
     g = p.grad
     if is_array(g):
-        g *= g.dtype.type(coef)
-    else:  # a Value's float gradient, or one kept as a graph (create_graph=True): scaled as a new one
+        g *= coef
+    elif isinstance(g, Tensor):  # one kept as a graph (create_graph=True): scaled as a new one
         p.grad = g * coef
+    else:  # a Value's float gradient (or graph): a number on the host
+        p.grad = g * float(coef)

@@ -27,6 +27,7 @@ import numpy as np
 from ..checks import mark_modified
 from ..device import array_module, device_of, is_array, to_host
 from ..engine import Node, is_frozen, zero_grads
+from . import foreach
 
 __all__ = ["Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "SGD", "lr_scheduler"]
 
@@ -67,6 +68,7 @@ class Optimizer:
         self.state = {}
         self._scratch: dict[tuple[type, np.dtype], Any] = {}  # (array type, dtype) -> flat scratch array
         self._scratch_views: dict[tuple[type, np.dtype, tuple[int, ...]], Any] = {}  # ... and a shape -> view
+        self._flat_groups: dict[tuple[int, ...], foreach.FlatGroup] = {}  # the foreach step's state, by group
         groups = list(params)
         if not groups:
             raise ValueError(f"{name} got an empty parameter list")
@@ -115,6 +117,8 @@ class Optimizer:
                     "initial_accumulator_value"):
             if key in group:
                 _check_nonnegative(type(self).__name__, key, group[key])
+        if group.get("foreach") not in (None, True, False):
+            raise TypeError(f"{type(self).__name__}: foreach must be None, True or False, got {group['foreach']!r}")
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget every parameter's gradient: None for a Tensor, 0.0 for a Value (their 'no gradient').
@@ -126,6 +130,8 @@ class Optimizer:
     def step(self) -> None:
         """Update every parameter that has a gradient from it (one optimization step)."""
         for group in self.param_groups:
+            if foreach.uses_foreach(group) and foreach.step_group(self, group, self._flat_groups):
+                continue  # speed: the whole group at once (optim/foreach.py), on a GPU by default
             for p in group["params"]:
                 g = self._grad(p) if p.requires_grad else None  # (a frozen one: requires_grad_(False))
                 if g is not None:  # as in PyTorch: a parameter without a gradient is left alone
@@ -171,8 +177,9 @@ class Optimizer:
                            'params': [0]}]}
         """
         index = {id(p): i for i, p in enumerate(p for group in self.param_groups for p in group["params"])}
-        groups = [
-            {**{k: _copy(v) for k, v in group.items() if k != "params"}, "params": [index[id(p)] for p in group["params"]]}
+        groups = [  # (a hyperparameter left to its default None, foreach, is left out: a file holds numbers only)
+            {**{k: _copy(v) for k, v in group.items() if k != "params" and v is not None},
+             "params": [index[id(p)] for p in group["params"]]}
             for group in self.param_groups
         ]
         state = {index[id(p)]: {k: _copy(v) for k, v in s.items()} for p, s in self.state.items() if id(p) in index}
@@ -264,9 +271,12 @@ class SGD(Optimizer):
         dampening: float = 0.0,
         nesterov: bool = False,
         weight_decay: float = 0.0,
+        *,
+        foreach: bool | None = None,
     ) -> None:
         """SGD over `params` with step size `lr` (see the class docstring for the rule)."""
-        defaults = dict(lr=lr, momentum=momentum, dampening=dampening, nesterov=nesterov, weight_decay=weight_decay)
+        defaults = dict(lr=lr, momentum=momentum, dampening=dampening, nesterov=nesterov, weight_decay=weight_decay,
+                        foreach=foreach)
         super().__init__(params, defaults)
 
     def _check_hyperparameters(self, group: ParamGroup) -> None:
@@ -332,9 +342,12 @@ class Adam(Optimizer):
         eps: float = 1e-8,
         weight_decay: float = 0.0,
         amsgrad: bool = False,
+        *,
+        foreach: bool | None = None,
     ) -> None:
         """Adam over `params` (see the class docstring for the rule)."""
-        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad))
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, foreach=foreach)
+        super().__init__(params, defaults)
 
     def _check_hyperparameters(self, group: ParamGroup) -> None:
         super()._check_hyperparameters(group)
@@ -356,9 +369,9 @@ class Adam(Optimizer):
             else:
                 g = g + weight_decay * p.data
         if not state:
-            state["step"], state["exp_avg"], state["exp_avg_sq"] = 0, _zeros_like(g), _zeros_like(g)
+            state["step"], state["exp_avg"], state["exp_avg_sq"] = 0, _zeros_like(p.data), _zeros_like(p.data)
             if group["amsgrad"]:
-                state["max_exp_avg_sq"] = _zeros_like(g)
+                state["max_exp_avg_sq"] = _zeros_like(p.data)
         state["step"] = t = state["step"] + 1
         # PyTorch's arrangement of m_hat / (sqrt(v_hat) + eps): the bias corrections are scalars
         step_size = group["lr"] / (1 - beta1**t)
@@ -410,9 +423,12 @@ class AdamW(Adam):
         eps: float = 1e-8,
         weight_decay: float = 1e-2,
         amsgrad: bool = False,
+        *,
+        foreach: bool | None = None,
     ) -> None:
         """AdamW over `params` (see the class docstring for the rule)."""
-        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+                         foreach=foreach)
 
 
 class RMSprop(Optimizer):
@@ -439,9 +455,12 @@ class RMSprop(Optimizer):
         weight_decay: float = 0.0,
         momentum: float = 0.0,
         centered: bool = False,
+        *,
+        foreach: bool | None = None,
     ) -> None:
         """RMSprop over `params` (see the class docstring for the rule)."""
-        defaults = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum, centered=centered)
+        defaults = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum, centered=centered,
+                        foreach=foreach)
         super().__init__(params, defaults)
 
     def _check_hyperparameters(self, group: ParamGroup) -> None:
@@ -454,11 +473,11 @@ class RMSprop(Optimizer):
         if group["weight_decay"] != 0:
             g = g + group["weight_decay"] * p.data
         if not state:
-            state["step"], state["square_avg"] = 0, _zeros_like(g)
+            state["step"], state["square_avg"] = 0, _zeros_like(p.data)
             if momentum > 0:
-                state["momentum_buffer"] = _zeros_like(g)
+                state["momentum_buffer"] = _zeros_like(p.data)
             if centered:
-                state["grad_avg"] = _zeros_like(g)
+                state["grad_avg"] = _zeros_like(p.data)
         state["step"] += 1  # kept for torch's state layout: the rule does not use it
         if not p.shaped:  # a Value: the rule on floats
             v = state["square_avg"] = alpha * state["square_avg"] + (1 - alpha) * (g * g)
@@ -519,10 +538,12 @@ class Adagrad(Optimizer):
         weight_decay: float = 0.0,
         initial_accumulator_value: float = 0.0,
         eps: float = 1e-10,
+        *,
+        foreach: bool | None = None,
     ) -> None:
         """Adagrad over `params` (see the class docstring for the rule)."""
         defaults = dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
-                        initial_accumulator_value=initial_accumulator_value, eps=eps)
+                        initial_accumulator_value=initial_accumulator_value, eps=eps, foreach=foreach)
         super().__init__(params, defaults)
 
     def add_param_group(self, param_group: ParamGroup) -> None:

@@ -1,0 +1,153 @@
+"""The foreach step (optim/foreach.py): a group's rule run once on its parameters laid end to end gives the
+per-parameter step's numbers bit for bit, keeps PyTorch's state layout, and launches few device kernels."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+import tinygrad_edu as tg
+from tinygrad_edu import Tensor
+from tinygrad_edu.device import to_host
+
+from .foreign_array import OPERATIONS, register
+
+register()
+
+SHAPES = [(3, 4), (4,), (), (2, 3, 2), (1,)]
+
+CONFIGS: dict[str, tuple[Any, dict[str, Any]]] = {
+    "sgd": (tg.optim.SGD, dict(lr=0.1)),
+    "sgd momentum, decay": (tg.optim.SGD, dict(lr=0.1, momentum=0.9, dampening=0.1, weight_decay=0.01)),
+    "sgd nesterov": (tg.optim.SGD, dict(lr=0.1, momentum=0.9, nesterov=True)),
+    "adam": (tg.optim.Adam, dict(lr=0.01)),
+    "adam amsgrad, decay": (tg.optim.Adam, dict(lr=0.01, amsgrad=True, weight_decay=0.1)),
+    "adamw": (tg.optim.AdamW, dict(lr=0.01, betas=(0.8, 0.9))),
+    "rmsprop centered, momentum": (tg.optim.RMSprop, dict(lr=0.01, centered=True, momentum=0.5, weight_decay=0.1)),
+    "adagrad": (tg.optim.Adagrad, dict(lr=0.1, lr_decay=0.01, initial_accumulator_value=0.1)),
+}
+
+
+def _params(device: str = "cpu", dtype: Any = np.float64) -> list[Tensor]:
+    rng = np.random.default_rng(0)
+    return [Tensor(rng.normal(size=s).astype(dtype), requires_grad=True, device=device) for s in SHAPES]
+
+
+def _set_grads(params: list[Tensor], step: int, skip: int | None = None) -> None:
+    rng = np.random.default_rng(100 + step)
+    for i, p in enumerate(params):
+        g = rng.normal(size=p.shape).astype(p.dtype)
+        p.grad = None if i == skip else Tensor(g, device=p.device).data
+
+
+def _host_state(opt: tg.optim.Optimizer) -> dict[int, dict[str, Any]]:
+    return {i: {k: to_host(v) if tg.device.is_array(v) else v for k, v in s.items()}
+            for i, s in opt.state_dict()["state"].items()}
+
+
+def _assert_same(a: list[Tensor], b: list[Tensor], opt_a: tg.optim.Optimizer, opt_b: tg.optim.Optimizer) -> None:
+    for i, (p, q) in enumerate(zip(a, b)):
+        np.testing.assert_array_equal(to_host(p.data), to_host(q.data), err_msg=f"parameter {i}")
+    state_a, state_b = _host_state(opt_a), _host_state(opt_b)
+    assert state_a.keys() == state_b.keys()
+    for i in state_a:
+        assert state_a[i].keys() == state_b[i].keys()
+        for k in state_a[i]:
+            np.testing.assert_array_equal(state_a[i][k], state_b[i][k], err_msg=f"state {k} of parameter {i}")
+
+
+@pytest.mark.parametrize("config", list(CONFIGS))
+@pytest.mark.parametrize("device", ["cpu", "foreign"])
+def test_the_foreach_step_gives_the_per_parameter_steps_numbers_bit_for_bit(config: str, device: str) -> None:
+    make, hyper = CONFIGS[config]
+    loop_params, grouped_params = _params("cpu"), _params(device)
+    loop = make(loop_params, foreach=False, **hyper)
+    grouped = make(grouped_params, foreach=True if device == "cpu" else None, **hyper)  # (None: grouped on a device)
+    for step in range(4):
+        _set_grads(loop_params, step)
+        _set_grads(grouped_params, step)
+        loop.step()
+        grouped.step()
+    assert grouped._flat_groups, "the foreach step was not taken"
+    _assert_same(loop_params, grouped_params, loop, grouped)
+
+
+@pytest.mark.parametrize("config", ["sgd momentum, decay", "adam amsgrad, decay", "rmsprop centered, momentum"])
+def test_foreach_steps_go_on_from_a_loaded_state_from_a_missing_gradient_and_from_per_parameter_steps(
+    config: str, tmp_path: Any
+) -> None:
+    """The per-parameter entries are views of the flat state: what changes them (loading a state, a step per
+    parameter in between, a parameter without a gradient for a step) is seen by the next foreach step."""
+    make, hyper = CONFIGS[config]
+    loop_params, grouped_params = _params(), _params()
+    loop = make(loop_params, foreach=False, **hyper)
+    grouped = make(grouped_params, foreach=True, **hyper)
+    schedule = [
+        ("foreach", None), ("foreach", None),
+        ("reload", None), ("foreach", None),
+        ("per parameter", None), ("foreach", None),
+        ("foreach", 1),  # parameter 1 has no gradient: the group falls back (its step count now differs)
+        ("foreach", None),
+    ]
+    for step, (what, skip) in enumerate(schedule):
+        if what == "reload":  # a new optimizer from the saved file, as when resuming a run
+            tg.save(grouped, tmp_path / "optimizer.npz")
+            grouped = tg.load(tmp_path / "optimizer.npz", into=make(grouped_params, foreach=False, **hyper))
+            assert grouped.param_groups[0]["foreach"] is True  # (saved: True)
+            continue
+        grouped.param_groups[0]["foreach"] = what == "foreach"
+        _set_grads(loop_params, step, skip)
+        _set_grads(grouped_params, step, skip)
+        loop.step()
+        grouped.step()
+        _assert_same(loop_params, grouped_params, loop, grouped)
+
+
+def test_the_state_dict_of_a_foreach_optimizer_is_pytorchs_layout_per_parameter() -> None:
+    params = _params()
+    opt = tg.optim.Adam(params, lr=0.01, foreach=True)
+    _set_grads(params, 0)
+    opt.step()
+    saved = opt.state_dict()
+    assert saved["param_groups"][0]["foreach"] is True
+    assert list(saved["state"]) == list(range(len(SHAPES)))
+    for i, shape in enumerate(SHAPES):
+        assert saved["state"][i]["step"] == 1
+        assert saved["state"][i]["exp_avg"].shape == shape and saved["state"][i]["exp_avg_sq"].shape == shape
+    saved["state"][0]["exp_avg"][...] = 7  # a copy: the optimizer's own state does not change
+    assert not (opt.state[params[0]]["exp_avg"] == 7).any()
+
+
+def test_an_adamw_step_on_a_device_launches_a_few_kernels_plus_one_per_parameter() -> None:
+    """Per parameter, AdamW's rule is 13 array operations (kernel launches on CuPy); grouped, it is about 15
+    for the whole group, and a copy back into each parameter."""
+    params = [Tensor(np.ones((3, 2)), requires_grad=True, device="foreign") for _ in range(20)]
+    counts = {}
+    for foreach in (False, True):
+        opt = tg.optim.AdamW(params, lr=0.01, foreach=foreach)
+        for step in range(2):
+            _set_grads(params, step)
+            OPERATIONS.clear()
+            opt.step()
+        counts[foreach] = sum(OPERATIONS.values())
+    assert counts[False] >= 10 * len(params)  # (the counter sees the per-parameter rule)
+    assert counts[True] <= len(params) + 20, counts
+
+
+def test_foreach_must_be_a_bool_or_none() -> None:
+    with pytest.raises(TypeError, match="SGD: foreach must be None, True or False, got 'yes'"):
+        tg.optim.SGD(_params(), lr=0.1, foreach="yes")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, 3.0, float("inf"), 0.0])
+def test_clip_grad_norm_foreach_gives_the_total_of_the_per_gradient_norms(norm_type: float) -> None:
+    a, b = _params(), _params()
+    _set_grads(a, 0)
+    _set_grads(b, 0)
+    total_a = tg.nn.utils.clip_grad_norm_(a, 0.5, norm_type, foreach=False)
+    total_b = tg.nn.utils.clip_grad_norm_(b, 0.5, norm_type, foreach=True)
+    np.testing.assert_allclose(total_b.data, total_a.data, rtol=1e-13)
+    for p, q in zip(a, b):
+        np.testing.assert_allclose(q.grad, p.grad, rtol=1e-13)
