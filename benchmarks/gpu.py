@@ -289,7 +289,7 @@ def run_mlp_benchmark() -> dict[str, Any]:
         torch_sync: Callable[[], None] = torch.cuda.synchronize
     except ImportError:
         torch_sync = sync
-    counts = operations_per_step((784, 64, 64, 10), 32)
+    counts = operations_per_step((784, 1024, 1024, 10), 256)
     ours_ops, hand_ops = collections.Counter(counts["tinygrad_edu"]), collections.Counter(counts["hand"])
     print(f"   array operations (kernel launches) per step: tinygrad_edu {ours_ops.total()} ({dict(ours_ops - hand_ops)} "
           f"more, {dict(hand_ops - ours_ops)} fewer), hand {hand_ops.total()}; reads of device values on the host per step (each waits "

@@ -123,16 +123,16 @@ def test_training_steps_on_a_device_match_the_cpu(make_model: Any, shape: Any, o
 def test_a_training_step_makes_few_more_device_operations_than_the_same_step_by_hand() -> None:
     """On CuPy every array operation is a kernel launch, 15-30 µs of the CPU's time: most of a small model's
     step, which issue 18 wants within 1.2x of the step written by hand in CuPy. benchmarks/gpu.py counts both
-    steps' operations on the fake device. The user's step may add four: the engine's seed gradient (a
-    fill), the loss's check of its labels (a max), its mean as a sum and a divide, and the rule's scaling
+    steps' operations on the fake device, at the benchmark's smaller size. The user's step may add three:
+    the engine's seed gradient (a fill), the loss's check of its labels (a max), and the loss rule's scaling
     by the upstream gradient (a multiply); one more is a regression in a GPU's hot path."""
     gpu = load_script(Path(__file__).parents[1] / "benchmarks" / "gpu.py", "gpu_benchmark")
-    counts = gpu.operations_per_step((784, 64, 64, 10), 32)
+    counts = gpu.operations_per_step((784, 1024, 1024, 10), 256)
     ours, hand = sum(counts["tinygrad_edu"].values()), sum(counts["hand"].values())
     assert counts["hand"]["matmul"] == 8 and hand >= 40, counts["hand"]  # (the counter sees the hand step)
     extra = collections.Counter(counts["tinygrad_edu"])
     extra.subtract(counts["hand"])
-    assert ours <= hand + 4, f"{ours} operations per step against {hand} by hand; the differences: {dict(+extra)} more, {dict(-extra)} fewer"
+    assert ours <= hand + 3, f"{ours} operations per step against {hand} by hand; the differences: {dict(+extra)} more, {dict(-extra)} fewer"
 
 
 def _regression_step(device: str) -> Any:

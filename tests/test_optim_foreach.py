@@ -151,3 +151,17 @@ def test_clip_grad_norm_foreach_gives_the_total_of_the_per_gradient_norms(norm_t
     np.testing.assert_allclose(total_b.data, total_a.data, rtol=1e-13)
     for p, q in zip(a, b):
         np.testing.assert_allclose(q.grad, p.grad, rtol=1e-13)
+
+
+@pytest.mark.parametrize("device, shapes, grouped", [
+    ("cpu", [(3, 4), (4,)], False),  # PyTorch's default: foreach on CUDA only
+    ("foreign", [(3, 4), (4,)], True),  # many small parameters: launches cost more than the copies
+    ("foreign", [(400, 400), (400,)], False),  # on average 80,200 elements: the copies would cost more
+])
+def test_foreach_none_groups_small_parameters_on_a_device(device: str, shapes: list[tuple[int, ...]],
+                                                          grouped: bool) -> None:
+    params = [Tensor(np.ones(s), requires_grad=True, device=device) for s in shapes]
+    opt = tg.optim.SGD(params, lr=0.1)
+    _set_grads(params, 0)
+    opt.step()
+    assert bool(opt._flat_groups) is grouped

@@ -445,7 +445,8 @@ SUM = define(Op(
 ))
 
 def _mean(x: np.ndarray, axis: tuple[int, ...] | None = None, keepdims: bool = False) -> Any:
-    if x.dtype.kind != "f" or x.dtype.itemsize < 4:  # NumPy accumulates these in a wider type
+    # NumPy accumulates these in a wider type; a device's mean is one kernel (its sum and a divide are two)
+    if x.dtype.kind != "f" or x.dtype.itemsize < 4 or type(x) is not np.ndarray:
         return x.mean(axis=axis, keepdims=keepdims)
     count = x.size if axis is None else math.prod(x.shape[a] for a in axis)
     return _sum(x, axis, keepdims) / count  # mean, minus its Python layer
@@ -710,7 +711,7 @@ def _cross_entropy_saving(logits: np.ndarray, labels: np.ndarray) -> tuple[Any, 
     shifted = logits - _max(logits, -1, True)
     exps = np.exp(shifted)
     sums = _sum(exps, (-1,))
-    loss = np.add.reduce(np.log(sums) - shifted[_row_numbers(array_module(shifted), len(labels)), labels]) / len(labels)
+    loss = _mean(np.log(sums) - shifted[_row_numbers(array_module(shifted), len(labels)), labels])
     return loss, (exps, sums)
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..device import array_module, is_array, to_host
+from ..device import array_module, is_array, launch_bound, to_host
 
 from ..engine import Node
 from ..tensor import Tensor
@@ -32,9 +32,10 @@ def clip_grad_norm_(
 
     `norm_type` is p of the p-norm (`float("inf")`: the largest |g|). Parameters without a gradient are
     skipped. A total norm that is NaN or infinite raises RuntimeError with `error_if_nonfinite`.
-    `foreach` (None: when the gradients are on a device other than the CPU) takes the norm of the gradients
-    laid end to end in one array instead of each gradient's: on a GPU, a few kernel launches instead of
-    a few per parameter; the total differs only by rounding (norm_type 0 keeps the per-gradient way).
+    `foreach` takes the norm of the gradients laid end to end in one array instead of each gradient's: on a
+    GPU, a few kernel launches instead of a few per parameter; the total differs only by rounding (norm_type
+    0 keeps the per-gradient way). None, the default, chooses it for gradients on a device other than the
+    CPU that are small on average, as the optimizers do (device.launch_bound).
 
     >>> w = Tensor([0.0, 0.0], requires_grad=True); w.grad = np.array([3.0, 4.0])
     >>> clip_grad_norm_([w], max_norm=1.0).item(), w.grad.round(6)
@@ -52,7 +53,7 @@ def clip_grad_norm_(
     one_device = all(type(a) is type(arrays[0]) for a in arrays)
     # (speed, foreach: for p > 0 the norm of the norms is the norm of all the elements; for p = 0 torch's total
     # counts the gradients with a nonzero element, as the norm of the norms does)
-    if one_device and p_norm > 0 and (foreach if foreach is not None else type(arrays[0]) is not np.ndarray):
+    if one_device and p_norm > 0 and (foreach if foreach is not None else launch_bound(arrays)):
         total = _norm(xp.concatenate([a.ravel() for a in arrays]), p_norm)
     else:
         norms = [_norm(a, p_norm) for a in arrays]

@@ -21,10 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from ..checks import mark_modified
-from ..device import array_module, is_array
+from ..device import array_module, is_array, launch_bound
 from ..engine import Node
 from ..tensor import Tensor
 
@@ -44,12 +42,13 @@ class FlatGroup:
 
 
 def uses_foreach(group: ParamGroup) -> bool:
-    """Whether the group asks for the foreach step: `foreach` True, or None (the default) with its first
-    parameter on a device other than the CPU, as PyTorch's default on CUDA."""
+    """Whether the group asks for the foreach step: `foreach` True, or None (the default) for parameters
+    on a device other than the CPU (PyTorch's default is CUDA) that are small on average: the grouped step
+    copies every parameter and gradient (into the flat arrays, and back), passes that cost GPU time, to
+    save launches that cost CPU time (see device.launch_bound)."""
     foreach = group.get("foreach")
     if foreach is None:
-        data = group["params"][0].data
-        return is_array(data) and type(data) is not np.ndarray
+        return launch_bound([p.data for p in group["params"]])
     return bool(foreach)
 
 
