@@ -263,23 +263,28 @@ def torch_mlp_step(sizes: tuple[int, ...], batch: int, dtype: Any, lr: float = 0
     return step
 
 
+def launches_of(step: Callable[[], None]) -> dict[str, Any]:
+    """The array operations of one step (on CuPy each is a kernel launch, 15-30 µs of the CPU's time: most
+    of a small model's step) and its reads of device values on the host (each waits for the GPU), counted
+    on the tests' fake device, where `step` must run."""
+    from tests import foreign_array
+
+    step()  # (the first step makes what later steps reuse)
+    foreign_array.OPERATIONS.clear()
+    foreign_array.HOST_READS.clear()
+    step()
+    return {"operations": dict(foreign_array.OPERATIONS), "host reads": dict(foreign_array.HOST_READS)}
+
+
 def operations_per_step(sizes: tuple[int, ...], batch: int) -> dict[str, Any]:
-    """Array operations in one MLP step, user code and by hand, counted on the tests' fake device: on CuPy
-    each is a kernel launch, and their CPU cost (15-30 µs each) is most of a small model's step."""
+    """launches_of the MLP step, user code and by hand."""
     from tests import foreign_array
 
     foreign_array.register()
-    counts = {}
-    steps = (("tinygrad_edu", tg_mlp_step(sizes, batch, np.float32, "foreign")),
-             ("hand", hand_mlp_step(sizes, batch, np.float32, foreign_array.namespace, foreign_array.to_device)))
-    for name, step in steps:
-        step()  # (the first step makes what later steps reuse)
-        foreign_array.OPERATIONS.clear()
-        foreign_array.HOST_READS.clear()
-        step()
-        counts[name] = dict(foreign_array.OPERATIONS)
-        counts[f"{name} host reads"] = dict(foreign_array.HOST_READS)
-    return counts
+    ours = launches_of(tg_mlp_step(sizes, batch, np.float32, "foreign"))
+    hand = launches_of(hand_mlp_step(sizes, batch, np.float32, foreign_array.namespace, foreign_array.to_device))
+    return {"tinygrad_edu": ours["operations"], "hand": hand["operations"],
+            "tinygrad_edu host reads": ours["host reads"], "hand host reads": hand["host reads"]}
 
 
 @section("MLP step: user code on cuda / hand CuPy / torch CUDA")
@@ -330,8 +335,8 @@ def run_gpt_benchmark() -> dict[str, Any]:
     gpt = load_example("char_gpt")
     config = gpt.SIZES["large"]
     X, Y = tg.data.name_sequences("train")
-    results = {}
-    for device, budget in ((DEVICE, 3.0), ("cpu", 4.0)):
+
+    def training_step(device: str) -> Callable[[], None]:  # the example's own: AdamW, clipping, the schedule
         model = gpt.GPT(config, len(gpt.VOCAB), X.shape[1]).to(device)
         opt, schedule = gpt.configure_optimizer(model, config)
         rng = np.random.default_rng(0)
@@ -345,6 +350,17 @@ def run_gpt_benchmark() -> dict[str, Any]:
             opt.step()
             schedule.step()
 
+        return step
+
+    from tests import foreign_array
+
+    foreign_array.register()
+    counts = launches_of(training_step("foreign"))
+    results: dict[str, Any] = {"operations per step": counts}
+    print(f"   array operations (kernel launches) per step: {sum(counts['operations'].values())}; "
+          f"reads of device values on the host: {counts['host reads']}", flush=True)
+    for device, budget in ((DEVICE, 3.0), ("cpu", 4.0)):
+        step = training_step(device)
         results[device] = per_step(step, sync if device == DEVICE else lambda: None, budget=budget, repeats=3) * 1e3
         print(f"   {device}: {results[device]:.2f} ms per step", flush=True)
     results["speedup"] = results["cpu"] / results[DEVICE]

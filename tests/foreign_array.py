@@ -43,9 +43,21 @@ _NOT_KERNELS = {"reshape", "view", "transpose", "swapaxes", "squeeze", "ravel", 
 HOST_READS: collections.Counter[str] = collections.Counter()
 
 
-def _count(name: str) -> None:
+def _count(name: str, args: Any = ()) -> None:
     if name not in _NOT_KERNELS:
-        OPERATIONS[name] += 1
+        OPERATIONS[name] += _launches(name, args)
+
+
+def _launches(name: str, args: Any) -> int:
+    """The kernels CuPy launches for a call: one, except for concatenate (and stack, made of it), which
+    copies each array with a kernel of its own unless it joins more than 8 arrays of one dtype of under
+    1 MiB on average: then one kernel copies them all (cupy/_core/_routines_manipulation.pyx, _concatenate)."""
+    if name not in ("concatenate", "stack") or not args:
+        return 1
+    arrays = list(args[0])
+    if len(arrays) > 8 and len({a.dtype for a in arrays}) == 1 and sum(a.size * a.dtype.itemsize for a in arrays) < 2**20 * len(arrays):
+        return 1
+    return len(arrays)
 
 
 class ForeignArray(NDArrayOperatorsMixin):
@@ -143,7 +155,7 @@ class ForeignArray(NDArrayOperatorsMixin):
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
         name = f"{func.__module__}.{func.__name__}"  # how CuPy finds its own: cupy.<module path>.<name>
         _check_call(name, _cupy_function(name), args, kwargs)
-        _count(func.__name__)
+        _count(func.__name__, args)
         return _wrap(func(*_unwrap(args, HOST_NONE), **_unwrap(kwargs, HOST_NONE)))
 
 
@@ -297,7 +309,7 @@ class _Namespace:
 
         def function(*args: Any, **kwargs: Any) -> Any:
             _check_call(f"numpy.{name}", params, args, kwargs)
-            _count(name)
+            _count(name, args)
             return _wrap(attr(*_unwrap(args, host), **_unwrap(kwargs, host)))
 
         return function

@@ -16,7 +16,7 @@ from .foreign_array import OPERATIONS, register
 
 register()
 
-SHAPES = [(3, 4), (4,), (), (2, 3, 2), (1,)]
+SHAPES = [(3, 4), (4,), (), (2, 3, 2), (1,), (5, 1), (2,), (3,), (4, 4), (1, 2)]  # (more than 8: see launch_bound)
 
 CONFIGS: dict[str, tuple[Any, dict[str, Any]]] = {
     "sgd": (tg.optim.SGD, dict(lr=0.1)),
@@ -154,9 +154,10 @@ def test_clip_grad_norm_foreach_gives_the_total_of_the_per_gradient_norms(norm_t
 
 
 @pytest.mark.parametrize("device, shapes, grouped", [
-    ("cpu", [(3, 4), (4,)], False),  # PyTorch's default: foreach on CUDA only
-    ("foreign", [(3, 4), (4,)], True),  # many small parameters: launches cost more than the copies
-    ("foreign", [(400, 400), (400,)], False),  # on average 80,200 elements: the copies would cost more
+    ("cpu", [(3, 4), (4,)] * 6, False),  # PyTorch's default: foreach on CUDA only
+    ("foreign", [(3, 4), (4,)] * 6, True),  # many small parameters: their launches cost more than the copies
+    ("foreign", [(3, 4), (4,)] * 4, False),  # 8: CuPy would join them with a copy for each
+    ("foreign", [(600, 600), (600,)] * 6, False),  # 1.4 MiB on average: CuPy would join them with a copy for each
 ])
 def test_foreach_none_groups_small_parameters_on_a_device(device: str, shapes: list[tuple[int, ...]],
                                                           grouped: bool) -> None:
