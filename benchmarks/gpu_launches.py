@@ -1,0 +1,100 @@
+"""What a training step costs on a GPU before the GPU does any work: its kernel launches, counted on the CPU.
+
+Each array operation on CuPy is a kernel launch, 15-30 µs of the CPU's time whatever the size, so a step
+takes at least (launches x that) on a GPU. This counts the launches and the reads of device values on the
+host of the examples' training steps on the tests' fake device (tests/foreign_array.py, which counts as
+CuPy launches), measures the same steps on the CPU, and prints the table of docs/howto/use-a-gpu.md:
+
+    PYTHONPATH=. python benchmarks/gpu_launches.py
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
+
+import tinygrad_edu as tg  # noqa: E402
+from gpu import launches_of  # noqa: E402
+from tests import foreign_array  # noqa: E402
+from tests.test_examples import load_example  # noqa: E402
+
+MakeStep = Callable[[str], Callable[[], None]]
+
+
+def mlp_step(sizes: tuple[int, ...], batch: int) -> MakeStep:
+    """The digits example's kind of step: an MLP, cross_entropy, SGD with momentum and weight decay."""
+    def make(device: str) -> Callable[[], None]:
+        model = tg.nn.MLP(list(sizes), activation="relu", rng=0, dtype=np.float32).to(device)
+        opt = tg.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
+        rng = np.random.default_rng(0)
+        x = tg.Tensor(rng.normal(size=(batch, sizes[0])).astype(np.float32), device=device)
+        y = tg.Tensor(rng.integers(0, sizes[-1], batch), device=device)
+
+        def step() -> None:
+            opt.zero_grad()
+            tg.cross_entropy(model(x), y).backward()
+            opt.step()
+
+        return step
+    return make
+
+
+def gpt_step(size: str) -> MakeStep:
+    """The char GPT example's own step: AdamW, gradient clipping, the schedule."""
+    gpt = load_example("char_gpt")
+    config = gpt.SIZES[size]
+    X, Y = tg.data.name_sequences("train")
+
+    def make(device: str) -> Callable[[], None]:
+        model = gpt.GPT(config, len(gpt.VOCAB), X.shape[1]).to(device)
+        opt, schedule = gpt.configure_optimizer(model, config)
+        rng = np.random.default_rng(0)
+
+        def step() -> None:
+            rows = rng.integers(0, len(X), config.batch_size)
+            loss = gpt.loss_of(model, X[rows], Y[rows])
+            opt.zero_grad()
+            loss.backward()
+            gpt.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            schedule.step()
+
+        return step
+    return make
+
+
+def cpu_ms(step: Callable[[], None], seconds: float = 2.0) -> float:
+    for _ in range(3):
+        step()
+    n, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        step()
+        n += 1
+    return (time.perf_counter() - start) / n * 1e3
+
+
+def main() -> None:
+    foreign_array.register()
+    steps: dict[str, MakeStep] = {
+        "digits MLP 64-64-10, batch 32, SGD with momentum and decay": mlp_step((64, 64, 10), 32),
+        "MLP 784-1024-1024-10, batch 256, the same SGD": mlp_step((784, 1024, 1024, 10), 256),
+        "char GPT default (2 layers, width 64), AdamW, clipping": gpt_step("default"),
+        "char GPT large (4 layers, width 128), AdamW, clipping": gpt_step("large"),
+    }
+    print("| training step | launches | reads | GPU floor (launches x 15-30 µs) | CPU step |\n|---|---:|---:|---:|---:|")
+    for name, make in steps.items():
+        counts: dict[str, Any] = launches_of(make("foreign"))
+        launches, reads = sum(counts["operations"].values()), sum(counts["host reads"].values())
+        print(f"| {name} | {launches} | {reads} | {launches * 0.015:.1f}-{launches * 0.03:.1f} ms | "
+              f"{cpu_ms(make('cpu')):.2f} ms |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
