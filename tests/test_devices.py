@@ -6,6 +6,10 @@ marked `gpu` and skip without CuPy and a device."""
 from __future__ import annotations
 
 import collections
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -688,3 +692,19 @@ def test_asking_for_cuda_without_cupy_says_what_to_install(monkeypatch: Any) -> 
         Tensor([1.0], device="cuda")
     with pytest.raises(RuntimeError, match="unknown device 'tpu'"):
         Tensor([1.0]).to("tpu")
+
+
+def test_the_device_script_runs_through_on_the_fake_device(tmp_path: Path) -> None:
+    """benchmarks/gpu.py waits for a session with a GPU: its dry run here keeps it from rotting meanwhile.
+    Every section must finish without an error, and the registry's gradcheck must pass for every op."""
+    root = Path(__file__).parents[1]
+    done = subprocess.run([sys.executable, str(root / "benchmarks" / "gpu.py"), "--device", "foreign", "--out",
+                           str(tmp_path), "--budget", "120"], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(root)})
+    assert done.returncode == 0, done.stderr[-2000:]
+    results = json.loads((tmp_path / "gpu.json").read_text())
+    sections = {k: v for k, v in results.items() if k not in ("machine", "seconds")}
+    assert len(sections) == 3, list(sections)  # (MLP, GPT and gradcheck; the tests and examples need a GPU)
+    assert not [k for k, v in sections.items() if "error" in v], done.stdout[-3000:]
+    gradcheck = next(v for k, v in sections.items() if k.startswith("gradcheck"))
+    assert set(gradcheck) == set(ALL_OPS) and set(gradcheck.values()) == {"ok"}
