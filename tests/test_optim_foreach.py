@@ -88,8 +88,8 @@ def test_foreach_steps_go_on_from_a_loaded_state_from_a_missing_gradient_and_fro
         ("foreach", None), ("foreach", None),
         ("reload", None), ("foreach", None),
         ("per parameter", None), ("foreach", None),
-        ("foreach", 1),  # parameter 1 has no gradient: the group falls back (its step count now differs)
-        ("foreach", None),
+        ("foreach", 1),  # parameter 1 has no gradient: the others step together without it
+        ("foreach", None),  # now its step count differs: the group falls back to per parameter
     ]
     for step, (what, skip) in enumerate(schedule):
         if what == "reload":  # a new optimizer from the saved file, as when resuming a run
@@ -166,3 +166,20 @@ def test_foreach_none_groups_small_parameters_on_a_device(device: str, shapes: l
     _set_grads(params, 0)
     opt.step()
     assert bool(opt._flat_groups) is grouped
+
+
+def test_a_frozen_parameter_is_left_out_of_the_foreach_step() -> None:
+    loop_params, grouped_params = _params(), _params()
+    for params in (loop_params, grouped_params):
+        params[3].requires_grad_(False)  # frozen: still in the group, never stepped
+    loop = tg.optim.AdamW(loop_params, lr=0.01, foreach=False)
+    grouped = tg.optim.AdamW(grouped_params, lr=0.01, foreach=True)
+    before = grouped_params[3].data.copy()
+    for step in range(3):
+        _set_grads(loop_params, step)
+        _set_grads(grouped_params, step)
+        loop.step()
+        grouped.step()
+    assert len(grouped._flat_groups) == 1 and len(next(iter(grouped._flat_groups.values())).params) == len(SHAPES) - 1
+    np.testing.assert_array_equal(grouped_params[3].data, before)
+    _assert_same(loop_params, grouped_params, loop, grouped)

@@ -12,8 +12,9 @@ the per-parameter step's, bit for bit.
 The state keeps PyTorch's layout: each parameter's entries are views into the group's flat state
 arrays, so state_dict, load_state_dict and a per-parameter step read and change the same numbers. When
 they no longer are (a loaded state, a per-parameter step in between), the flat arrays are made again from
-the entries. A group that does not fit (a parameter without a gradient, parameters of different dtypes
-or devices, or with states of different step counts, a Value) is stepped per parameter.
+the entries. The parameters stepped together are those with a gradient (as PyTorch's foreach); a group
+that does not fit (parameters of different dtypes or devices, or with states of different step counts,
+a Value) is stepped per parameter.
 """
 
 from __future__ import annotations
@@ -53,18 +54,24 @@ def uses_foreach(group: ParamGroup) -> bool:
 
 
 def step_group(optimizer: Optimizer, group: ParamGroup, flats: dict[tuple[int, ...], FlatGroup]) -> bool:
-    """One foreach step of `group`; False (nothing changed) when the group does not fit it."""
-    params = group["params"]
-    first = params[0].data
+    """One foreach step of the group's parameters that have a gradient (a frozen one, or one without a
+    gradient, is left alone, as the per-parameter step leaves it); False (nothing changed) when they do not
+    fit it."""
+    first = group["params"][0].data
     kind = type(first)
-    grads = []
-    for p in params:
-        if not (p.shaped and p.requires_grad and type(p.data) is kind and p.data.dtype == first.dtype):
+    params, grads = [], []
+    for p in group["params"]:
+        if not (p.shaped and type(p.data) is kind and p.data.dtype == first.dtype):
             return False
-        g = optimizer._grad(p)
-        if g is None or type(g) is not kind:
+        g = optimizer._grad(p) if p.requires_grad else None
+        if g is None:
+            continue
+        if type(g) is not kind:
             return False
+        params.append(p)
         grads.append(g)
+    if not params:
+        return True  # (nothing to step)
     key = tuple(map(id, params))
     flat = flats.get(key)
     if flat is None or not _current(flat, optimizer.state):
