@@ -513,17 +513,19 @@ def test_module_to_moves_and_casts_in_place(device: str) -> None:
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_clipping_by_every_norm_on_a_device_matches_the_cpu(dtype: Any, device: str) -> None:
     grads = [np.array([3.0, 0.0, -4.0]), np.array([[0.5, -1.0], [0.0, 2.0]])]
+    placements = {"cpu": ("cpu", "cpu"), "device": (device, device), "split": ("cpu", device)}  # (a model split across both)
     for norm_type in (0.0, 1.0, 2.0, 3.0, np.inf, -np.inf):
         result = {}
-        for where in ("cpu", device):
-            params = [Tensor(np.zeros_like(g), dtype=dtype, requires_grad=True, device=where) for g in grads]
+        for name, wheres in placements.items():
+            params = [Tensor(np.zeros_like(g), dtype=dtype, requires_grad=True, device=w) for g, w in zip(grads, wheres)]
             for p, g in zip(params, grads):
-                p.grad = Tensor(g, dtype=dtype, device=where).data
+                p.grad = Tensor(g, dtype=dtype, device=p.device).data
             total = tg.nn.utils.clip_grad_norm_(params, 1.0, norm_type=norm_type)
-            result[where] = [total.numpy()] + [to_host(p.grad) for p in params]
-        for d, c in zip(result[device], result["cpu"]):
-            assert d.dtype == c.dtype == dtype, norm_type
-            np.testing.assert_allclose(d, c, rtol=1e-6, err_msg=f"norm {norm_type}")
+            result[name] = [total.numpy()] + [to_host(p.grad) for p in params]
+        for name in ("device", "split"):
+            for d, c in zip(result[name], result["cpu"]):
+                assert d.dtype == c.dtype == dtype, norm_type
+                np.testing.assert_allclose(d, c, rtol=1e-6, err_msg=f"{name}, norm {norm_type}")
 
 
 @pytest.mark.parametrize("device", DEVICES)

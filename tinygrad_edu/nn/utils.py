@@ -67,6 +67,8 @@ def clip_grad_norm_(
             "gradients by it anyway"
         )
     coef = xp.minimum(max_norm / (total + 1e-6), 1.0)  # always applied, as in PyTorch (a factor of 1 changes nothing)
+    if not one_device:
+        coef = float(coef)  # (a number: what every device's arrays take)
     for p, _ in grads:
         _scale_grad(p, coef)
     return Tensor(total)
@@ -114,7 +116,7 @@ def _norm(x: np.ndarray, p: float) -> Any:
 
 
 def _scale_grad(p: Node, coef: Any) -> None:
-    """p's gradient times coef, a 0-d array where the gradients are."""
+    """p's gradient times coef (a 0-d array where the gradients are, or a number)."""
     g = p.grad
     if is_array(g):
         g *= coef
