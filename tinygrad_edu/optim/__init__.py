@@ -68,7 +68,7 @@ class Optimizer:
         self.state = {}
         self._scratch: dict[tuple[type, np.dtype], Any] = {}  # (array type, dtype) -> flat scratch array
         self._scratch_views: dict[tuple[type, np.dtype, tuple[int, ...]], Any] = {}  # ... and a shape -> view
-        self._flat_groups: dict[tuple[int, ...], foreach.FlatGroup] = {}  # the foreach step's state, by group
+        self._flat_groups: dict[int, foreach.FlatGroup] = {}  # the foreach step's state, by group index
         groups = list(params)
         if not groups:
             raise ValueError(f"{name} got an empty parameter list")
@@ -129,8 +129,8 @@ class Optimizer:
 
     def step(self) -> None:
         """Update every parameter that has a gradient from it (one optimization step)."""
-        for group in self.param_groups:
-            if foreach.uses_foreach(group) and foreach.step_group(self, group, self._flat_groups):
+        for index, group in enumerate(self.param_groups):
+            if foreach.uses_foreach(group) and foreach.step_group(self, index, self._flat_groups):
                 continue  # speed: the whole group at once (optim/foreach.py), on a GPU by default
             for p in group["params"]:
                 g = self._grad(p) if p.requires_grad else None  # (a frozen one: requires_grad_(False))

@@ -56,10 +56,11 @@ def uses_foreach(group: ParamGroup) -> bool:
     return bool(foreach)
 
 
-def step_group(optimizer: Optimizer, group: ParamGroup, flats: dict[tuple[int, ...], FlatGroup]) -> bool:
-    """One foreach step of the group's parameters that have a gradient (a frozen one, or one without a
-    gradient, is left alone, as the per-parameter step leaves it); False (nothing changed) when they do not
-    fit it."""
+def step_group(optimizer: Optimizer, index: int, flats: dict[int, FlatGroup]) -> bool:
+    """One foreach step of the parameters of group `index` that have a gradient (a frozen one, or one
+    without a gradient, is left alone, as the per-parameter step leaves it); False (nothing changed) when
+    they do not fit it. `flats` keeps each group's flat state, one per group."""
+    group = optimizer.param_groups[index]
     first = group["params"][0].data
     kind = type(first)
     params, grads = [], []
@@ -75,13 +76,12 @@ def step_group(optimizer: Optimizer, group: ParamGroup, flats: dict[tuple[int, .
         grads.append(g)
     if not params:
         return True  # (nothing to step)
-    key = tuple(map(id, params))
-    flat = flats.get(key)
-    if flat is None or not _current(flat, optimizer.state):
+    flat = flats.get(index)
+    if flat is None or list(map(id, flat.params)) != list(map(id, params)) or not _current(flat, optimizer.state):
         flat = _gathered(params, optimizer.state)
         if flat is None:
             return False
-        flats[key] = flat
+        flats[index] = flat
     xp = array_module(first)
     stand_in = Tensor.constant(xp.concatenate([p.data.ravel() for p in params]))
     optimizer._update(stand_in, xp.concatenate([g.ravel() for g in grads]), group, flat.state)
