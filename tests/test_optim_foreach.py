@@ -183,3 +183,28 @@ def test_a_frozen_parameter_is_left_out_of_the_foreach_step() -> None:
     assert len(grouped._flat_groups) == 1 and len(next(iter(grouped._flat_groups.values())).params) == len(SHAPES) - 1
     np.testing.assert_array_equal(grouped_params[3].data, before)
     _assert_same(loop_params, grouped_params, loop, grouped)
+
+
+class _LayerwiseSGD(tg.optim.Optimizer):
+    """A rule that looks at the whole parameter (LARS's trust ratio, simplified): lr * |p| / |g| * g."""
+
+    def __init__(self, params: Any, lr: float) -> None:
+        super().__init__(params, dict(lr=lr))
+
+    def _update(self, p: Any, g: Any, group: Any, state: Any) -> None:
+        ratio = np.sqrt(np.sum(p.data * p.data)) / (np.sqrt(np.sum(g * g)) + 1e-12)
+        p.data -= group["lr"] * ratio * g
+
+
+def test_an_optimizer_without_foreach_is_never_grouped() -> None:
+    """A grouped step would give LARS's ratio the norm of the whole group instead of each parameter's."""
+    params = _params("foreign")  # many small parameters on a device: what foreach=None would group
+    expected = [to_host(p.data) for p in params]
+    opt = _LayerwiseSGD(params, lr=0.1)
+    _set_grads(params, 0)
+    grads = [to_host(p.grad) for p in params]
+    opt.step()
+    assert not opt._flat_groups
+    for p, p0, g in zip(params, expected, grads):
+        ratio = np.sqrt(np.sum(p0 * p0)) / (np.sqrt(np.sum(g * g)) + 1e-12)
+        np.testing.assert_allclose(to_host(p.data), p0 - 0.1 * ratio * g, rtol=1e-12)

@@ -48,8 +48,14 @@ def uses_foreach(group: ParamGroup) -> bool:
     """Whether the group asks for the foreach step: `foreach` True, or None (the default) for parameters
     on a device other than the CPU (PyTorch's default is CUDA) that are small on average: the grouped step
     copies every parameter and gradient (into the flat arrays, and back), passes that cost GPU time, to
-    save launches that cost CPU time (see device.launch_bound)."""
-    foreach = group.get("foreach")
+    save launches that cost CPU time (see device.launch_bound).
+
+    Only an optimizer with `foreach` among its hyperparameters takes part: its rule must treat every
+    element on its own, as these optimizers' do. (A rule that looks at a parameter's shape or norm, as
+    LARS does, would see the whole group's instead; a subclass without `foreach` is never grouped.)"""
+    if "foreach" not in group:
+        return False
+    foreach = group["foreach"]
     if foreach is None:
         params = group["params"]
         return type(params[0].data) is not np.ndarray and launch_bound([p.data for p in params])  # (speed: the CPU's first)
