@@ -328,39 +328,43 @@ def run_mlp_benchmark() -> dict[str, Any]:
 # --------------------------------------------------------------------------- 5. GPT
 
 
+def gpt_training_step(size: str, device: str) -> Callable[[], None]:
+    """The char GPT example's own training step at SIZES[size] on `device`: AdamW, clipping, the schedule."""
+    from tests.test_examples import load_example
+
+    gpt = load_example("char_gpt")
+    config = gpt.SIZES[size]
+    X, Y = tg.data.name_sequences("train")
+    model = gpt.GPT(config, len(gpt.VOCAB), X.shape[1]).to(device)
+    opt, schedule = gpt.configure_optimizer(model, config)
+    rng = np.random.default_rng(0)
+
+    def step() -> None:
+        rows = rng.integers(0, len(X), config.batch_size)
+        loss = gpt.loss_of(model, X[rows], Y[rows])
+        opt.zero_grad()
+        loss.backward()
+        gpt.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        schedule.step()
+
+    return step
+
+
 @section("char GPT training step (large size): GPU vs CPU")
 def run_gpt_benchmark() -> dict[str, Any]:
     from tests.test_examples import load_example
 
-    gpt = load_example("char_gpt")
-    config = gpt.SIZES["large"]
-    X, Y = tg.data.name_sequences("train")
-
-    def training_step(device: str) -> Callable[[], None]:  # the example's own: AdamW, clipping, the schedule
-        model = gpt.GPT(config, len(gpt.VOCAB), X.shape[1]).to(device)
-        opt, schedule = gpt.configure_optimizer(model, config)
-        rng = np.random.default_rng(0)
-
-        def step() -> None:
-            rows = rng.integers(0, len(X), config.batch_size)
-            loss = gpt.loss_of(model, X[rows], Y[rows])
-            opt.zero_grad()
-            loss.backward()
-            gpt.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
-            schedule.step()
-
-        return step
-
+    config = load_example("char_gpt").SIZES["large"]
     from tests import foreign_array
 
     foreign_array.register()
-    counts = launches_of(training_step("foreign"))
+    counts = launches_of(gpt_training_step("large", "foreign"))
     results: dict[str, Any] = {"operations per step": counts}
     print(f"   array operations (kernel launches) per step: {sum(counts['operations'].values())}; "
           f"reads of device values on the host: {counts['host reads']}", flush=True)
     for device, budget in ((DEVICE, 3.0), ("cpu", 4.0)):
-        step = training_step(device)
+        step = gpt_training_step("large", device)
         results[device] = per_step(step, sync if device == DEVICE else lambda: None, budget=budget, repeats=3) * 1e3
         print(f"   {device}: {results[device]:.2f} ms per step", flush=True)
     results["speedup"] = results["cpu"] / results[DEVICE]

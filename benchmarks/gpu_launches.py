@@ -21,9 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
 import tinygrad_edu as tg  # noqa: E402
-from gpu import launches_of  # noqa: E402
+from gpu import gpt_training_step, launches_of  # noqa: E402
 from tests import foreign_array  # noqa: E402
-from tests.test_examples import load_example  # noqa: E402
 
 MakeStep = Callable[[str], Callable[[], None]]
 
@@ -48,26 +47,7 @@ def mlp_step(sizes: tuple[int, ...], batch: int) -> MakeStep:
 
 def gpt_step(size: str) -> MakeStep:
     """The char GPT example's own step: AdamW, gradient clipping, the schedule."""
-    gpt = load_example("char_gpt")
-    config = gpt.SIZES[size]
-    X, Y = tg.data.name_sequences("train")
-
-    def make(device: str) -> Callable[[], None]:
-        model = gpt.GPT(config, len(gpt.VOCAB), X.shape[1]).to(device)
-        opt, schedule = gpt.configure_optimizer(model, config)
-        rng = np.random.default_rng(0)
-
-        def step() -> None:
-            rows = rng.integers(0, len(X), config.batch_size)
-            loss = gpt.loss_of(model, X[rows], Y[rows])
-            opt.zero_grad()
-            loss.backward()
-            gpt.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
-            schedule.step()
-
-        return step
-    return make
+    return lambda device: gpt_training_step(size, device)
 
 
 def cpu_ms(step: Callable[[], None], seconds: float = 2.0) -> float:
