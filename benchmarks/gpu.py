@@ -9,7 +9,7 @@ each one guarded (a failure is printed and the next runs), in the order they run
    the CPU, gradcheck and gradgradcheck in float64 for a subset, MLP/CNN/GPT training steps, moving,
    saving, drawing);
 2. gradcheck: the registry's gradcheck on CUDA in float64, one drawn case per op (every op);
-3. examples: examples/digits.py, cnn_digits.py and char_gpt.py, each --quick --device cuda;
+3. examples: examples/digits.py, cnn_digits.py, char_gpt.py and char_lstm.py, each --quick --device cuda;
 4. MLP step: user code (tg.nn.Linear, ReLU, cross_entropy, tg.optim.SGD) on cuda against the same step
    written by hand in CuPy (the limit for a CuPy engine) and torch CUDA (nn.Linear, F.cross_entropy,
    torch.optim.SGD), at 784-1024-1024-10/b256 and 4096-4096-4096-10/b1024, float32 and float64; the
@@ -142,11 +142,14 @@ def run_gradcheck() -> dict[str, Any]:
 # --------------------------------------------------------------------------- 3. examples
 
 
-@section("examples on cuda: digits, cnn_digits and char_gpt, --quick")
+EXAMPLES = ("digits", "cnn_digits", "char_gpt", "char_lstm")  # the two first, each given an equal share
+
+
+@section("examples on cuda: digits, cnn_digits, char_gpt and char_lstm, --quick")
 def run_examples(out: Path, timeout: int) -> dict[str, Any]:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg"}
     results = {}
-    for example in ("digits", "cnn_digits", "char_gpt"):
+    for example in EXAMPLES:
         cmd = [sys.executable, f"examples/{example}.py", "--quick", "--device", DEVICE, "--out", str(out / example)]
         start = time.perf_counter()
         try:
@@ -423,7 +426,7 @@ def main() -> None:
         run_tests(max(30, int(left() - 100)))  # (leaving the examples about 100 s)
         save()
     if "examples" not in args.skip and DEVICE == "cuda":
-        run_examples(args.out, max(20, int(left() / 3)))
+        run_examples(args.out, max(20, int(left() / len(EXAMPLES))))
         save()
     print(f"\nwrote {path} ({RESULTS['seconds']:.0f} s in all)")
 

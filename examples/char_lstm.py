@@ -39,7 +39,7 @@ Pictures in `out`: losses.png (train and validation loss of the three models, th
 gradient_through_time.png (||dL_t/dh_k|| against t - k, trained and untrained, with the tanh RNN's
 envelope), gate_factors.png (histograms of f, z and 1 - h^2 in the trained models).
 
-Run: python examples/char_lstm.py [--quick] [--out out/char_lstm] [--seed 0]
+Run: python examples/char_lstm.py [--quick] [--out out/char_lstm] [--seed 0] [--device cuda]
 """
 
 from __future__ import annotations
@@ -58,6 +58,7 @@ import numpy as np  # noqa: E402
 import tinygrad_edu as tg  # noqa: E402
 from tinygrad_edu import Tensor  # noqa: E402
 from tinygrad_edu.data import NAMES_VOCAB  # noqa: E402
+from tinygrad_edu.device import to_host  # noqa: E402
 
 VOCAB = len(NAMES_VOCAB)  # 27: "." and a-z
 IGNORE = -100  # the padding of the targets in tg.data.name_sequences
@@ -161,7 +162,7 @@ def sample_model(model: CharModel, n: int, seed: int) -> list[str]:
     def step(ids: np.ndarray, state: Any) -> tuple[np.ndarray, Any]:
         with tg.no_grad():
             logits, state = model(ids, state)
-        z = logits.data[:, -1].astype(np.float64)
+        z = logits[:, -1].numpy().astype(np.float64)  # (.numpy(): a copy on the host, wherever the model is)
         p = np.exp(z - z.max(axis=1, keepdims=True))
         return p / p.sum(axis=1, keepdims=True), state
 
@@ -243,8 +244,8 @@ def unroll(model: CharModel, ids: np.ndarray) -> tuple[list[Tensor], list[Tensor
     cell = cell_of(model)
     x = model.embedding(ids)
     zeros = np.zeros((ids.shape[0], model.rnn.hidden_size), dtype=x.dtype)
-    h = Tensor(zeros, requires_grad=True)
-    c = Tensor(zeros, requires_grad=True)
+    h = Tensor(zeros, requires_grad=True, device=x.device)
+    c = Tensor(zeros, requires_grad=True, device=x.device)
     hs, cs = [h], [c]
     for t in range(ids.shape[1]):
         if model.kind == "lstm":
@@ -267,7 +268,7 @@ def gradients_through_time(model: CharModel, ids: np.ndarray, targets: np.ndarra
     hs, cs = unroll(model, ids)
     loss = last_step_loss(model, hs, targets)
     grads = tg.grad(loss, hs + (cs if model.kind == "lstm" else []))
-    norms = np.array([np.linalg.norm(np.asarray(g, dtype=np.float64), axis=1) for g in grads])
+    norms = np.array([np.linalg.norm(to_host(g).astype(np.float64), axis=1) for g in grads])
     t = ids.shape[1]
     out = {"h": norms[t::-1]}  # reversed: row i is k = t - i
     if model.kind == "lstm":
@@ -285,15 +286,15 @@ def direct_path_factors(model: CharModel, ids: np.ndarray) -> np.ndarray:
     tanh RNN 1 - h'^2 (h' = tanh(W_hh h + ...): the path also goes through W_hh)."""
     hs, _ = unroll(model, ids)
     with tg.no_grad():
-        x = model.embedding(ids).data.astype(np.float64)
+        x = model.embedding(ids).numpy().astype(np.float64)
     H = model.rnn.hidden_size
-    w_ih, w_hh, b_ih, b_hh = (getattr(model.rnn, f"{name}_l0").data.astype(np.float64)
+    w_ih, w_hh, b_ih, b_hh = (getattr(model.rnn, f"{name}_l0").numpy().astype(np.float64)
                               for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
     factors = []
     for t in range(ids.shape[1]):
-        h = hs[t].data.astype(np.float64)
+        h = hs[t].numpy().astype(np.float64)
         if model.kind == "rnn":
-            factors.append(1 - hs[t + 1].data.astype(np.float64) ** 2)
+            factors.append(1 - hs[t + 1].numpy().astype(np.float64) ** 2)
         else:  # the second block of gates: f for the LSTM (i, f, g, o), z for the GRU (r, z, n)
             gates = x[:, t] @ w_ih.T + b_ih + h @ w_hh.T + b_hh
             factors.append(sigmoid(gates[:, H : 2 * H]))
@@ -313,12 +314,12 @@ def rnn_envelope(model: CharModel, ids: np.ndarray) -> tuple[float, float]:
     dh_i/dh_(i-1) = diag(1 - h_i^2) W_hh, so about rho(W_hh) (the largest |eigenvalue|) times the mean of
     1 - h^2 over the units and steps of the streams. Returns (rho(W_hh), mean(1 - h^2))."""
     hs, _ = unroll(model, ids)
-    return spectral_radius(model), float(np.mean([1 - h.data.astype(np.float64) ** 2 for h in hs[1:]]))
+    return spectral_radius(model), float(np.mean([1 - h.numpy().astype(np.float64) ** 2 for h in hs[1:]]))
 
 
 def spectral_radius(model: CharModel) -> float:
     """rho(W_hh): the largest |eigenvalue| of the recurrent weight matrix."""
-    return float(np.abs(np.linalg.eigvals(model.rnn.weight_hh_l0.data.astype(np.float64))).max())
+    return float(np.abs(np.linalg.eigvals(model.rnn.weight_hh_l0.numpy().astype(np.float64))).max())
 
 
 # --------------------------------------------------------------------------- pictures
@@ -406,9 +407,9 @@ def plot_factors(factors: dict[str, np.ndarray], rho: float, path: Path) -> Path
 # --------------------------------------------------------------------------- the whole run
 
 
-def run(quick: bool = False, out: Path = Path("out/char_lstm"), seed: int = 0) -> dict[str, Any]:
+def run(quick: bool = False, out: Path = Path("out/char_lstm"), seed: int = 0, device: str = "cpu") -> dict[str, Any]:
     """Train the models, sample, measure the gradients through time and write the pictures; returns the
-    results (all numbers for `seed`)."""
+    results (all numbers for `seed`). The models train and are measured on `device` ("cuda": a GPU)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     X, Y = tg.data.name_sequences("train", seed=seed)
@@ -433,7 +434,7 @@ def run(quick: bool = False, out: Path = Path("out/char_lstm"), seed: int = 0) -
     untrained: dict[str, dict[str, np.ndarray]] = {}
     envelope_parts: dict[str, tuple[float, float]] = {}
     for kind in KINDS:
-        model = CharModel(kind, seed=seed)
+        model = CharModel(kind, seed=seed).to(device)
         before = sample_model(model, SAMPLES, seed)
         untrained[kind] = gradients_through_time(model, ids, targets)
         if kind == "rnn":
@@ -500,5 +501,6 @@ if __name__ == "__main__":
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_STEPS} steps on {QUICK_NAMES} names")
     parser.add_argument("--out", type=Path, default=Path("out/char_lstm"), help="folder for the pictures")
     parser.add_argument("--seed", type=int, default=0, help="seed of the split, the weights and the batches")
+    parser.add_argument("--device", default="cpu", help='where the models train: "cpu" or "cuda" (a GPU, with CuPy)')
     args = parser.parse_args()
-    run(quick=args.quick, out=args.out, seed=args.seed)
+    run(quick=args.quick, out=args.out, seed=args.seed, device=args.device)

@@ -216,3 +216,32 @@ def test_the_reported_decay_rates_and_envelopes(results: dict[str, Any]) -> None
     assert results["rnn_envelopes"]["untrained"] == pytest.approx(untrained["rnn"], rel=0.15)
     for kind, values in results["factors"].items():
         assert values.min() >= 0 and values.max() <= 1, kind
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru", "rnn"])
+def test_the_models_train_and_are_measured_where_they_are(example: ModuleType, kind: str) -> None:
+    """--device: a model on a device (the tests' fake one) trains, samples and gives the gradients through
+    time, the gate factors and the spectral radius of the same model on the CPU."""
+    from .foreign_array import register
+
+    register()
+    X, Y = tg.data.name_sequences("train", seed=0)
+    X_val, Y_val = tg.data.name_sequences("val", seed=0)
+    X, Y, X_val, Y_val = X[:200], Y[:200], X_val[:50], Y_val[:50]
+    ids, targets = example.stream(X_val, Y_val, 6, count=8, seed=0)
+    measured = {}
+    for device in ("cpu", "foreign"):
+        model = example.CharModel(kind, seed=0).to(device)
+        assert model.rnn.weight_hh_l0.device == device
+        history = example.train(model, X, Y, X_val, Y_val, steps=3, seed=0)
+        measured[device] = {
+            "losses": np.array(history["train"] + history["val"]),
+            "gradients": example.gradients_through_time(model, ids, targets)["h"],
+            "factors": example.direct_path_factors(model, ids),
+        }
+        if kind == "rnn":  # (W_hh is square for the tanh RNN only)
+            measured[device]["radius"] = np.array(example.spectral_radius(model))
+        measured[device]["samples"] = example.sample_model(model, 4, seed=0)
+    assert measured["foreign"].pop("samples") == measured["cpu"].pop("samples")
+    for name, value in measured["cpu"].items():
+        np.testing.assert_allclose(measured["foreign"][name], value, rtol=1e-5, err_msg=name)
