@@ -45,6 +45,11 @@ class Optimizer:
     A Value always has a gradient (0.0 after zero_grad), so it is always stepped unless frozen: weight
     decay and momentum still move it.
 
+    Every optimizer here takes PyTorch's keyword `foreach`: True runs its rule once on a group's
+    parameters laid end to end (the same numbers, bit for bit, in a few array operations instead of a
+    few per parameter: on a GPU, kernel launches); None, the default, does so on a GPU for many small
+    parameters; False never (optim/foreach.py).
+
     >>> a, b = Value(1.0), Value(2.0)
     >>> opt = tg.optim.SGD([{"params": [a]}, {"params": [b], "lr": 0.5}], lr=0.1)
     >>> [group["lr"] for group in opt.param_groups]
