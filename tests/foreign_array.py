@@ -39,7 +39,7 @@ OPERATIONS: collections.Counter[str] = collections.Counter()
 _NOT_KERNELS = {"reshape", "view", "transpose", "swapaxes", "squeeze", "ravel", "empty", "empty_like",
                 "broadcast_to", "expand_dims", "moveaxis", "asarray", "item", "tolist"}
 
-
+# reads of device values on the host, by how they were read (get, item, float, int, bool, tolist)
 HOST_READS: collections.Counter[str] = collections.Counter()
 
 
