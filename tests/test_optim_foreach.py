@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import tinygrad_edu as tg
 from tinygrad_edu import Tensor
@@ -208,3 +210,40 @@ def test_an_optimizer_without_foreach_is_never_grouped() -> None:
     for p, p0, g in zip(params, expected, grads):
         ratio = np.sqrt(np.sum(p0 * p0)) / (np.sqrt(np.sum(g * g)) + 1e-12)
         np.testing.assert_allclose(to_host(p.data), p0 - 0.1 * ratio * g, rtol=1e-12)
+
+
+@settings(max_examples=25, deadline=None)
+@given(data=st.data())
+def test_any_mix_of_foreach_steps_gives_the_per_parameter_numbers(data: st.DataObject) -> None:
+    """Drawn: an optimizer, shapes, frozen parameters, which parameters lack a gradient at each step, and
+    steps that switch foreach off or reload the state from a state_dict; always the per-parameter numbers."""
+    config = data.draw(st.sampled_from(list(CONFIGS)), label="optimizer")
+    make, hyper = CONFIGS[config]
+    shapes = data.draw(st.lists(st.sampled_from([(), (1,), (3,), (2, 3), (4, 1, 2)]), min_size=1, max_size=12),
+                       label="shapes")
+    frozen = data.draw(st.sets(st.integers(0, len(shapes) - 1), max_size=2), label="frozen")
+    rng = np.random.default_rng(0)
+    start = [rng.normal(size=s) for s in shapes]
+    loop_params = [Tensor(a.copy(), requires_grad=True) for a in start]
+    grouped_params = [Tensor(a.copy(), requires_grad=True) for a in start]
+    for i in frozen:
+        loop_params[i].requires_grad_(False)
+        grouped_params[i].requires_grad_(False)
+    loop = make(loop_params, foreach=False, **hyper)
+    grouped = make(grouped_params, foreach=True, **hyper)
+    for step in range(data.draw(st.integers(1, 6), label="steps")):
+        what = data.draw(st.sampled_from(["foreach", "foreach", "foreach", "per parameter", "reload"]))
+        if what == "reload":
+            saved = grouped.state_dict()
+            grouped = make(grouped_params, foreach=True, **hyper)
+            grouped.load_state_dict(saved)
+        grouped.param_groups[0]["foreach"] = what != "per parameter"
+        missing = data.draw(st.sets(st.integers(0, len(shapes) - 1), max_size=2), label="without a gradient")
+        for params in (loop_params, grouped_params):
+            step_rng = np.random.default_rng(100 + step)
+            for i, p in enumerate(params):
+                g = step_rng.normal(size=p.shape)
+                p.grad = None if i in missing else g
+        loop.step()
+        grouped.step()
+        _assert_same(loop_params, grouped_params, loop, grouped)
