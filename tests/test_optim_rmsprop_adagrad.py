@@ -67,14 +67,17 @@ IDS = [f"{cls.__name__}-{kw}" for cls, _, kw in CASES]
 def test_follows_the_textbook_step_by_step(cls: type[Optimizer], textbook: Any, kw: dict[str, Any]) -> None:
     p0 = np.random.default_rng(1).normal(size=(2, 3))
     w, v = Tensor(p0, requires_grad=True), Value(float(p0[0, 0]))
-    ours, on_value = cls([w], **kw), cls([v], **kw)
+    scale = Tensor(np.array(p0[0, 0]), requires_grad=True)  # a 0-d parameter: its state must be arrays too
+    ours, on_value, on_scale = cls([w], **kw), cls([v], **kw), cls([scale], **kw)
     gs = grads((2, 3), 2)
     for g, expected, expected_value in zip(gs, textbook(p0, gs, **kw), textbook(p0[0, 0], [g[0, 0] for g in gs], **kw)):
-        w.grad, v.grad = g, float(g[0, 0])
+        w.grad, v.grad, scale.grad = g, float(g[0, 0]), np.array(g[0, 0])
         ours.step()
         on_value.step()
+        on_scale.step()
         np.testing.assert_allclose(w.data, expected, rtol=1e-12, atol=1e-15)
         assert v.data == pytest.approx(float(expected_value), rel=1e-12, abs=1e-15)
+        np.testing.assert_allclose(scale.data, expected_value, rtol=1e-12, atol=1e-15)
     assert not np.shares_memory(w.grad, w.data) and np.array_equal(w.grad, gs[-1])  # the gradient left alone
 
 
