@@ -37,7 +37,7 @@ from tinygrad_edu.device import Device, register_device
 # calls that launch a kernel on CuPy, by name; views (reshape, T, basic slicing) and allocations (empty) do not
 OPERATIONS: collections.Counter[str] = collections.Counter()
 _NOT_KERNELS = {"reshape", "view", "transpose", "swapaxes", "squeeze", "ravel", "empty", "empty_like",
-                "broadcast_to", "expand_dims", "moveaxis", "asarray", "item", "tolist"}
+                "broadcast_to", "expand_dims", "moveaxis"}
 
 # reads of device values on the host, by how they were read (get, item, float, int, bool, tolist)
 HOST_READS: collections.Counter[str] = collections.Counter()
