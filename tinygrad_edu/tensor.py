@@ -35,6 +35,9 @@ def _binary_operator(op: Op) -> Callable[[Tensor, Any], Tensor]:
         try:
             data = forward(x.data, y.data)
         except (ValueError, IndexError, TypeError) as e:
+            moved = _with_host_scalars_moved((x, y))
+            if moved is not None:
+                return operator(*moved)
             raise _forward_error(op, [x.data, y.data], e) from None
         t = _new(Tensor)
         t.data = data if type(data) is np.ndarray else _result(data)  # NumPy returns scalars for 0-d results
@@ -70,10 +73,12 @@ def _comparison(ufunc: Any, name: str) -> Callable[[Tensor, Any], Any]:
     def compare(self: Tensor, other: Any) -> Any:
         if not isinstance(other, (Tensor, *_COMPARABLE)):
             return NotImplemented  # (== with a Value, None or a string: Python's own answer)
+        y = _operand_on(other, self)
         try:
-            return _leaf(_result(ufunc(self.data, _raw(other))))
+            return _leaf(_result(ufunc(self.data, y)))
         except (ValueError, TypeError) as e:
-            raise type(e)(f"{name} on shapes {self.shape} and {np.shape(_raw(other))}: {e}") from None
+            raise _mixed_devices(name, [self.data, y]) or type(e)(
+                f"{name} on shapes {self.shape} and {np.shape(y)}: {e}") from None
 
     return compare
 
@@ -82,7 +87,7 @@ def _bitwise(ufunc: Any, symbol: str) -> Callable[[Tensor, Any], Tensor]:
     """The method `x <symbol> y` for boolean and integer tensors (and, or, xor): outside the graph."""
 
     def logic(self: Tensor, other: Any) -> Tensor:
-        y = _raw(other)
+        y = _operand_on(other, self)
         y = y if is_array(y) else np.asarray(y)
         if self.dtype.kind not in "biu" or y.dtype.kind not in "biu":
             raise TypeError(f"{symbol} is defined for boolean and integer tensors only, got {self.dtype} and {y.dtype}")
@@ -603,7 +608,7 @@ class Tensor(Node):
 
     def isclose(self, other: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Tensor:
         """|x - other| <= atol + rtol·|other|, elementwise: a boolean tensor."""
-        return _leaf(_result(np.isclose(self.data, _raw(other), rtol=rtol, atol=atol, equal_nan=equal_nan)))
+        return _leaf(_result(np.isclose(self.data, _operand_on(other, self), rtol=rtol, atol=atol, equal_nan=equal_nan)))
 
     def logical_not(self) -> Tensor:
         """True where x is 0 (or False), elementwise: a boolean tensor."""
@@ -611,11 +616,11 @@ class Tensor(Node):
 
     def logical_and(self, other: Any) -> Tensor:
         """x and other (nonzero is true), elementwise: a boolean tensor."""
-        return _leaf(_result(np.logical_and(self.data, _raw(other))))
+        return _leaf(_result(np.logical_and(self.data, _operand_on(other, self))))
 
     def logical_or(self, other: Any) -> Tensor:
         """x or other (nonzero is true), elementwise: a boolean tensor."""
-        return _leaf(_result(np.logical_or(self.data, _raw(other))))
+        return _leaf(_result(np.logical_or(self.data, _operand_on(other, self))))
 
     def __invert__(self) -> Tensor:
         if self.dtype.kind == "b":
@@ -634,7 +639,7 @@ class Tensor(Node):
         """t[index] = value, in place (a leaf only; while recording, only one that needs no gradient)."""
         self._check_in_place("t[...] = v")
         try:
-            self.data[index] = value.data if isinstance(value, Tensor) else value
+            self.data[index] = _operand_on(value, self)
         except (ValueError, IndexError, TypeError) as e:
             raise type(e)(f"setitem on a tensor of shape {self.shape}: {e}") from None
 
@@ -656,10 +661,12 @@ class Tensor(Node):
         if self.op is not None:
             return _binary(op, self, other)
         self._check_in_place(f"t {symbol} v")
+        y = _operand_on(other, self)
         try:
-            op.forward(self.data, _raw(other), out=self.data, casting="same_kind")
+            op.forward(self.data, y, out=self.data, casting="same_kind")
         except (ValueError, TypeError) as e:
-            raise type(e)(f"{symbol} on a tensor of shape {self.shape} and {np.shape(_raw(other))}: {e}") from None
+            raise _mixed_devices(symbol, [self.data, y]) or type(e)(
+                f"{symbol} on a tensor of shape {self.shape} and {np.shape(y)}: {e}") from None
         return self
 
     def _check_in_place(self, what: str) -> None:
@@ -1310,6 +1317,9 @@ def _apply(op: Op, inputs: tuple[Tensor, ...], params: dict[str, Any] | None = N
         else:
             data = op.forward(*[t.data for t in inputs], **(params or {}))
     except (ValueError, IndexError, TypeError) as e:
+        moved = _with_host_scalars_moved(inputs) if op.broadcasting else None  # (elementwise ops, as in PyTorch)
+        if moved is not None:
+            return _apply(op, moved, params)
         raise _forward_error(op, [t.data for t in inputs], e) from None
     t = _leaf(data if type(data) is np.ndarray else _result(data))
     t._written_at = clock[0]
@@ -1320,11 +1330,30 @@ def _apply(op: Op, inputs: tuple[Tensor, ...], params: dict[str, Any] | None = N
     return t
 
 
-def _forward_error(op: Op, arrays: list[Any], e: Exception) -> Exception:
+def _mixed_devices(name: str, arrays: list[Any]) -> RuntimeError | None:
+    """PyTorch's error for arrays of two devices in one op (0-d ones, numbers, may go anywhere); None
+    if they share one. Asked only when a computation failed: the libraries refuse each other's arrays."""
     devices = list(dict.fromkeys(str(device_of(a)) for a in arrays if is_array(a) and a.ndim))
-    if len(devices) > 1:  # (checked only when the forward failed: the libraries refuse each other's arrays)
-        return RuntimeError(f"{op.name}: expected all tensors on the same device, got {devices[0]} and {devices[1]} "
+    if len(devices) > 1:
+        return RuntimeError(f"{name}: expected all tensors on the same device, got {devices[0]} and {devices[1]} "
                             "(move one with .to(device))")
+    return None
+
+
+def _with_host_scalars_moved(inputs: Sequence[Tensor]) -> tuple[Tensor, ...] | None:
+    """The inputs with each CPU tensor of 0 dims copied (by a recorded copy, so that its gradient comes
+    back) to the device of the others, which PyTorch allows as it allows a number; None if none moved.
+    Asked only when a forward failed, so the CPU path never pays for it."""
+    device = next((t.device for t in inputs if type(t.data) is not np.ndarray), None)
+    if device is None or not any(type(t.data) is np.ndarray and t.data.ndim == 0 for t in inputs):
+        return None
+    return tuple(t.to(device) if type(t.data) is np.ndarray and t.data.ndim == 0 else t for t in inputs)
+
+
+def _forward_error(op: Op, arrays: list[Any], e: Exception) -> Exception:
+    mixed = _mixed_devices(op.name, arrays)
+    if mixed is not None:
+        return mixed
     shapes = " and ".join(str(np.shape(a)) for a in arrays)
     reason = op.explain(*arrays) if op.explain is not None and isinstance(e, ValueError) else None
     message = f"{op.name} on shape{'s' if len(arrays) > 1 else ''} {shapes}: {reason or e}"
@@ -1385,8 +1414,8 @@ def _as_tensor(x: Any, like: Tensor, op: Op, copy: bool = True) -> Tensor:
         )
     if isinstance(x, (bool, int, float)):  # Python numbers adapt to the tensor's dtype, as in NumPy
         return _leaf(array_module(like.data).asarray(x, dtype=np.result_type(like.data.dtype, x)))
-    if isinstance(x, (np.ndarray, np.generic, list, tuple)):
-        return _leaf(_to_array(x, None))
+    if isinstance(x, (np.ndarray, np.generic, list, tuple)):  # on the tensor's device, as an array is above
+        return _leaf(move_to(_to_array(x, None), like.device))
     raise TypeError(f"{op.name}: unsupported operand for Tensor: {type(x).__name__}")
 
 
@@ -1443,6 +1472,20 @@ def _cast(t: Tensor, dtype: np.dtype) -> Tensor:
 
 def _raw(x: Any) -> Any:
     return x.data if isinstance(x, Tensor) else x
+
+
+def _operand_on(x: Any, like: Tensor) -> Any:
+    """The array (or number) of an operand computed with like's array outside the graph (comparisons,
+    logic, in-place updates). Host data goes to like's device, as a constant of a recorded op does: a
+    NumPy array or scalar, a list, and (as in PyTorch) a CPU tensor of 0 dims. Another tensor's array
+    is left as it is: a tensor of another device is refused by the computation."""
+    if isinstance(x, Tensor):
+        if x.data.ndim or type(x.data) is not np.ndarray:
+            return x.data
+        x = x.data
+    if type(like.data) is np.ndarray or not isinstance(x, (np.ndarray, np.generic, list, tuple)):
+        return x
+    return move_to(np.asarray(x), like.device)
 
 
 def _axis(t: Tensor, axis: Any, op: str) -> int:

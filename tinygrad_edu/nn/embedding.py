@@ -14,7 +14,7 @@ import numpy as np
 from ..device import is_array
 
 from ..random import generator as random_generator
-from ..tensor import Tensor, _all_below
+from ..tensor import Tensor, _all_below, where
 from .module import Module
 
 __all__ = ["Embedding", "embedding"]
@@ -34,24 +34,23 @@ def embedding(input: Any, weight: Tensor, padding_idx: int | None = None) -> Ten
     return _lookup(input, weight, padding_idx, "embedding")
 
 
-def _lookup(input: Any, weight: Tensor, padding_idx: int | None, where: str) -> Tensor:
+def _lookup(input: Any, weight: Tensor, padding_idx: int | None, op_name: str) -> Tensor:
     ids = input.data if isinstance(input, Tensor) else input
     ids = ids if is_array(ids) else np.asarray(ids)  # (host ids index a GPU's weight too: CuPy copies them)
     if ids.dtype.kind not in "iu":
-        raise ValueError(f"{where}: expected integer ids, got an array of dtype {ids.dtype} and shape {ids.shape}")
+        raise ValueError(f"{op_name}: expected integer ids, got an array of dtype {ids.dtype} and shape {ids.shape}")
     size = weight.shape[0]
     if not _all_below(ids, size):
         bad = ids[(ids < 0) | (ids >= size)]
         raise IndexError(
-            f"{where}: index {bad.flat[0]} is out of range for {size} embeddings (valid ids: 0 to {size - 1}); "
+            f"{op_name}: index {bad.flat[0]} is out of range for {size} embeddings (valid ids: 0 to {size - 1}); "
             f"{bad.size} of the {ids.size} ids are outside"
         )
     rows = weight[ids]
     if padding_idx is not None:
         padding = ids == padding_idx
-        if padding.any():  # those rows: their value, as a constant; the looked-up copy gets weight 0
-            keep = (~padding)[..., np.newaxis].astype(weight.dtype)
-            rows = rows * keep + padding[..., np.newaxis] * weight.data[padding_idx]
+        if padding.any():  # those rows: their value, as a constant, which passes no gradient back
+            rows = where(padding[..., np.newaxis], weight.data[padding_idx], rows)
     return rows
 
 

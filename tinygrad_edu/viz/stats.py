@@ -78,6 +78,7 @@ from typing import Any
 
 import numpy as np
 
+from ..device import is_array
 from ..engine import Node
 from ..nn.module import Module
 from .graph import every_node
@@ -248,7 +249,7 @@ def graph_stats(
             if node.params:  # arrays the rule reads besides the inputs: cross_entropy's labels, fancy indices
                 for value in node.params.values():
                     for part in value if isinstance(value, tuple) else (value,):
-                        if isinstance(part, np.ndarray):
+                        if is_array(part):
                             _save(saved, part)
         else:
             saved[id(node.data)] = VALUE_BYTES
@@ -346,11 +347,13 @@ def _size(node: Node) -> int:
 
 
 def _save(saved: dict[int, int], data: Any) -> None:
-    """Count an array once; a view counts as the array whose memory it keeps alive."""
-    while isinstance(data, np.ndarray) and isinstance(data.base, np.ndarray):
+    """Count an array (NumPy's or a device's) once; a view counts as the array whose memory it keeps alive."""
+    if not is_array(data):
+        saved.setdefault(id(data), VALUE_BYTES)
+        return
+    while is_array(data.base):
         data = data.base
-    if id(data) not in saved:
-        saved[id(data)] = int(data.nbytes) if isinstance(data, np.ndarray) else VALUE_BYTES
+    saved.setdefault(id(data), int(data.nbytes))
 
 
 def _ratio(a: float, b: float) -> float:
