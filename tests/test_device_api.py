@@ -104,6 +104,7 @@ CASES: dict[str, Case] = {
     "Tensor.operators_cpu_scalar_tensor": (lambda x, s: x * Tensor(2.0) + s.cpu() * x - x.maximum(Tensor(0.1)), [X, V[:1].reshape(())]),
     "Tensor.comparisons": (lambda x, y: (x < y) | (x >= 0.5) & ~(y == x) ^ (x != 0.1), [X, Y]),
     "Tensor.matmul_operator": (lambda x, w: x @ w, [X, W]),
+    "Tensor.reflected_array_operand": (lambda x: (Y < x) & (np.float64(0.2) >= x) | (P[:, :3] @ x > 0), [X]),
     "Tensor.in_place": (lambda x: _updated(x.detach().clone()) * x, [X]),
     # ---- Tensor: comparisons and logic
     "Tensor.eq": (lambda x: x.eq(TIES), [TIES]),
@@ -508,3 +509,11 @@ def test_a_cpu_tensor_of_0_dims_joins_a_device_op_and_gets_its_gradient_on_the_c
     assert s.grad is not None and type(s.grad) is np.ndarray  # where s is
     assert s.grad == pytest.approx(X.sum() + (X > 0).sum(), rel=1e-12)
     np.testing.assert_allclose(to_host(x.grad), 1.5 + (X <= 0), rtol=1e-12)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_python_protocols_on_a_device(device: str) -> None:
+    loss, ids, grid = (Tensor(a, device=device) for a in (np.float64(0.123456), np.array(2), np.arange(6.0).reshape(2, 3)))
+    assert f"{loss:.3f}" == "0.123" and float(loss) == 0.123456 and int(Tensor(2.7, device=device)) == 2
+    assert ["a", "b", "c"][ids] == "c" and 4.0 in grid and 7 not in grid and bool(loss)
+    assert [row.device for row in grid] == [grid.device] * 2 and len(grid) == 2

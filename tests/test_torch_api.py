@@ -233,6 +233,21 @@ def test_get_submodule_and_get_parameter_follow_the_names_of_named_modules() -> 
             call()
 
 
+def test_python_protocols_under_pytorch_s_meaning() -> None:
+    loss, ids, grid = Tensor(0.123456), Tensor(np.array(2)), Tensor(np.arange(6.0).reshape(2, 3))
+    assert f"{loss:.3f}" == "0.123" and f"{grid}" == str(grid)  # a 0-d tensor formats as its number
+    with pytest.raises(TypeError, match="unsupported format string"):
+        f"{grid:.2f}"
+    assert int(Tensor(2.7)) == 2 and int(Tensor([[-3.9]])) == -3 and ["a", "b", "c"][ids] == "c"
+    assert list(range(ids)) == [0, 1]
+    with pytest.raises(TypeError, match="only an integer Tensor of one element can be an index, this one is float64"):
+        ["a", "b", "c"][Tensor(1.0)]
+    assert 4.0 in grid and 3 in grid and 7.0 not in grid and Tensor(5.0) in grid  # any element, not a row
+    with pytest.raises(TypeError, match="cannot look for a str"):
+        "a" in grid
+    assert +grid is grid
+
+
 # --------------------------------------------------------------------------- against torch
 
 
@@ -438,3 +453,15 @@ def test_size_is_numpy_s_count_and_pytorch_s_method() -> None:
     torch = pytest.importorskip("torch")
     theirs = torch.zeros((2, 3, 4))
     assert t.size() == tuple(theirs.size()) and [t.size(d) for d in range(-3, 3)] == [theirs.size(d) for d in range(-3, 3)]
+
+
+def test_python_protocols_as_torch(torch: Any) -> None:
+    def cases(make: Callable[..., Any]) -> list[Any]:
+        loss, grid = make(0.123456, dtype="float64"), make(np.arange(6.0).reshape(2, 3), dtype="float64")
+        ids = make(np.array(2), dtype="int64")
+        return [f"{loss:.3f}", f"{loss:e}", int(make(-2.5, dtype="float64")), ["a", "b", "c"][ids], list(range(ids)),
+                4.0 in grid, 7 in grid, (+grid).shape == grid.shape]
+
+    ours = cases(lambda data, dtype: Tensor(np.asarray(data, dtype=dtype)))
+    theirs = cases(lambda data, dtype: torch.tensor(data, dtype=getattr(torch, dtype)))
+    assert [list(x) if isinstance(x, tuple) else x for x in ours] == [list(x) if isinstance(x, tuple) else x for x in theirs]

@@ -265,6 +265,29 @@ class Tensor(Node):
     def __float__(self) -> float:
         return float(self.item())
 
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        """An integer tensor of one element used as an index (`seq[t]`, `range(t)`), as in PyTorch."""
+        if self.dtype.kind not in "iu":
+            raise TypeError(f"only an integer Tensor of one element can be an index, this one is {self.dtype} "
+                            f"of shape {self.shape}")
+        return int(self.item())
+
+    def __format__(self, spec: str) -> str:
+        """A 0-d tensor formats as its number (`f"{loss:.3f}"`), as in PyTorch; others only as str()."""
+        if self.data.ndim == 0:
+            return format(self.item(), spec)
+        return object.__format__(self, spec)
+
+    def __contains__(self, element: Any) -> bool:
+        """`v in t`: whether any element equals v (PyTorch's meaning, not a search of the rows)."""
+        found = self == element
+        if not isinstance(found, Tensor):
+            raise TypeError(f"in: a Tensor holds numbers; cannot look for a {type(element).__name__} in it")
+        return bool(found.any())
+
     def __bool__(self) -> bool:
         if self.data.size != 1:  # NumPy's rule: only one-element tensors have a truth value
             raise ValueError(
@@ -438,6 +461,9 @@ class Tensor(Node):
 
     def __neg__(self) -> Tensor:
         return _apply1(ops.NEG, self)
+
+    def __pos__(self) -> Tensor:
+        return self
 
     def exp(self) -> Tensor:
         """`e**x` elementwise."""
@@ -1198,7 +1224,8 @@ class Tensor(Node):
             like = next(a for a in args if isinstance(a, Tensor))
             return _apply(op, tuple(_as_tensor(a, like, op) for a in args))
         if ufunc in _COMPARISON_UFUNCS and method == "__call__":  # array < tensor: a boolean tensor
-            return _leaf(_result(ufunc(*[a.data if isinstance(a, Tensor) else a for a in args], **kwargs)))
+            like = next(a for a in args if isinstance(a, Tensor))
+            return _leaf(_result(ufunc(*[_operand_on(a, like) for a in args], **kwargs)))
         if any(isinstance(a, Tensor) and a.requires_grad for a in args):
             raise TypeError(
                 f"numpy.{ufunc.__name__} is not differentiable in tinygrad_edu; "
