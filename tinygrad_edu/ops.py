@@ -1270,9 +1270,9 @@ def _gelu_grad(g: Any, out: Any, x: Any) -> Any:  # Φ(x) + x·φ(x)
     if is_array(out):  # plain backward: Φ(x) = out/x from the saved output, without a second erf
         with np.errstate(all="ignore"):  # (arrays given as out=: a 0-d result stays an array, not a scalar)
             d = np.divide(out, x, out=np.empty_like(out))
-        tiny = np.abs(x) < 1e-30  # (near 0, where out/x loses its digits, Φ is 1/2 to the last bit)
-        if tiny.any():
-            np.putmask(d, tiny, 0.5)
+        # near 0, where out/x loses its digits, Φ is 1/2 to the last bit (always written: asking whether
+        # any x is that small would make a GPU wait, and copyto is quick where the mask is all False)
+        np.copyto(d, 0.5, where=np.abs(x) < 1e-30)
         pdf = np.multiply(x, -0.5, out=np.empty_like(out))  # then x·φ(x), in place (temporaries cost more)
         pdf *= x
         np.exp(pdf, out=pdf)
@@ -1302,7 +1302,29 @@ def _gelu_tanh(x: np.ndarray) -> np.ndarray:
     return t
 
 
-def _gelu_tanh_grad(g: Any, out: Any, x: Any) -> Any:  # ½(1 + t) + ½x(1 - t²)·k(1 + 3c·x²)
+def _gelu_tanh_saving(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The output, and t = tanh(k(x + c·x³)) for the rule: the tanh is most of the rule's cost."""
+    t = np.tanh(_GELU_K * (x + _GELU_C * (x * x * x)))
+    out = t + 1
+    out *= x
+    out *= 0.5
+    return out, t
+
+
+def _gelu_tanh_grad(g: Any, out: Any, x: Any, saved: Any = None) -> Any:  # ½(1 + t) + ½x(1 - t²)·k(1 + 3c·x²)
+    if saved is not None and is_array(g) and is_array(x):  # the forward's t; the formula in two fresh arrays
+        slope = x * x
+        slope *= 3 * _GELU_C * _GELU_K
+        slope += _GELU_K  # k(1 + 3c·x²)
+        d = saved * saved
+        d -= 1
+        d *= slope
+        d *= x
+        d -= saved
+        d -= 1  # -2 × the derivative (in-place steps only: a 0-d array's products are NumPy scalars)
+        d *= g
+        d *= -0.5
+        return d
     x2 = x * x
     t = call(TANH, (x + x2 * x * _GELU_C) * _GELU_K)
     return g * ((t + 1) * 0.5 + x * (1 - t * t) * (x2 * (3 * _GELU_C) + 1) * (0.5 * _GELU_K))
@@ -1310,7 +1332,7 @@ def _gelu_tanh_grad(g: Any, out: Any, x: Any) -> Any:  # ½(1 + t) + ½x(1 - t²
 
 GELU_TANH: Op = define(Op(
     "gelu_tanh", "gelu(tanh)", _gelu_tanh,
-    vjps=(_gelu_tanh_grad,),
+    vjps=(_gelu_tanh_grad,), saving_forward=_gelu_tanh_saving,
     derivatives=("½(1 + t) + ½x(1 - t²)·√(2/π)(1 + 3·0.044715·x²)",), domain=("real",),
     scalar_forward=lambda x: 0.5 * x * (1 + math.tanh(_GELU_K * (x + _GELU_C * x * x * x))),
     reads=(0,),

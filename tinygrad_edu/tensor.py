@@ -1306,11 +1306,11 @@ def _leaf(data: np.ndarray) -> Tensor:
 def _apply1(op: Op, x: Tensor, params: dict[str, Any] | None = None) -> Tensor:
     """Run op's forward on one tensor's array; record the result when it requires grad."""
     try:
-        if not params:
+        if op.saving_forward is not None and x.requires_grad and _grad_mode.on_each_op:
+            data, saved = op.saving_forward(x.data, **(params or {}))
+            params = {**(params or {}), "saved": saved}  # the rules get it as saved=
+        elif not params:
             data = op.forward(x.data)
-        elif op.saving_forward is not None and x.requires_grad and _grad_mode.on_each_op:
-            data, saved = op.saving_forward(x.data, **params)
-            params = {**params, "saved": saved}  # the rules get it as saved=
         else:
             data = op.forward(x.data, **params)
     except (ValueError, IndexError, TypeError) as e:
