@@ -152,7 +152,7 @@ CASES: dict[str, Case] = {
     "Tensor.T": (lambda x: x.T, [X]),
     "Tensor.mT": (lambda x: x.mT, [X3]),
     "Tensor.t": (lambda x: x.t(), [X]),
-    "Tensor.transpose": (lambda x: x.transpose(2, 0, 1), [X3]),  # (NumPy's: a permutation)
+    "Tensor.transpose": (lambda x: x.transpose(-2, -1) + x.transpose(2, 1, 0).transpose(2, 0, 1), [X3]),
     "Tensor.swapaxes": (lambda x: x.swapaxes(-1, 0), [X3]),
     "Tensor.permute": (lambda x: x.permute(2, 0, 1), [X3]),
     "Tensor.reshape": (lambda x: x.reshape(2, -1), [X]),

@@ -87,7 +87,7 @@ def test_axis_and_shape_errors() -> None:
     with pytest.raises(RuntimeError, match=r"reshape on shape \(2, 3\).*size 6.*\(4,\)"):
         t.reshape(4)
     with pytest.raises(RuntimeError, match="transpose: axes"):
-        t.transpose(0, 0)
+        t.transpose(0, 0, 1)  # (two dims are PyTorch's transpose(dim0, dim1): t.transpose(0, 0) is t)
     with pytest.raises(IndexError, match=r"getitem on shape \(2, 3\)"):
         t[5]
     with pytest.raises(RuntimeError, match=r"concatenate on shapes \(2, 3\) and \(3, 2\)"):

@@ -248,6 +248,23 @@ def test_python_protocols_under_pytorch_s_meaning() -> None:
     assert +grid is grid
 
 
+def test_transpose_with_two_dims_swaps_them_and_otherwise_permutes() -> None:
+    x = RNG.normal(size=(2, 3, 4))
+    assert_close(Tensor(x).transpose(-2, -1).data, x.swapaxes(1, 2), "transpose(-2, -1)", atol=0)
+    assert_close(Tensor(x).transpose(2, 0).data, x.swapaxes(0, 2), "transpose(2, 0)", atol=0)
+    assert_close(Tensor(A2).transpose(0, 1).data, A2.T, "a matrix's transpose(0, 1)", atol=0)  # not NumPy's identity
+    assert_close(Tensor(A2).transpose(1, 0).data, A2.T, "a matrix's transpose(1, 0)", atol=0)
+    assert Tensor(3.0).transpose(0, -1).shape == () and Tensor(np.zeros(3)).transpose(0, 0).shape == (3,)
+    assert_close(Tensor(x).transpose(1, 2, 0).data, x.transpose(1, 2, 0), "NumPy's permutation", atol=0)
+    assert_close(Tensor(A2).transpose((0, 1)).data, A2, "a permutation as a tuple: NumPy's", atol=0)
+    assert Tensor(x).transpose().shape == (4, 3, 2)
+    with pytest.raises(IndexError, match="transpose"):
+        Tensor(x).transpose(0, 3)
+    t = Tensor(x, requires_grad=True)
+    (t.transpose(0, -1) * Tensor(np.arange(24.0).reshape(4, 3, 2))).sum().backward()
+    assert_close(t.grad, np.arange(24.0).reshape(4, 3, 2).swapaxes(0, 2), "its gradient", atol=0)
+
+
 # --------------------------------------------------------------------------- against torch
 
 
@@ -465,3 +482,16 @@ def test_python_protocols_as_torch(torch: Any) -> None:
     ours = cases(lambda data, dtype: Tensor(np.asarray(data, dtype=dtype)))
     theirs = cases(lambda data, dtype: torch.tensor(data, dtype=getattr(torch, dtype)))
     assert [list(x) if isinstance(x, tuple) else x for x in ours] == [list(x) if isinstance(x, tuple) else x for x in theirs]
+
+
+@pytest.mark.parametrize("shape, dims", [((), (0, -1)), ((3,), (0, 0)), ((2, 3), (0, 1)), ((2, 3), (1, 0)),
+                                         ((2, 3), (-1, -2)), ((2, 3, 4), (-2, -1)), ((2, 3, 4, 5), (1, 3))])
+def test_transpose_with_two_dims_as_torch(torch: Any, shape: tuple[int, ...], dims: tuple[int, int]) -> None:
+    x = RNG.normal(size=shape)
+    ours, theirs = Tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    a, b = ours.transpose(*dims), theirs.transpose(*dims)
+    _same(a, b, f"transpose{dims} of {shape}")
+    w = RNG.normal(size=a.shape)
+    (a * Tensor(w)).sum().backward()
+    (b * torch.tensor(w)).sum().backward()
+    assert_close(ours.grad, theirs.grad.numpy(), f"the gradient of transpose{dims}", atol=0)

@@ -3,9 +3,8 @@
 
 Each calls the Tensor method of its first argument (numbers and arrays become constant Tensors), with
 torch's signature where the method's differs: `tg.max(x, dim)` gives (values, indices), where the
-method `x.max(dim)` gives the values only, and `tg.transpose(x, dim0, dim1)` swaps two dims, where
-`x.transpose(*axes)` permutes them as NumPy's does. (A module of its own, as elementwise.py: its `sum`,
-`max` and `min` would hide Python's elsewhere.)
+method `x.max(dim)` gives the values only. (A module of its own, as elementwise.py: its `sum`, `max` and
+`min` would hide Python's elsewhere.)
 """
 
 from __future__ import annotations
@@ -181,14 +180,12 @@ def t(input: Any) -> Tensor:  # noqa: A002
 
 
 def transpose(input: Any, dim0: int, dim1: int) -> Tensor:  # noqa: A002
-    """torch.transpose: dims dim0 and dim1 swapped (the method `x.transpose(*axes)` permutes, as NumPy's).
+    """torch.transpose: dims dim0 and dim1 swapped, as `x.transpose(dim0, dim1)`.
 
     >>> transpose(Tensor(np.zeros((2, 3, 4))), 0, 2).shape
     (4, 3, 2)
     """
-    x = _tensor(input)
-    d0, d1 = _dim(x, dim0, "transpose"), _dim(x, dim1, "transpose")
-    return x.reshape(()) if x.ndim == 0 else x.swapaxes(d0, d1)
+    return _tensor(input).transpose(dim0, dim1)
 
 
 def reshape(input: Any, shape: Any) -> Tensor:  # noqa: A002

@@ -853,7 +853,18 @@ class Tensor(Node):
         return _apply1(ops.RESHAPE, self, {"shape": tuple(int(n) for n in shape)})
 
     def transpose(self, *axes: Any) -> Tensor:
-        """Permute the axes (reverse them when none are given)."""
+        """Two dims: PyTorch's `transpose(dim0, dim1)`, those two exchanged (`k.transpose(-2, -1)`; on a
+        matrix both `transpose(0, 1)` and `transpose(1, 0)` give its transpose). Otherwise NumPy's: a
+        permutation of all the axes, one by one or as a tuple (reversed when none are given).
+
+        >>> Tensor(np.zeros((2, 3, 4))).transpose(-2, -1).shape
+        (2, 4, 3)
+        >>> Tensor(np.zeros((2, 3, 4))).transpose(1, 2, 0).shape
+        (3, 4, 2)
+        """
+        if len(axes) == 2 and isinstance(axes[0], numbers.Integral) and isinstance(axes[1], numbers.Integral):
+            d0, d1 = _dim(self, axes[0], "transpose"), _dim(self, axes[1], "transpose")
+            return self.reshape(()) if self.ndim == 0 else self.swapaxes(d0, d1)
         if len(axes) == 1 and not isinstance(axes[0], numbers.Integral):
             axes = tuple(axes[0])
         if not axes:
