@@ -725,10 +725,20 @@ class FuzzMachine(RuleBasedStateMachine):
             thunk = (lambda: t.transpose(given)) if as_tuple else (lambda: t.transpose(*given))
             if not axes:  # transpose() with no axes reverses them
                 axes = tuple(reversed(range(ndim)))
-            in_range = all(-ndim <= x < ndim for x in axes)
-            ok_axes = in_range and sorted(x % ndim for x in axes) == list(range(ndim))
-            if ok_axes:
-                axes = tuple(x % ndim for x in axes)
+            if len(given) == 2 and not as_tuple:  # two dims: PyTorch's transpose(dim0, dim1), which swaps them
+                in_range = all(-max(ndim, 1) <= x < max(ndim, 1) for x in given)  # (a 0-d tensor takes 0 and -1)
+                ok_axes = in_range
+                if ok_axes and ndim:
+                    p = list(range(ndim))
+                    p[given[0] % ndim], p[given[1] % ndim] = p[given[1] % ndim], p[given[0] % ndim]
+                    axes = tuple(p)
+                elif ok_axes:
+                    axes = ()
+            else:  # NumPy's permutation of all the axes
+                in_range = all(-ndim <= x < ndim for x in axes)
+                ok_axes = in_range and sorted(x % ndim for x in axes) == list(range(ndim))
+                if ok_axes:
+                    axes = tuple(x % ndim for x in axes)
             expect, names = None if ok_axes else (RuntimeError,) if in_range else (IndexError,), ["transpose"]
         fn = simple(lambda x: np.transpose(x, axes)) if expect is None else simple(lambda x: x)
         return self.op("transpose", "transpose", thunk, [a], fn, nograd=nograd, expect=expect, names=names)
