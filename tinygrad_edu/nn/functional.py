@@ -518,7 +518,7 @@ def _attention_weights(
         raise ValueError(f"attention: dropout_p must be between 0 and 1, got {dropout_p!r}")
     scores = (query @ key.swapaxes(-1, -2)) * scale
     keep = None
-    if bias is not None and not isinstance(bias, Tensor) and empty_rows_attend_to_nothing:  # a constant array (host or device)
+    if bias is not None and not isinstance(bias, Tensor) and empty_rows_attend_to_nothing:  # (host or device)
         empty = (bias == -np.inf).all(axis=-1, keepdims=True)  # rows where no key takes part
         if empty.any():
             bias = np.where(empty, 0.0, bias).astype(bias.dtype)
