@@ -5,9 +5,10 @@ CuPy compiles each new kernel once, which takes part of that on a fresh machine)
 first, then the checks, each given what is left; gpu.json is written after every section. Sections,
 each one guarded (a failure is printed and the next runs), in the order they run: 4, 5, 2, 1, 3.
 
-1. tests: `pytest -m gpu tests/test_devices.py` (every registry op's forward and gradient on CUDA against
-   the CPU, gradcheck and gradgradcheck in float64 for a subset, MLP/CNN/GPT training steps, moving,
-   saving, drawing);
+1. tests: `pytest -m gpu tests/test_devices.py tests/test_device_api.py` (every registry op's forward and
+   gradient on CUDA against the CPU, gradcheck and gradgradcheck in float64 for a subset, MLP/CNN/GPT
+   training steps, moving, saving, drawing; then every public function and Tensor method as a user calls
+   it, with host masks, indices and lists);
 2. gradcheck: the registry's gradcheck on CUDA in float64, one drawn case per op (every op);
 3. examples: examples/digits.py, cnn_digits.py, char_gpt.py and char_lstm.py, each --quick --device cuda;
 4. MLP step: user code (tg.nn.Linear, ReLU, cross_entropy, tg.optim.SGD) on cuda against the same step
@@ -94,10 +95,10 @@ def per_step(step: Callable[[], Any], synchronize: Callable[[], None], budget: f
 # --------------------------------------------------------------------------- 1. tests
 
 
-@section("tests (pytest -m gpu tests/test_devices.py)")
+@section("tests (pytest -m gpu tests/test_devices.py tests/test_device_api.py)")
 def run_tests(timeout: int) -> dict[str, Any]:
-    cmd = [sys.executable, "-m", "pytest", "-m", "gpu", "tests/test_devices.py", "-q", "-p", "no:cacheprovider",
-           "-o", "addopts=", "--maxfail=5", "--tb=short"]
+    cmd = [sys.executable, "-m", "pytest", "-m", "gpu", "tests/test_devices.py", "tests/test_device_api.py", "-q",
+           "-p", "no:cacheprovider", "-o", "addopts=", "--maxfail=5", "--tb=short"]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     try:
         done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
