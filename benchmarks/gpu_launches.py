@@ -24,6 +24,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 import tinygrad_edu as tg  # noqa: E402
 from gpu import gpt_training_step, hand_mlp_step, launches_of, operations_per_step, tg_mlp_step  # noqa: E402
 from tests import foreign_array  # noqa: E402
+from tests.test_examples import load_example  # noqa: E402
 
 MakeStep = Callable[[str], Callable[[], None]]
 
@@ -44,6 +45,32 @@ def mlp_step(sizes: tuple[int, ...], batch: int) -> MakeStep:
 
         return step
     return make
+
+
+def cnn_step(make_model: Callable[[], tg.nn.Module], image: tuple[int, ...], batch: int) -> MakeStep:
+    """A CNN's step on random images: cross_entropy, SGD with momentum and weight decay."""
+    def make(device: str) -> Callable[[], None]:
+        model = make_model().to(device)
+        opt = tg.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
+        rng = np.random.default_rng(0)
+        x = tg.Tensor(rng.normal(size=(batch,) + image).astype(model.parameters()[0].dtype), device=device)
+        y = rng.integers(0, 10, batch)
+
+        def step() -> None:
+            opt.zero_grad()
+            tg.cross_entropy(model(x), y).backward()
+            opt.step()
+
+        return step
+    return make
+
+
+def wider_cnn() -> tg.nn.Module:
+    """32 and 64 channels of 3x3 on 32x32 colour images: a CIFAR-sized CNN, as the examples would grow."""
+    nn = tg.nn
+    return nn.Sequential(nn.Conv2d(3, 32, 3, padding=1, rng=0, dtype=np.float32), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Conv2d(32, 64, 3, padding=1, rng=1, dtype=np.float32), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Flatten(), nn.Linear(64 * 8 * 8, 10, rng=2, dtype=np.float32))
 
 
 def gpt_step(size: str) -> MakeStep:
@@ -74,6 +101,9 @@ def main() -> None:
     steps: dict[str, MakeStep] = {
         "digits MLP 64-64-10, batch 32, SGD with momentum and decay": mlp_step((64, 64, 10), 32),
         "MLP 784-1024-1024-10, batch 256, the same SGD": mlp_step((784, 1024, 1024, 10), 256),
+        "digits CNN (cnn_digits: 16 and 32 channels on 8x8), batch 32, the same SGD":
+            cnn_step(lambda: load_example("cnn_digits").build_model(), (1, 8, 8), 32),
+        "wider CNN (32 and 64 channels on 3x32x32), batch 128, the same SGD": cnn_step(wider_cnn, (3, 32, 32), 128),
         "char GPT default (2 layers, width 64), AdamW, clipping": gpt_step("default"),
         "char GPT large (4 layers, width 128), AdamW, clipping": gpt_step("large"),
     }

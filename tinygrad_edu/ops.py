@@ -1067,8 +1067,10 @@ def _erf(x: Any) -> np.ndarray:
 
 
 def _by_blocks(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, block: int = _ERF_BLOCK) -> np.ndarray:
-    """f(x) for an elementwise f of a float array, computed on blocks of `block` elements when x is large."""
-    if x.size <= 2 * block:
+    """f(x) for an elementwise f of a float array, computed on blocks of `block` elements when x is a large
+    NumPy array. A device's array is computed whole: it has no CPU cache to fit, and each operation on
+    a block would be a kernel launch of its own."""
+    if x.size <= 2 * block or type(x) is not np.ndarray:
         return f(x)
     flat, out = x.reshape(-1), array_module(x).empty(x.shape, dtype=x.dtype)
     flat_out = out.reshape(-1)
@@ -1527,9 +1529,12 @@ def _grad_by_group(g: np.ndarray, groups: int) -> np.ndarray:
 CHUNK_BYTES = 1 << 20  # what a product's result in flight may take: about a core's L2 cache
 
 
-def _image_chunks(n: int, bytes_per_image: int) -> list[tuple[int, int]]:
+def _image_chunks(n: int, bytes_per_image: int, like: Any) -> list[tuple[int, int]]:
     """(start, stop) of runs of the batch's N images whose products take about CHUNK_BYTES each: the
-    result is used (copied, added) while still in cache, and no batch-sized temporary is made."""
+    result is used (copied, added) while still in cache, and no batch-sized temporary is made. For a
+    device's arrays (`like`) one run: each run's product and copies are kernel launches of their own."""
+    if type(like) is not np.ndarray:
+        return [(0, n)]
     step = max(1, CHUNK_BYTES // max(1, bytes_per_image))
     return [(start, min(n, start + step)) for start in range(0, n, step)]
 
@@ -1561,7 +1566,7 @@ def _conv2d_columns(x: np.ndarray, w: np.ndarray, stride: Pair, padding: Padding
     # long columns: one product for many images at a time, then put in NCHW order
     y = array_module(cols).empty((n, c_out, out[0], out[1]), dtype=np.result_type(w.dtype, cols.dtype))
     p = out[0] * out[1]
-    for start, stop in _image_chunks(n, c_out * p * y.itemsize):
+    for start, stop in _image_chunks(n, c_out * p * y.itemsize, cols):
         part = np.matmul(w_g, cols[:, :, start * p:stop * p])  # (groups, C_out/groups, images·H_out·W_out)
         y[start:stop] = part.reshape(c_out, stop - start, out[0], out[1]).transpose(1, 0, 2, 3)
     return y, cols
@@ -1624,7 +1629,7 @@ def _col2im_stride1(g: np.ndarray, w_t: np.ndarray, kernel: Pair, dilation: Pair
         wide = array_module(g).zeros((c_out, n, ho, wp), dtype=g.dtype)
         wide[..., :wo] = g.transpose(1, 0, 2, 3)
         wide = wide.reshape(groups, c_out_group, n, ho * wp)
-        for start, stop in _image_chunks(n, groups * k * ho * wp * flat.itemsize):  # (added while in cache)
+        for start, stop in _image_chunks(n, groups * k * ho * wp * flat.itemsize, flat):  # (added while in cache)
             cols = np.matmul(w_t, wide[:, :, start:stop].reshape(groups, c_out_group, -1))
             add(cols.reshape(c, kk, stop - start, ho * wp), ho, start, stop)
     else:  # widen the columns, one product per image (g as it is), into the order of the adds
