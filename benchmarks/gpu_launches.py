@@ -29,32 +29,16 @@ from tests.test_examples import load_example  # noqa: E402
 MakeStep = Callable[[str], Callable[[], None]]
 
 
-def mlp_step(sizes: tuple[int, ...], batch: int) -> MakeStep:
-    """The digits example's kind of step: an MLP, cross_entropy, SGD with momentum and weight decay."""
-    def make(device: str) -> Callable[[], None]:
-        model = tg.nn.MLP(list(sizes), activation="relu", rng=0, dtype=np.float32).to(device)
-        opt = tg.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
-        rng = np.random.default_rng(0)
-        x = tg.Tensor(rng.normal(size=(batch, sizes[0])).astype(np.float32), device=device)
-        y = tg.Tensor(rng.integers(0, sizes[-1], batch), device=device)
-
-        def step() -> None:
-            opt.zero_grad()
-            tg.cross_entropy(model(x), y).backward()
-            opt.step()
-
-        return step
-    return make
-
-
-def cnn_step(make_model: Callable[[], tg.nn.Module], image: tuple[int, ...], batch: int) -> MakeStep:
-    """A CNN's step on random images: cross_entropy, SGD with momentum and weight decay."""
+def classifier_step(make_model: Callable[[], tg.nn.Module], shape: tuple[int, ...], classes: int, batch: int,
+                    labels_on_device: bool = False) -> MakeStep:
+    """A classifier's step on random inputs of `shape`: cross_entropy, SGD with momentum and weight decay."""
     def make(device: str) -> Callable[[], None]:
         model = make_model().to(device)
         opt = tg.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
         rng = np.random.default_rng(0)
-        x = tg.Tensor(rng.normal(size=(batch,) + image).astype(model.parameters()[0].dtype), device=device)
-        y = rng.integers(0, 10, batch)
+        x = tg.Tensor(rng.normal(size=(batch,) + shape).astype(model.parameters()[0].dtype), device=device)
+        labels = rng.integers(0, classes, batch)
+        y = tg.Tensor(labels, device=device) if labels_on_device else labels
 
         def step() -> None:
             opt.zero_grad()
@@ -63,6 +47,12 @@ def cnn_step(make_model: Callable[[], tg.nn.Module], image: tuple[int, ...], bat
 
         return step
     return make
+
+
+def mlp_step(sizes: tuple[int, ...], batch: int) -> MakeStep:
+    """The digits example's kind of step: an MLP in float32, its labels on the device (so checked there)."""
+    return classifier_step(lambda: tg.nn.MLP(list(sizes), activation="relu", rng=0, dtype=np.float32),
+                           (sizes[0],), sizes[-1], batch, labels_on_device=True)
 
 
 def wider_cnn() -> tg.nn.Module:
@@ -102,8 +92,8 @@ def main() -> None:
         "digits MLP 64-64-10, batch 32, SGD with momentum and decay": mlp_step((64, 64, 10), 32),
         "MLP 784-1024-1024-10, batch 256, the same SGD": mlp_step((784, 1024, 1024, 10), 256),
         "digits CNN (cnn_digits: 16 and 32 channels on 8x8), batch 32, the same SGD":
-            cnn_step(lambda: load_example("cnn_digits").build_model(), (1, 8, 8), 32),
-        "wider CNN (32 and 64 channels on 3x32x32), batch 128, the same SGD": cnn_step(wider_cnn, (3, 32, 32), 128),
+            classifier_step(lambda: load_example("cnn_digits").build_model(), (1, 8, 8), 10, 32),
+        "wider CNN (32 and 64 channels on 3x32x32), batch 128, the same SGD": classifier_step(wider_cnn, (3, 32, 32), 10, 128),
         "char GPT default (2 layers, width 64), AdamW, clipping": gpt_step("default"),
         "char GPT large (4 layers, width 128), AdamW, clipping": gpt_step("large"),
     }
