@@ -3,7 +3,7 @@
 Sized to finish within `--budget` seconds (540 by default, under the device tool's 600 per command;
 CuPy compiles each new kernel once, which takes part of that on a fresh machine). The benchmarks run
 first, then the checks, each given what is left; gpu.json is written after every section. Sections,
-each one guarded (a failure is printed and the next runs), in the order they run: 4, 5, 2, 1, 3.
+each one guarded (a failure is printed and the next runs), in the order they run: 4, 5, 6, 2, 1, 3.
 
 1. tests: `pytest -m gpu tests/test_devices.py tests/test_device_api.py` (every registry op's forward and
    gradient on CUDA against the CPU, gradcheck and gradgradcheck in float64 for a subset, MLP/CNN/GPT
@@ -16,7 +16,8 @@ each one guarded (a failure is printed and the next runs), in the order they run
    torch.optim.SGD), at 784-1024-1024-10/b256 and 4096-4096-4096-10/b1024, float32 and float64; the
    ratios side by side; the CPU's user-code step at the small size for the crossover;
 5. GPT: the char GPT's training step at its large size (4 layers, width 128, batch 32), GPU vs CPU; then
-   at its default size (2 layers, width 64), where docs/howto/use-a-gpu.md predicts about even.
+   at its default size (2 layers, width 64), where docs/howto/use-a-gpu.md predicts about even;
+6. CNN: a CIFAR-sized CNN's training step (32 and 64 channels on 3x32x32, batch 128), GPU vs CPU.
 
 Run (from the repository root, CuPy installed):
     PYTHONPATH=. python benchmarks/gpu.py --out gpu_results
@@ -356,6 +357,53 @@ def gpt_training_step(size: str, device: str) -> Callable[[], None]:
     return step
 
 
+def classifier_step(make_model: Callable[[], tg.nn.Module], shape: tuple[int, ...], classes: int, batch: int,
+                    labels_on_device: bool = False) -> Callable[[str], Callable[[], None]]:
+    """A classifier's step on random inputs of `shape`: cross_entropy, SGD with momentum and weight decay."""
+    def make(device: str) -> Callable[[], None]:
+        model = make_model().to(device)
+        opt = tg.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
+        rng = np.random.default_rng(0)
+        x = tg.Tensor(rng.normal(size=(batch,) + shape).astype(model.parameters()[0].dtype), device=device)
+        labels = rng.integers(0, classes, batch)
+        y = tg.Tensor(labels, device=device) if labels_on_device else labels
+
+        def step() -> None:
+            opt.zero_grad()
+            tg.cross_entropy(model(x), y).backward()
+            opt.step()
+
+        return step
+    return make
+
+
+def wider_cnn() -> tg.nn.Module:
+    """32 and 64 channels of 3x3 on 32x32 colour images: a CIFAR-sized CNN, as the examples would grow."""
+    nn = tg.nn
+    return nn.Sequential(nn.Conv2d(3, 32, 3, padding=1, rng=0, dtype=np.float32), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Conv2d(32, 64, 3, padding=1, rng=1, dtype=np.float32), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Flatten(), nn.Linear(64 * 8 * 8, 10, rng=2, dtype=np.float32))
+
+
+@section("wider CNN training step (32 and 64 channels on 3x32x32, batch 128): GPU vs CPU")
+def run_cnn_benchmark() -> dict[str, Any]:
+    """docs/howto/use-a-gpu.md predicts a CIFAR-sized CNN many times faster on a GPU: 178 launches a step."""
+    from tests import foreign_array
+
+    foreign_array.register()
+    make = classifier_step(wider_cnn, (3, 32, 32), 10, 128)
+    counts = launches_of(make("foreign"))
+    results: dict[str, Any] = {"operations per step": counts}
+    print(f"   array operations (kernel launches) per step: {sum(counts['operations'].values())}", flush=True)
+    for device, seconds in ((DEVICE, 2.0), ("cpu", 3.0)):
+        results[device] = per_step(make(device), sync if device == DEVICE else lambda: None, budget=seconds,
+                                   repeats=3) * 1e3
+        print(f"   {device}: {results[device]:.2f} ms per step", flush=True)
+    results["speedup"] = results["cpu"] / results[DEVICE]
+    print(f"   GPU speed-up on the CNN step: {results['speedup']:.2f}x", flush=True)
+    return results
+
+
 @section("char GPT training step (large size, then default): GPU vs CPU")
 def run_gpt_benchmark() -> dict[str, Any]:
     """The issue's figure at the large size; the default size too, where the docs predict about even."""
@@ -385,7 +433,7 @@ def run_gpt_benchmark() -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("gpu_results"), help="folder for gpu.json and the pictures")
-    parser.add_argument("--skip", nargs="*", default=[], choices=["tests", "gradcheck", "examples", "mlp", "gpt"],
+    parser.add_argument("--skip", nargs="*", default=[], choices=["tests", "gradcheck", "examples", "mlp", "gpt", "cnn"],
                         help="sections to leave out")
     parser.add_argument("--budget", type=float, default=540,
                         help="seconds the whole run may take (the device tool's limit is 600 per command)")
@@ -424,6 +472,9 @@ def main() -> None:
         save()
     if "gpt" not in args.skip:
         run_gpt_benchmark()
+        save()
+    if "cnn" not in args.skip:
+        run_cnn_benchmark()
         save()
     if "gradcheck" not in args.skip:
         run_gradcheck()

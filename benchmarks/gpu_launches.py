@@ -22,45 +22,18 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
 import tinygrad_edu as tg  # noqa: E402
-from gpu import gpt_training_step, hand_mlp_step, launches_of, operations_per_step, tg_mlp_step  # noqa: E402
+from gpu import (classifier_step, gpt_training_step, hand_mlp_step, launches_of, operations_per_step,  # noqa: E402
+                 tg_mlp_step, wider_cnn)
 from tests import foreign_array  # noqa: E402
 from tests.test_examples import load_example  # noqa: E402
 
 MakeStep = Callable[[str], Callable[[], None]]
 
 
-def classifier_step(make_model: Callable[[], tg.nn.Module], shape: tuple[int, ...], classes: int, batch: int,
-                    labels_on_device: bool = False) -> MakeStep:
-    """A classifier's step on random inputs of `shape`: cross_entropy, SGD with momentum and weight decay."""
-    def make(device: str) -> Callable[[], None]:
-        model = make_model().to(device)
-        opt = tg.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
-        rng = np.random.default_rng(0)
-        x = tg.Tensor(rng.normal(size=(batch,) + shape).astype(model.parameters()[0].dtype), device=device)
-        labels = rng.integers(0, classes, batch)
-        y = tg.Tensor(labels, device=device) if labels_on_device else labels
-
-        def step() -> None:
-            opt.zero_grad()
-            tg.cross_entropy(model(x), y).backward()
-            opt.step()
-
-        return step
-    return make
-
-
 def mlp_step(sizes: tuple[int, ...], batch: int) -> MakeStep:
     """The digits example's kind of step: an MLP in float32, its labels on the device (so checked there)."""
     return classifier_step(lambda: tg.nn.MLP(list(sizes), activation="relu", rng=0, dtype=np.float32),
                            (sizes[0],), sizes[-1], batch, labels_on_device=True)
-
-
-def wider_cnn() -> tg.nn.Module:
-    """32 and 64 channels of 3x3 on 32x32 colour images: a CIFAR-sized CNN, as the examples would grow."""
-    nn = tg.nn
-    return nn.Sequential(nn.Conv2d(3, 32, 3, padding=1, rng=0, dtype=np.float32), nn.ReLU(), nn.MaxPool2d(2),
-                         nn.Conv2d(32, 64, 3, padding=1, rng=1, dtype=np.float32), nn.ReLU(), nn.MaxPool2d(2),
-                         nn.Flatten(), nn.Linear(64 * 8 * 8, 10, rng=2, dtype=np.float32))
 
 
 def gpt_step(size: str) -> MakeStep:
