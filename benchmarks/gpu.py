@@ -387,7 +387,7 @@ def wider_cnn() -> tg.nn.Module:
 
 @section("wider CNN training step (32 and 64 channels on 3x32x32, batch 128): GPU vs CPU")
 def run_cnn_benchmark() -> dict[str, Any]:
-    """docs/howto/use-a-gpu.md predicts a CIFAR-sized CNN many times faster on a GPU: 178 launches a step."""
+    """docs/howto/use-a-gpu.md predicts a CIFAR-sized CNN many times faster on a GPU: 169 launches a step."""
     from tests import foreign_array
 
     foreign_array.register()

@@ -145,8 +145,10 @@ class ForeignArray(NDArrayOperatorsMixin):
         return _wrap(self._a[_unwrap(index, HOST_ANY)])
 
     def __setitem__(self, index: Any, value: Any) -> None:
-        _count("setitem")
-        self._a[_unwrap(index, HOST_ANY)] = _unwrap(value, HOST_0D)  # (CuPy fills from a NumPy scalar)
+        index = _unwrap(index, HOST_ANY)
+        if not _writes_itself(self._a, index, value):  # (`a[i] += b` ends by setting a[i] to itself)
+            _count("setitem")
+        self._a[index] = _unwrap(value, HOST_0D)  # (CuPy fills from a NumPy scalar)
 
     # ---- NumPy's protocols
     def __array_ufunc__(self, ufunc: Any, method: str, *args: Any, **kwargs: Any) -> Any:
@@ -157,6 +159,20 @@ class ForeignArray(NDArrayOperatorsMixin):
         _check_call(name, _cupy_function(name), args, kwargs)
         _count(func.__name__, args)
         return _wrap(func(*_unwrap(args, HOST_NONE), **_unwrap(kwargs, HOST_NONE)))
+
+
+def _writes_itself(array: np.ndarray, index: Any, value: Any) -> bool:
+    """Whether `array[index] = value` sets a view to itself, which CuPy skips without a kernel (its
+    _scatter_op returns when the value is the view's own memory, shape and strides): what Python does
+    last in `a[i] += b`, after the in-place add on the view a[i]."""
+    if type(value) is not ForeignArray:
+        return False
+    items = index if type(index) is tuple else (index,)
+    if any(isinstance(i, (np.ndarray, list)) for i in items):  # fancy indexing: a gather, then a scatter
+        return False
+    view = array[index]
+    return (isinstance(view, np.ndarray) and view.shape == value._a.shape and view.strides == value._a.strides
+            and view.__array_interface__["data"][0] == value._a.__array_interface__["data"][0])
 
 
 # ndarray id -> its wrapper while that lives: `a.base` is one object, as CuPy's is (the engine tracks
