@@ -530,3 +530,27 @@ def test_python_protocols_on_a_device(device: str) -> None:
     assert (grid.shape, grid.dtype, grid.ndim, grid.size(), grid.size(1), grid.dim(), grid.ndimension()) == \
         ((2, 3), np.float64, 2, (2, 3), 3, 2, 2)
     assert (grid.numel(), grid.nelement(), grid.element_size(), grid.is_leaf) == (6, 6, 8, True)
+
+
+@pytest.mark.parametrize("device", ["cpu", "foreign"])
+def test_the_graph_tools_take_the_graph_of_every_case(device: str) -> None:
+    """draw_graph, graph_stats, trace_backward, gradient_flow and explain on the graph each case above
+    makes, on the CPU and on the device: every input in the graph is drawn, traced and explained, and
+    what the edges leaving it carry adds up to its gradient. (A constant of shape (1, 1), `[[0.5]] * x`,
+    broke trace_backward and explain.)"""
+    for name, (call, arrays) in CASES.items():
+        inputs = [Tensor(a, requires_grad=a.dtype.kind == "f", device=device, label=f"in{k}") for k, a in enumerate(arrays)]
+        outs = [o for o in _outputs(call(*inputs)) if o.requires_grad]
+        if not outs:
+            continue
+        loss = sum((o * 1.0).sum() for o in outs)
+        in_graph = {id(n) for n in tg.topological_order(loss)}
+        leaves = [t for t in inputs if id(t) in in_graph]
+        assert tg.graph_stats(loss).by_op["leaf"] == len(leaves), name
+        loss.backward(retain_graph=True)
+        drawing, trace, flow = tg.draw_graph(loss).source, tg.trace_backward(loss), tg.gradient_flow(loss)
+        for leaf in leaves:
+            assert leaf.label in drawing and f"dL/d{leaf.label}" in trace, f"{name}: {leaf.label} missing"
+            assert tg.explain(leaf, loss).startswith(f"dL/d{leaf.label} = "), name
+            total = sum(to_host(g) for (source, _), g in flow.edges.items() if source is leaf)
+            assert_close(total, to_host(leaf.grad), f"{name}: the edges leaving {leaf.label}", atol=1e-10, rtol=1e-10)

@@ -57,8 +57,10 @@ def label(rows: Iterable[str]) -> str:
 
 
 def number(x: Any, precision: int = 4) -> str:
-    """A float in `precision` significant digits: 0.2350, -1.2e-05, nan."""
-    x = float(x)
+    """A float in `precision` significant digits: 0.2350, -1.2e-05, nan. x is a number or an array of one
+    element, of any shape (NumPy converts only 0-d ones), on the host or a device."""
+    if type(x) is not float:
+        x = float(x.reshape(()) if getattr(x, "ndim", 0) else x)
     if x == 0:
         return "0"
     if not math.isfinite(x):
