@@ -55,9 +55,7 @@ def _params_to_device(call: Any, device: str) -> None:
 OPS_THAT_READ = {
     ("erf", "forward"): "float64: which of Cody's three branches any element needs (float32 has one branch)",
     ("gelu", "forward"): "float64: erf's branches, as erf",
-    ("pow", "backward"): "the exponent's gradient: whether any base is 0 (where log would give -inf)",
     ("prod", "backward"): "whether any element is 0 (then the product of the others is computed apart)",
-    ("softplus", "backward"): "whether any element is above the threshold, where the rule is 1",
 }
 
 

@@ -310,7 +310,7 @@ def _pow_grad_exponent(g: Any, out: Any, x: Any, y: Any) -> Any:
     # at y == 0 the limit from x > 0 is 0 as well (PyTorch's convention); for y < 0, 0**y is inf: the
     # rule's nan says there is no derivative
     flat = (_values(x) == 0) & (_values(y) >= 0)
-    return g * out * call(LOG, _one_where(x, flat) if flat.any() else x)
+    return g * out * call(LOG, _one_where(x, flat))  # (always: asking whether any is would make a GPU wait)
 
 
 POW: Op = define(Op(
@@ -1373,6 +1373,9 @@ def _softplus_grad(g: Any, out: Any, x: Any, beta: float = 1.0, threshold: float
     above = _raw(x) * beta > threshold
     if type(above) is bool:
         return g if above else g * s
+    if is_array(s) and is_array(above):  # a fresh array: 1 written where above, not asked about (a GPU would wait)
+        np.copyto(s, 1, where=above)
+        return g * s
     if not above.any():
         return g * s
     return g * (s * ~above + above)
