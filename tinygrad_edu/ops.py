@@ -310,7 +310,7 @@ def _pow_grad_exponent(g: Any, out: Any, x: Any, y: Any) -> Any:
     # at y == 0 the limit from x > 0 is 0 as well (PyTorch's convention); for y < 0, 0**y is inf: the
     # rule's nan says there is no derivative
     flat = (_values(x) == 0) & (_values(y) >= 0)
-    return g * out * call(LOG, _one_where(x, flat))  # (always: asking whether any is would make a GPU wait)
+    return g * out * call(LOG, _one_where(x, flat))  # (always: asking whether any base is 0 would make a GPU wait)
 
 
 POW: Op = define(Op(
