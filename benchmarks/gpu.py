@@ -17,7 +17,8 @@ each one guarded (a failure is printed and the next runs), in the order they run
    ratios side by side; the CPU's user-code step at the small size for the crossover;
 5. GPT: the char GPT's training step at its large size (4 layers, width 128, batch 32), GPU vs CPU; then
    at its default size (2 layers, width 64), where docs/howto/use-a-gpu.md predicts about even;
-6. CNN: a CIFAR-sized CNN's training step (32 and 64 channels on 3x32x32, batch 128), GPU vs CPU.
+6. CNN: a CIFAR-sized CNN's training step (32 and 64 channels on 3x32x32, batch 128), GPU vs CPU; then the
+   char LSTM's step (hidden 64, batch 64), where the docs predict the CPU faster.
 
 Run (from the repository root, CuPy installed):
     PYTHONPATH=. python benchmarks/gpu.py --out gpu_results
@@ -404,6 +405,27 @@ def run_cnn_benchmark() -> dict[str, Any]:
     return results
 
 
+def lstm_training_step(device: str, kind: str = "lstm") -> Callable[[], None]:
+    """The char_lstm example's own step on one batch of 64 names (so every step runs as many time steps),
+    AdamW, clipping (its schedule left out)."""
+    from tests.test_examples import load_example
+
+    lstm = load_example("char_lstm")
+    X, Y = tg.data.name_sequences("train")
+    model = lstm.CharModel(kind).to(device)
+    opt = tg.optim.AdamW(model.parameters(), lr=lstm.LR, weight_decay=lstm.WEIGHT_DECAY)
+    xb, yb = lstm.trim(X[:lstm.BATCH_SIZE], Y[:lstm.BATCH_SIZE])
+
+    def step() -> None:
+        loss = lstm.sequence_loss(model(xb)[0], yb)
+        opt.zero_grad()
+        loss.backward()
+        tg.nn.utils.clip_grad_norm_(model.parameters(), lstm.MAX_NORM)
+        opt.step()
+
+    return step
+
+
 @section("char GPT training step (large size, then default): GPU vs CPU")
 def run_gpt_benchmark() -> dict[str, Any]:
     """The issue's figure at the large size; the default size too, where the docs predict about even."""
@@ -427,6 +449,24 @@ def run_gpt_benchmark() -> dict[str, Any]:
         print(f"   GPU speed-up on the {size} GPT step: {found['speedup']:.2f}x "
               f"({config.n_layer} layers, width {config.n_embd}, batch {config.batch_size})", flush=True)
         results[size] = found
+    return results
+
+
+@section("char LSTM training step (hidden 64, batch 64): GPU vs CPU")
+def run_lstm_benchmark() -> dict[str, Any]:
+    """docs/howto/use-a-gpu.md predicts the LSTM slower on a GPU: its time steps run one after another."""
+    from tests import foreign_array
+
+    foreign_array.register()
+    counts = launches_of(lstm_training_step("foreign"))
+    results: dict[str, Any] = {"operations per step": counts}
+    print(f"   array operations (kernel launches) per step: {sum(counts['operations'].values())}", flush=True)
+    for device, seconds in ((DEVICE, 1.5), ("cpu", 1.5)):
+        results[device] = per_step(lstm_training_step(device), sync if device == DEVICE else lambda: None,
+                                   budget=seconds, repeats=3) * 1e3
+        print(f"   {device}: {results[device]:.2f} ms per step", flush=True)
+    results["speedup"] = results["cpu"] / results[DEVICE]
+    print(f"   GPU speed-up on the LSTM step: {results['speedup']:.2f}x", flush=True)
     return results
 
 
@@ -475,6 +515,8 @@ def main() -> None:
         save()
     if "cnn" not in args.skip:
         run_cnn_benchmark()
+        save()
+        run_lstm_benchmark()
         save()
     if "gradcheck" not in args.skip:
         run_gradcheck()

@@ -22,8 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
 import tinygrad_edu as tg  # noqa: E402
-from gpu import (classifier_step, gpt_training_step, hand_mlp_step, launches_of, operations_per_step,  # noqa: E402
-                 tg_mlp_step, wider_cnn)
+from gpu import (classifier_step, gpt_training_step, hand_mlp_step, launches_of, lstm_training_step,  # noqa: E402
+                 operations_per_step, tg_mlp_step, wider_cnn)
 from tests import foreign_array  # noqa: E402
 from tests.test_examples import load_example  # noqa: E402
 
@@ -69,6 +69,7 @@ def main() -> None:
         "wider CNN (32 and 64 channels on 3x32x32), batch 128, the same SGD": classifier_step(wider_cnn, (3, 32, 32), 10, 128),
         "char GPT default (2 layers, width 64), AdamW, clipping": gpt_step("default"),
         "char GPT large (4 layers, width 128), AdamW, clipping": gpt_step("large"),
+        "char LSTM (char_lstm: hidden 64), batch 64 names, AdamW, clipping": lstm_training_step,
     }
     print("| training step | launches | reads | GPU floor (launches x 15-30 µs) | CPU step |\n|---|---:|---:|---:|---:|")
     for name, make in steps.items():

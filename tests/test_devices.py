@@ -780,7 +780,7 @@ def test_the_device_script_runs_through_on_the_fake_device(tmp_path: Path) -> No
     assert done.returncode == 0, done.stderr[-2000:]
     results = json.loads((tmp_path / "gpu.json").read_text())
     sections = {k: v for k, v in results.items() if k not in ("machine", "seconds")}
-    assert len(sections) == 4, list(sections)  # (MLP, GPT, CNN and gradcheck; the tests and examples need a GPU)
+    assert len(sections) == 5, list(sections)  # (MLP, GPT, CNN, LSTM, gradcheck; the tests and examples need a GPU)
     assert not [k for k, v in sections.items() if "error" in v], done.stdout[-3000:]
     gradcheck = next(v for k, v in sections.items() if k.startswith("gradcheck"))
     assert set(gradcheck) == set(ALL_OPS) and set(gradcheck.values()) == {"ok"}
