@@ -37,7 +37,7 @@ from tinygrad_edu.device import Device, register_device
 # calls that launch a kernel on CuPy, by name; views (reshape, T, basic slicing) and allocations (empty) do not
 OPERATIONS: collections.Counter[str] = collections.Counter()
 _NOT_KERNELS = {"reshape", "view", "transpose", "swapaxes", "squeeze", "ravel", "empty", "empty_like",
-                "broadcast_to", "expand_dims", "moveaxis"}
+                "broadcast_to", "expand_dims", "moveaxis", "ndim", "shape", "size"}
 
 # reads of device values on the host, by how they were read (get, item, float, int, bool, tolist)
 HOST_READS: collections.Counter[str] = collections.Counter()
@@ -49,9 +49,19 @@ def _count(name: str, args: Any = ()) -> None:
 
 
 def _launches(name: str, args: Any) -> int:
-    """The kernels CuPy launches for a call: one, except for concatenate (and stack, made of it), which
-    copies each array with a kernel of its own unless it joins more than 8 arrays of one dtype of under
-    1 MiB on average: then one kernel copies them all (cupy/_core/_routines_manipulation.pyx, _concatenate)."""
+    """The kernels CuPy launches for a call: one, except for
+    - concatenate (and stack, made of it), which copies each array with a kernel of its own unless it
+      joins more than 8 arrays of one dtype of under 1 MiB on average: then one kernel copies them all
+      (cupy/_core/_routines_manipulation.pyx, _concatenate);
+    - matmul, which first copies an operand cuBLAS cannot read as it is (cupy/_core/_routines_linalg.pyx):
+      with more than 2 dims, every matrix operand that is not C-contiguous in the product's dtype
+      (`ascontiguousarray`); with 2, one that is neither C- nor F-contiguous (`_mat_to_cublas_contiguous`)."""
+    if name == "matmul" and len(args) >= 2:
+        a, b = (x._a if type(x) is ForeignArray else np.asarray(x) for x in args[:2])
+        if max(a.ndim, b.ndim) > 2:
+            dtype = np.promote_types(np.promote_types(a.dtype, b.dtype), np.float32)  # (float16 is computed in float32)
+            return 1 + sum(x.ndim > 1 and not (x.flags.c_contiguous and x.dtype == dtype) for x in (a, b))
+        return 1 + sum(x.ndim == 2 and not (x.flags.c_contiguous or x.flags.f_contiguous) for x in (a, b))
     if name not in ("concatenate", "stack") or not args:
         return 1
     arrays = list(args[0])
@@ -265,7 +275,7 @@ def _apply_ufunc(ufunc: Any, method: str, args: Any, kwargs: Any) -> Any:
     if name in ("greater", "greater_equal", "less", "less_equal", "equal", "not_equal"):
         # CuPy's __array_ufunc__ turns a 0-d NumPy array into a number for comparisons (only)
         args = tuple(x.item() if type(x) is np.ndarray and x.ndim == 0 else x for x in args)
-    _count(name if method == "__call__" else f"{name}.{method}")
+    _count(name if method == "__call__" else f"{name}.{method}", args)
     out = kwargs.get("out")
     result = getattr(ufunc, method)(*_unwrap(args, HOST_NONE), **_unwrap(kwargs, HOST_NONE))
     if out is not None:
