@@ -407,7 +407,7 @@ def gpu_against_cpu(what: str, make: Callable[[str], Callable[[], None]], second
 
 @section("wider CNN training step (32 and 64 channels on 3x32x32, batch 128): GPU vs CPU")
 def run_cnn_benchmark() -> dict[str, Any]:
-    """docs/howto/use-a-gpu.md predicts a CIFAR-sized CNN many times faster on a GPU: 169 launches a step."""
+    """docs/howto/use-a-gpu.md predicts a CIFAR-sized CNN many times faster on a GPU: 173 launches a step."""
     return gpu_against_cpu("CNN", classifier_step(wider_cnn, (3, 32, 32), 10, 128), 2.0)
 
 
