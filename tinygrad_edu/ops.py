@@ -1297,14 +1297,6 @@ GELU: Op = define(Op(
 ))
 
 
-def _gelu_tanh(x: np.ndarray) -> np.ndarray:
-    t = np.tanh(_GELU_K * (x + _GELU_C * (x * x * x)))
-    t += 1
-    t *= x
-    t *= 0.5
-    return t
-
-
 def _gelu_tanh_saving(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The output, and t = tanh(k(x + c·x³)) for the rule: the tanh is most of the rule's cost."""
     t = np.tanh(_GELU_K * (x + _GELU_C * (x * x * x)))
@@ -1334,7 +1326,7 @@ def _gelu_tanh_grad(g: Any, out: Any, x: Any, saved: Any = None) -> Any:  # ½(1
 
 
 GELU_TANH: Op = define(Op(
-    "gelu_tanh", "gelu(tanh)", _gelu_tanh,
+    "gelu_tanh", "gelu(tanh)", lambda x: _gelu_tanh_saving(x)[0],
     vjps=(_gelu_tanh_grad,), saving_forward=_gelu_tanh_saving,
     derivatives=("½(1 + t) + ½x(1 - t²)·√(2/π)(1 + 3·0.044715·x²)",), domain=("real",),
     scalar_forward=lambda x: 0.5 * x * (1 + math.tanh(_GELU_K * (x + _GELU_C * x * x * x))),
