@@ -208,6 +208,36 @@ def numpy_error_types(e: BaseException | None) -> tuple[type[BaseException], ...
     return types
 
 
+KIND_RANK = {"b": 0, "u": 1, "i": 1, "f": 2}  # bool < integers < floats
+
+
+def torch_dtype(natives: Sequence[Any]) -> np.dtype:
+    """The model of PyTorch's type promotion (torch.result_type), which the library follows for ops that
+    combine operands elementwise, matmul and joins: operands with dims decide; 0-d ones (numbers made
+    tensors) only with a kind above all of theirs; within a kind NumPy's table, across kinds the highest."""
+    def combine(dtypes: list[np.dtype]) -> np.dtype:
+        top = max(KIND_RANK[d.kind] for d in dtypes)
+        return np.result_type(*[d for d in dtypes if KIND_RANK[d.kind] == top])
+
+    arrays = [np.asarray(n) for n in natives]
+    dims, zero = [a.dtype for a in arrays if a.ndim], [a.dtype for a in arrays if not a.ndim]
+    if not dims:
+        return combine(zero)
+    if zero and KIND_RANK[combine(zero).kind] > KIND_RANK[combine(dims).kind]:
+        return combine(zero)
+    return combine(dims)
+
+
+def is_cast_of(recorded: Any, operand: Tensor) -> bool:
+    """Whether an op recorded a cast of its operand (to the promoted dtype) in its place: an astype node of
+    it, or, for a constant, a constant of the same values."""
+    if recorded.dtype == operand.dtype:
+        return False
+    if recorded.op is not None:
+        return recorded.op is REGISTRY["astype"] and recorded.inputs[0] is operand
+    return bool(np.array_equal(recorded.data, operand.data.astype(recorded.dtype), equal_nan=True))
+
+
 def max_abs(x: Any) -> float:
     a = np.asarray(x, dtype=np.float64)
     a = a[np.isfinite(a)]
@@ -345,9 +375,14 @@ class FuzzMachine(RuleBasedStateMachine):
         value: bool = False,
         known: Sequence[Callable[..., str | None]] = (),
         ctx: dict[str, Any] | None = None,
+        promote: bool = False,
     ) -> Any:
-        """Apply an op through the public API; check the outcome and the result; keep it for later steps."""
+        """Apply an op through the public API; check the outcome and the result; keep it for later steps.
+        promote: the operands are cast to PyTorch's promoted dtype first (torch_dtype), as the library does."""
         native = [c.native for c in children]
+        if promote:
+            dtype = torch_dtype(native)
+            native = [np.asarray(n).astype(dtype) for n in native]
         np_error: BaseException | None = None
         ref: Any = None
         try:
@@ -394,7 +429,8 @@ class FuzzMachine(RuleBasedStateMachine):
             assert out.op is REGISTRY[name], f"{rule}: recorded {out.op}, expected {name!r}"
             assert len(out.inputs) == len(children), f"{rule}: {len(out.inputs)} inputs recorded"
             for inp, c in zip(out.inputs, children):
-                assert c.obj is None or inp is c.obj, f"{rule}: input recorded is not the operand given"
+                assert c.obj is None or inp is c.obj or is_cast_of(inp, c.obj), (
+                    f"{rule}: input recorded is neither the operand given nor its cast")
             e = Expr(out, "op", data, name=name, fn=fn, children=children, is_value=value)
             e.drift = drift(e)
             self.check_vjp(rule, e)
@@ -557,7 +593,7 @@ class FuzzMachine(RuleBasedStateMachine):
             thunk = (lambda: pyop(operand, a.obj)) if reflected else (lambda: pyop(a.obj, operand))
         children = [other, a] if reflected else [a, other]
         ref = BINARY_REF[op]
-        return self.op("tensor_binary", op, thunk, children, simple(ref), nograd=nograd, expect=expect)
+        return self.op("tensor_binary", op, thunk, children, simple(ref), nograd=nograd, expect=expect, promote=True)
 
     @rule(target=values, a=values, op=st.sampled_from(sorted(BINARY)), data=st.data(), nograd=NOGRAD)
     def value_binary(self, a: Expr, op: str, data: st.DataObject, nograd: str) -> Any:
@@ -657,7 +693,8 @@ class FuzzMachine(RuleBasedStateMachine):
         else:
             thunk = (lambda: operand @ a.obj) if reflected else (lambda: a.obj @ operand)
         children = [other, a] if reflected else [a, other]
-        return self.op("matmul", "matmul", thunk, children, simple(np.matmul), nograd=nograd, accum=True)
+        return self.op("matmul", "matmul", thunk, children, simple(np.matmul), nograd=nograd, accum=True,
+                       promote=True)
 
     @rule(target=tensors, a=tensors, op=st.sampled_from(["sum", "mean", "max"]), data=st.data(),
           keepdims=st.booleans(), nograd=NOGRAD)
@@ -817,7 +854,8 @@ class FuzzMachine(RuleBasedStateMachine):
         f = np.concatenate if op == "concatenate" else np.stack
         fn = simple(lambda *xs: f(xs, axis=axis))
         joiner = tg.concatenate if op == "concatenate" else tg.stack
-        return self.op("join", op, lambda: joiner(items, axis=axis), children, fn, nograd=nograd, expect=expect)
+        return self.op("join", op, lambda: joiner(items, axis=axis), children, fn, nograd=nograd, expect=expect,
+                       promote=True)
 
     @rule(target=tensors, a=tensors, op=st.sampled_from(["softmax", "log_softmax"]),
           axis=st.none() | st.integers(-4, 3), nograd=NOGRAD)

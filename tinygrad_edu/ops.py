@@ -56,7 +56,8 @@ class Op:
     derivatives: tuple[str, ...]
     domain: tuple[str, ...]  # where tests may sample each input (see DOMAINS)
     scalar_forward: Callable[..., float] | None = None  # float forward; None: not available on Value
-    broadcasting: bool = False  # inputs are broadcast and type-promoted: the engine sums gradients back
+    # inputs are broadcast and type-promoted (PyTorch's rule, tensor._promotion): the engine sums gradients back
+    broadcasting: bool = False
     reads: tuple[int, ...] | None = None  # the inputs whose values the rules read (None: all of them)
     # (*inputs) -> why the forward refused them, in words clearer than NumPy's (None: NumPy's words);
     # asked only after a failure, so that the forward stays NumPy's own function

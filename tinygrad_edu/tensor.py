@@ -32,8 +32,12 @@ def _binary_operator(op: Op) -> Callable[[Tensor, Any], Tensor]:
     def operator(x: Tensor, y: Any) -> Tensor:
         if type(y) is not Tensor and not isinstance(y, Tensor):
             return _binary(op, x, y)
+        xd, yd = x.data, y.data
+        if xd.dtype is not yd.dtype and (cast := _weakly_promoted((x, y))) is not None:
+            x, y = cast
+            xd, yd = x.data, y.data
         try:
-            data = forward(x.data, y.data)
+            data = forward(xd, yd)
         except (ValueError, IndexError, TypeError) as e:
             moved = _with_host_scalars_moved((x, y))
             if moved is not None:
@@ -73,9 +77,9 @@ def _comparison(ufunc: Any, name: str) -> Callable[[Tensor, Any], Any]:
     def compare(self: Tensor, other: Any) -> Any:
         if not isinstance(other, (Tensor, *_COMPARABLE)):
             return NotImplemented  # (== with a Value, None or a string: Python's own answer)
-        y = _operand_on(other, self)
+        x, y = _weak_arrays(self.data, _operand_on(other, self))
         try:
-            return _leaf(_result(ufunc(self.data, y)))
+            return _leaf(_result(ufunc(x, y)))
         except (ValueError, TypeError) as e:
             raise _mixed_devices(name, [self.data, y]) or type(e)(
                 f"{name} on shapes {self.shape} and {np.shape(y)}: {e}") from None
@@ -91,7 +95,7 @@ def _bitwise(ufunc: Any, symbol: str) -> Callable[[Tensor, Any], Tensor]:
         y = y if is_array(y) else np.asarray(y)
         if self.dtype.kind not in "biu" or y.dtype.kind not in "biu":
             raise TypeError(f"{symbol} is defined for boolean and integer tensors only, got {self.dtype} and {y.dtype}")
-        return _leaf(_result(ufunc(self.data, y)))
+        return _leaf(_result(ufunc(*_weak_arrays(self.data, y))))
 
     return logic
 
@@ -687,7 +691,7 @@ class Tensor(Node):
         if self.op is not None:
             return _binary(op, self, other)
         self._check_in_place(f"t {symbol} v")
-        y = _operand_on(other, self)
+        _, y = _weak_arrays(self.data, _operand_on(other, self))  # computed in this tensor's dtype, as in PyTorch
         try:
             op.forward(self.data, y, out=self.data, casting="same_kind")
         except (ValueError, TypeError) as e:
@@ -1236,7 +1240,10 @@ class Tensor(Node):
             return _apply(op, tuple(_as_tensor(a, like, op) for a in args))
         if ufunc in _COMPARISON_UFUNCS and method == "__call__":  # array < tensor: a boolean tensor
             like = next(a for a in args if isinstance(a, Tensor))
-            return _leaf(_result(ufunc(*[_operand_on(a, like) for a in args], **kwargs)))
+            operands = [_operand_on(a, like) for a in args]
+            if len(operands) == 2 and is_array(operands[0]):
+                operands = list(_weak_arrays(*operands))
+            return _leaf(_result(ufunc(*operands, **kwargs)))
         if any(isinstance(a, Tensor) and a.requires_grad for a in args):
             raise TypeError(
                 f"numpy.{ufunc.__name__} is not differentiable in tinygrad_edu; "
@@ -1346,6 +1353,12 @@ def _apply(op: Op, inputs: tuple[Tensor, ...], params: dict[str, Any] | None = N
         return _apply1(op, inputs[0], params)
     if len(inputs) == 2 and not params and op.saving_forward is None:
         return _binary_operator(op)(*inputs)
+    if op.broadcasting:
+        first = inputs[0].data.dtype
+        for t in inputs:
+            if t.data.dtype is not first:  # (a loop, not any(): this is every Linear layer's path)
+                inputs = _weakly_promoted(inputs) or inputs
+                break
     mode = _grad_mode.on_each_op
     recording = mode and any(x.requires_grad for x in inputs)
     try:
@@ -1366,6 +1379,50 @@ def _apply(op: Op, inputs: tuple[Tensor, ...], params: dict[str, Any] | None = N
         if mode == RECORD_AND_CHECK:
             check_forward(t)
     return t
+
+
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}  # PyTorch's order of kinds: bool < integers < floats
+
+
+def _promotion(arrays: Sequence[Any]) -> np.dtype | None:
+    """The dtype PyTorch computes an elementwise op of these arrays in, where NumPy's would differ; else None.
+
+    PyTorch has two rules NumPy lacks, and both keep a float32 model in float32:
+    - an integer (or bool) with a float gives that float: `ids_int64 * x_float32` is float32 (NumPy: float64);
+    - an operand of 0 dims (a 0-d tensor, or a number made into one) sets the dtype only when its category
+      is higher than every operand with dims: `x_float32 * Tensor(2.0)` and `x / np.sqrt(d)` stay float32
+      (NumPy makes them float64: twice the memory and, on a GPU, far more time), `ids_int32 * Tensor(2)`
+      stays int32. Within a category NumPy's rule is PyTorch's (float32 with float64 gives float64)."""
+    with_dims = [a.dtype for a in arrays if a.ndim]
+    zero_d = [a.dtype for a in arrays if not a.ndim]
+    target = _promoted(with_dims or zero_d)
+    if with_dims and zero_d and _CATEGORY[(zero := _promoted(zero_d)).kind] > _CATEGORY[target.kind]:
+        target = zero
+    return None if np.result_type(*with_dims, *zero_d) == target else target
+
+
+def _promoted(dtypes: list[np.dtype]) -> np.dtype:
+    """PyTorch's promotion of operands that weigh alike: NumPy's within the highest category among them."""
+    top = max(_CATEGORY[d.kind] for d in dtypes)
+    return np.result_type(*[d for d in dtypes if _CATEGORY[d.kind] == top])
+
+
+def _weakly_promoted(inputs: Sequence[Tensor]) -> tuple[Tensor, ...] | None:
+    """The inputs of an elementwise op cast to PyTorch's dtype for them (_promotion; a float tensor by
+    a recorded cast, so that its gradient comes back in its own dtype); None when NumPy's promotion is it.
+    Asked only when the dtypes differ."""
+    target = _promotion([t.data for t in inputs])
+    if target is None:
+        return None
+    return tuple(t if t.data.dtype == target else _cast(t, target) for t in inputs)
+
+
+def _weak_arrays(a: Any, b: Any) -> tuple[Any, Any]:
+    """Two arrays (or an array and a number) as an elementwise computation outside the graph takes them
+    (comparisons, logic, in-place updates): PyTorch's promotion, as _weakly_promoted gives a recorded op."""
+    if not is_array(b) or a.dtype is b.dtype or (target := _promotion((a, b))) is None:
+        return a, b
+    return a.astype(target, copy=False), b.astype(target, copy=False)
 
 
 def _mixed_devices(name: str, arrays: list[Any]) -> RuntimeError | None:
@@ -1409,8 +1466,9 @@ def _binary(op: Op, x: Tensor, other: Any, reflected: bool = False) -> Tensor:
     if kind is Tensor:
         y = other
     elif not (x.requires_grad and _grad_mode.on_each_op) and (
-        kind is float or kind is int or (kind is np.ndarray and other.dtype.kind in "fiub" and type(x.data) is np.ndarray)
-    ):  # nothing will be recorded: no constant node for the operand (NumPy adapts numbers to the dtype as we do)
+        kind is float or kind is int or (kind is np.ndarray and other.dtype is x.data.dtype and type(x.data) is np.ndarray)
+    ):  # nothing will be recorded: no constant node for the operand (NumPy adapts numbers to the dtype as we
+        # do; arrays of another dtype go to the operator, which promotes as PyTorch does)
         args = (other, x.data) if reflected else (x.data, other)
         try:
             data = op.forward(*args)
@@ -1450,6 +1508,8 @@ def _as_tensor(x: Any, like: Tensor, op: Op, copy: bool = True) -> Tensor:
             f"{op.name}: cannot combine a Tensor with a {type(x).__name__}; use Tensors for both "
             "(a Value is a scalar of the scalar engine)"
         )
+    if isinstance(x, np.generic) and x.dtype.kind in "biuf":  # NumPy's scalars are numbers, as in PyTorch
+        x = x.item()
     if isinstance(x, (bool, int, float)):  # Python numbers adapt to the tensor's dtype, as in NumPy
         return _leaf(array_module(like.data).asarray(x, dtype=np.result_type(like.data.dtype, x)))
     if isinstance(x, (np.ndarray, np.generic, list, tuple)):  # on the tensor's device, as an array is above
@@ -1521,6 +1581,8 @@ def _operand_on(x: Any, like: Tensor) -> Any:
         if x.data.ndim or type(x.data) is not np.ndarray:
             return x.data
         x = x.data
+    elif isinstance(x, np.generic) and x.dtype.kind in "biuf":  # a number, as in PyTorch (_promotion)
+        return x.item()
     if type(like.data) is np.ndarray or not isinstance(x, (np.ndarray, np.generic, list, tuple)):
         return x
     return move_to(np.asarray(x), like.device)
