@@ -30,6 +30,71 @@ def minimum(input: Any, other: Any) -> Any:  # noqa: A002
     return _operand(input).minimum(other)
 
 
+def add(input: Any, other: Any, *, alpha: Any = 1) -> Any:  # noqa: A002
+    """input + alpha·other (see Tensor.add)."""
+    x = _operand(input)
+    return x.add(other, alpha=alpha) if isinstance(x, Tensor) else x + (other if alpha == 1 else other * alpha)
+
+
+def sub(input: Any, other: Any, *, alpha: Any = 1) -> Any:  # noqa: A002
+    """input - alpha·other (see Tensor.sub)."""
+    x = _operand(input)
+    return x.sub(other, alpha=alpha) if isinstance(x, Tensor) else x - (other if alpha == 1 else other * alpha)
+
+
+subtract = sub
+
+
+def mul(input: Any, other: Any) -> Any:  # noqa: A002
+    """input · other elementwise."""
+    return _operand(input) * other
+
+
+multiply = mul
+
+
+def div(input: Any, other: Any, *, rounding_mode: str | None = None) -> Any:  # noqa: A002
+    """input / other elementwise, or its quotient rounded "floor" or "trunc" (see Tensor.div)."""
+    x = _operand(input)
+    return x / other if rounding_mode is None else x.div(other, rounding_mode=rounding_mode)
+
+
+divide = div
+
+
+def true_divide(input: Any, other: Any) -> Any:  # noqa: A002
+    """input / other elementwise, a float quotient also of integers."""
+    return _operand(input) / other
+
+
+def pow(input: Any, exponent: Any) -> Any:  # noqa: A001, A002
+    """input ** exponent elementwise; input may be a number (`tg.pow(2, x)`)."""
+    return _operand(input) ** exponent
+
+
+def neg(input: Any) -> Any:  # noqa: A002
+    """-input elementwise."""
+    return -_operand(input)
+
+
+negative = neg
+
+
+def isnan(input: Any) -> Tensor:  # noqa: A002
+    """True where input is NaN: a boolean tensor."""
+    return (input if isinstance(input, Tensor) else Tensor(input)).isnan()
+
+
+def isinf(input: Any) -> Tensor:  # noqa: A002
+    """True where input is infinite: a boolean tensor."""
+    return (input if isinstance(input, Tensor) else Tensor(input)).isinf()
+
+
+def isfinite(input: Any) -> Tensor:  # noqa: A002
+    """True where input is neither NaN nor infinite: a boolean tensor."""
+    return (input if isinstance(input, Tensor) else Tensor(input)).isfinite()
+
+
 def clamp(input: Any, min: Any = None, max: Any = None) -> Any:  # noqa: A002
     """input limited to [min, max] (see Tensor.clamp)."""
     return _operand(input).clamp(min, max)

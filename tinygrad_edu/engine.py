@@ -82,6 +82,32 @@ def enable_grad() -> GradMode:
     return GradMode("recording", True)
 
 
+class set_grad_enabled(GradMode):  # noqa: N801 (PyTorch's name)
+    """Record (True) or not (False) from this call on, as `torch.set_grad_enabled(mode)`; in a `with`
+    block or on a decorated function, only there: `with tg.set_grad_enabled(phase == "train"):`. Per thread."""
+
+    def __init__(self, mode: bool) -> None:
+        super().__init__("recording", bool(mode))
+        super().__enter__()  # at once, as PyTorch's: a plain call switches recording
+
+    def __enter__(self) -> None:  # (switched when made)
+        pass
+
+    def __call__(self, func: Any) -> Any:  # as a decorator: the mode of the calls only, not from here on
+        super().__exit__(None, None, None)
+        return super().__call__(func)
+
+    # each decorated call gets a plain GradMode, which switches on entry (not when made)
+    def _recreate_cm(self) -> GradMode:  # type: ignore[override]
+        return GradMode(self.switch, self.on)
+
+
+def inference_mode(mode: bool = True) -> GradMode:
+    """Record nothing inside, as `torch.inference_mode()` (also a decorator); here the same as no_grad
+    (PyTorch's also marks the tensors made inside as never to be recorded later). Per thread."""
+    return GradMode("recording", not mode)
+
+
 # --------------------------------------------------------------------------- anomaly mode
 
 

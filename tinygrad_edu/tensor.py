@@ -13,7 +13,7 @@ import numpy as np
 from . import ops
 from .device import Device, array_module, device_of, get_device, is_array, move_to, to_host
 from .checks import check_forward, clock, mark_modified
-from .engine import RECORD_AND_CHECK, Node, _grad_mode
+from .engine import RECORD_AND_CHECK, Node, _grad_mode, no_grad
 from .ops import Op
 from .random import generator as random_generator
 
@@ -537,6 +537,64 @@ class Tensor(Node):
         """1 / x elementwise (one division node)."""
         return 1 / self
 
+    # ---- the operators' method forms, with PyTorch's names: the same one node as the operator
+    def add(self, other: Any, *, alpha: Any = 1) -> Tensor:
+        """self + alpha·other (`x.add(y)` is `x + y`)."""
+        return self + _times_alpha(other, alpha, self, "add")
+
+    def sub(self, other: Any, *, alpha: Any = 1) -> Tensor:
+        """self - alpha·other (`x.sub(y)` is `x - y`)."""
+        return self - _times_alpha(other, alpha, self, "sub")
+
+    subtract = sub
+
+    def mul(self, other: Any) -> Tensor:
+        """self · other elementwise (`x * y`)."""
+        return self * other
+
+    multiply = mul
+
+    def div(self, other: Any, *, rounding_mode: str | None = None) -> Tensor:
+        """self / other elementwise; rounding_mode "floor" rounds the quotient down (`x // y`), "trunc"
+        towards 0. The rounded quotients are not differentiable here: a backward through them raises
+        (PyTorch gives them gradient 0)."""
+        if rounding_mode is None:
+            return self / other
+        if rounding_mode == "floor":
+            return self // other
+        if rounding_mode == "trunc":  # floor(q) for q >= 0, -floor(-q) below: exact, as // is
+            with no_grad():
+                negative = (self / other) < 0
+            return where(negative, -((-self) // other), self // other)
+        raise ValueError(f"div: rounding_mode must be None, 'floor' or 'trunc', got {rounding_mode!r}")
+
+    divide = div
+
+    def true_divide(self, other: Any) -> Tensor:
+        """self / other elementwise, a float quotient also of integers."""
+        return self / other
+
+    def pow(self, exponent: Any) -> Tensor:
+        """self ** exponent elementwise (`x.pow(2)` is `x ** 2`)."""
+        return self**exponent
+
+    def multinomial(self, num_samples: int, replacement: bool = False, *,
+                    rng: np.random.Generator | int | None = None) -> Tensor:
+        """Indices drawn with probabilities proportional to this tensor's weights: `tg.multinomial`."""
+        return multinomial(self, num_samples, replacement, rng=rng)
+
+    def isnan(self) -> Tensor:
+        """True where x is NaN: a boolean tensor."""
+        return _leaf(_result(np.isnan(self.data)))
+
+    def isinf(self) -> Tensor:
+        """True where x is +inf or -inf: a boolean tensor."""
+        return _leaf(_result(np.isinf(self.data)))
+
+    def isfinite(self) -> Tensor:
+        """True where x is neither NaN nor infinite: a boolean tensor."""
+        return _leaf(_result(np.isfinite(self.data)))
+
     def erf(self) -> Tensor:
         """The error function 2/√π ∫₀ˣ exp(-t²) dt, elementwise (d/dx = 2/√π·exp(-x²)).
 
@@ -699,8 +757,82 @@ class Tensor(Node):
                 f"{symbol} on a tensor of shape {self.shape} and {np.shape(y)}: {e}") from None
         return self
 
+    # PyTorch's in-place methods: the out-of-place result written into this tensor's array. As for `+=`:
+    # a leaf, or a constant; while recording, only one that needs no gradient (an optimizer's update
+    # inside `tg.no_grad()`); a graph that saved the tensor refuses a later backward.
+    def add_(self, other: Any, *, alpha: Any = 1) -> Tensor:
+        """self += alpha·other, in place: `p.add_(g, alpha=-lr)`."""
+        return self._write_in_place("add_", lambda: self.add(other, alpha=alpha))
+
+    def sub_(self, other: Any, *, alpha: Any = 1) -> Tensor:
+        """self -= alpha·other, in place."""
+        return self._write_in_place("sub_", lambda: self.sub(other, alpha=alpha))
+
+    def mul_(self, other: Any) -> Tensor:
+        """self *= other, in place."""
+        return self._write_in_place("mul_", lambda: self * other)
+
+    def div_(self, other: Any, *, rounding_mode: str | None = None) -> Tensor:
+        """self /= other, in place (rounding_mode as in div)."""
+        return self._write_in_place("div_", lambda: self.div(other, rounding_mode=rounding_mode))
+
+    def pow_(self, exponent: Any) -> Tensor:
+        """self **= exponent, in place."""
+        return self._write_in_place("pow_", lambda: self**exponent)
+
+    def clamp_(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002 (PyTorch's names)
+        """self limited to [min, max], in place."""
+        return self._write_in_place("clamp_", lambda: self.clamp(min, max))
+
+    clip_ = clamp_
+
+    def masked_fill_(self, mask: Any, value: Any) -> Tensor:
+        """value where mask is true, in place."""
+        return self._write_in_place("masked_fill_", lambda: self.masked_fill(mask, value))
+
+    def fill_(self, value: Any) -> Tensor:
+        """Every element set to value (a number or a 0-d tensor), in place."""
+        if np.ndim(_raw(value)) != 0:
+            raise RuntimeError(f"fill_: value must be a number or a 0-d tensor, got shape {np.shape(_raw(value))}")
+        return self._write_in_place("fill_", lambda: self.new_full(self.shape, to_host(_raw(value)).item()))
+
+    def zero_(self) -> Tensor:
+        """Every element set to 0, in place."""
+        return self.fill_(0)
+
+    def copy_(self, src: Any) -> Tensor:
+        """src's values (broadcast to this shape, cast to this dtype, from any device) written into this
+        tensor, in place: `target.copy_(source)`."""
+        if isinstance(src, Tensor) and src.requires_grad and _grad_mode.recording:
+            raise RuntimeError(_UNRECORDED.format(name="copy_", alternative="x = src.clone()"))
+        values = src.data if isinstance(src, Tensor) else src
+        values = move_to(values if is_array(values) else np.asarray(values), self.device)
+        try:
+            fits = np.broadcast_shapes(np.shape(values), self.shape) == self.shape
+        except ValueError:
+            fits = False
+        if not fits:
+            raise RuntimeError(f"copy_: a source of shape {np.shape(values)} does not broadcast to this tensor's "
+                               f"shape {self.shape}")
+        self._check_in_place("x.copy_(src)")
+        self.data[...] = values
+        return self
+
+    def _write_in_place(self, name: str, result_of: Callable[[], Tensor]) -> Tensor:
+        self._check_in_place(f"x.{name}(...)")
+        result = result_of()
+        if result.requires_grad:  # an operand needs a gradient, which a write into this array would lose
+            raise RuntimeError(_UNRECORDED.format(name=name, alternative=f"x = x.{name.rstrip('_')}(...)"))
+        if result.shape != self.shape:
+            raise RuntimeError(f"{name}: the result's shape {result.shape} does not fit this tensor's shape "
+                               f"{self.shape} (an in-place op does not broadcast its target)")
+        if not np.can_cast(result.dtype, self.dtype, "same_kind"):
+            raise RuntimeError(f"{name}: the result's dtype {result.dtype} can't be cast to this tensor's {self.dtype}")
+        self.data[...] = result.data
+        return self
+
     def _check_in_place(self, what: str) -> None:
-        if self.requires_grad and _grad_mode.recording:
+        if self.requires_grad and _grad_mode.recording and self.op is None:  # (mark_modified refuses the others)
             raise RuntimeError(
                 f"{what}: this leaf requires grad, so changing it in place while recording would hide the "
                 "change from the graph; do it inside `with tg.no_grad():` (as optimizers do)"
@@ -1459,6 +1591,17 @@ def _forward_error(op: Op, arrays: list[Any], e: Exception) -> Exception:
     except TypeError:  # NumPy's own subclasses take other arguments: use the built-in type they extend
         base = next(b for b in type(e).__mro__ if b in (ValueError, IndexError, TypeError))
         return base(message)
+
+
+_UNRECORDED = ("{name}: an operand requires grad, and a change in place is not recorded here (its gradient would "
+               "be lost); write `{alternative}`, or do it inside `with tg.no_grad():`")
+
+
+def _times_alpha(other: Any, alpha: Any, like: Tensor, name: str) -> Any:
+    """alpha·other for add and sub (other itself when alpha is 1)."""
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Number):
+        raise TypeError(f"{name}: alpha must be a number, got {type(alpha).__name__}")
+    return other if alpha == 1 else _as_tensor(other, like, ops.MUL) * alpha
 
 
 def _binary(op: Op, x: Tensor, other: Any, reflected: bool = False) -> Tensor:
@@ -2271,6 +2414,47 @@ def randint(*args: int, size: Any, rng: np.random.Generator | int | None = None,
     generator = random_generator(rng, "randint")
     return Tensor(generator.integers(low, high, size=_shape((size,) if isinstance(size, numbers.Integral) else (tuple(size),)),
                                      dtype=dtype), device=device)
+
+
+def randperm(n: int, *, rng: np.random.Generator | int | None = None, dtype: Any = np.int64, device: Any = None) -> Tensor:
+    """The integers 0 .. n-1 in a random order (a shuffle of the rows: `X[tg.randperm(len(X))]`).
+
+    >>> sorted(randperm(5, rng=0).tolist())
+    [0, 1, 2, 3, 4]
+    """
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
+        raise ValueError(f"randperm: n must be a non-negative int, got {n!r}")
+    return Tensor(random_generator(rng, "randperm").permutation(int(n)).astype(dtype), device=device)
+
+
+def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,  # noqa: A002 (PyTorch's names)
+                rng: np.random.Generator | int | None = None) -> Tensor:
+    """Indices drawn with probabilities proportional to input's weights (non-negative, any sum), one
+    row of num_samples per row of a 2-D input; without replacement an index comes once at most. As
+    torch.multinomial: the sampling step of a language model, `tg.multinomial(probs, 1)`.
+
+    >>> multinomial(Tensor([0.0, 1.0, 0.0]), 2, replacement=True, rng=0).tolist()
+    [1, 1]
+    """
+    weights = to_host(input.data if isinstance(input, Tensor) else np.asarray(input)).astype(np.float64)
+    if weights.ndim not in (1, 2) or weights.shape[-1] == 0:
+        raise RuntimeError(f"multinomial: expects a 1-D or 2-D tensor of weights, got shape {weights.shape}")
+    if isinstance(num_samples, bool) or not isinstance(num_samples, numbers.Integral) or num_samples <= 0:
+        raise RuntimeError(f"multinomial: num_samples must be a positive int, got {num_samples!r}")
+    rows = weights.reshape(-1, weights.shape[-1])
+    if not np.all(np.isfinite(rows)) or np.any(rows < 0):
+        raise RuntimeError("multinomial: the weights must be finite and non-negative")
+    sums = rows.sum(axis=1)
+    if np.any(sums <= 0):
+        raise RuntimeError("multinomial: a row of weights sums to 0 (nothing to draw)")
+    if not replacement and np.any((rows > 0).sum(axis=1) < num_samples):
+        raise RuntimeError(f"multinomial: cannot draw {num_samples} samples without replacement from a row with "
+                           f"fewer categories of nonzero weight ({int((rows > 0).sum(axis=1).min())})")
+    generator = random_generator(rng, "multinomial")
+    drawn = np.stack([generator.choice(rows.shape[1], size=num_samples, replace=replacement, p=row / total)
+                      for row, total in zip(rows, sums)])
+    device = input.device if isinstance(input, Tensor) else None
+    return Tensor(drawn.reshape(weights.shape[:-1] + (num_samples,)).astype(np.int64), device=device)
 
 
 def arange(start: float, end: float | None = None, step: float = 1, *, dtype: Any = None,
