@@ -368,6 +368,13 @@ def test_functional_linear_keeps_float32_and_refuses_bad_shapes() -> None:
         F.linear(Tensor(np.ones((2, 3))), w, Tensor(np.ones(3)))
     with pytest.raises(RuntimeError, match=r"linear: the weight must have shape \(out_features, in_features\)"):
         F.linear(Tensor(np.ones((2, 3))), Tensor(np.ones(3)))
+    # a tensor of another dtype is refused, as in PyTorch (a float32 layer would compute in float64 silently)
+    with pytest.raises(RuntimeError, match=r"linear: the input \(float64\) and the weight \(float32\) must have the same"):
+        F.linear(Tensor(np.ones((2, 3))), w, b)
+    with pytest.raises(RuntimeError, match=r"linear: the bias \(float64\) and the weight \(float32\) must have the same"):
+        F.linear(Tensor(np.ones((2, 3), dtype=np.float32)), w, Tensor(np.ones(4)))
+    with pytest.raises(RuntimeError, match=r"linear: the input \(int64\) and the weight \(float32\)"):
+        Linear(3, 4, dtype=np.float32)(Tensor(np.ones((2, 3), dtype=np.int64)))
 
 
 # --------------------------------------------------------------------------- activations, Sequential, MLP

@@ -70,6 +70,29 @@ def test_epoch_loss_is_the_mean_over_all_rows() -> None:
     assert scheduler.steps == 2 * 4
 
 
+def test_a_float32_model_gets_its_float_data_in_float32() -> None:
+    """A float32 layer refuses float64 tensors (as PyTorch's), so fit takes float data in the parameters'
+    dtype, as a layer takes NumPy arrays: the same run as with data cast by hand; labels stay integers."""
+    X, Y = regression()
+
+    def run(X: Any, Y: Any) -> tuple[list[float], np.ndarray]:
+        model = Linear(3, 1, rng=0, dtype=np.float32)
+        seen = []
+        h = fit(lambda xb: seen.append(xb.dtype) or model(xb), mse_loss, SGD(model.parameters(), lr=0.05), X, Y,
+                epochs=3, batch_size=8)
+        assert set(seen) == {np.dtype(np.float32)} and model.weight.dtype == np.float32
+        return h, model.weight.data.copy()
+
+    by_hand = run(X.astype(np.float32), Y.astype(np.float32))
+    for data in ((X, Y), (Tensor(X), Y.tolist())):
+        h, w = run(*data)
+        assert h == by_hand[0] and np.array_equal(w, by_hand[1])
+    model = Linear(3, 4, rng=0, dtype=np.float32)
+    labels = np.arange(len(X)) % 4
+    fit(model, lambda out, yb: (out.log_softmax(-1)[np.arange(len(yb)), yb.data]).mean() * -1,
+        SGD(model.parameters(), lr=0.1), X, labels, epochs=1)
+
+
 def test_minibatch_training_is_reproducible_from_the_seed() -> None:
     X, Y = regression()
 

@@ -79,7 +79,7 @@ def fit(
         raise ValueError(f"fit: scheduler_step must be 'epoch' or 'batch', got {scheduler_step!r}")
     if Y is None:
         raise TypeError("fit: Y (the targets) is required; loss_fn is called as loss_fn(model(xb), yb)")
-    X, Y = _where_the_parameters_are(X, Y, optimizer)
+    X, Y = _as_the_parameters_are(X, Y, optimizer)
     if batch_size is None:  # full batch: the same two tensors every epoch, so they are built once
         full = list(batches(X, Y, batch_size=max(_num_rows(X), 1)))
         epoch_batches: Callable[[], Any] = lambda: full  # noqa: E731
@@ -119,14 +119,29 @@ def fit(
     return history
 
 
-def _where_the_parameters_are(X: Any, Y: Any, optimizer: Optimizer) -> tuple[Any, Any]:
-    """X and Y copied to the device of the optimizer's parameters, where that is one device other than
-    the CPU; as they are otherwise (the CPU, or a model split across devices: its forward moves data)."""
-    devices = {p.device for group in optimizer.param_groups for p in group["params"] if isinstance(p, Tensor)}
+def _as_the_parameters_are(X: Any, Y: Any, optimizer: Optimizer) -> tuple[Any, Any]:
+    """X and Y as the optimizer's parameters are: float data in their float dtype, when they share one (as
+    a layer takes NumPy arrays in its own: a float32 model gets float32 batches, not float64 ones it
+    would refuse), and copied to their device when that is one device other than the CPU (a model split
+    across devices moves data in its forward)."""
+    params = [p for group in optimizer.param_groups for p in group["params"] if isinstance(p, Tensor)]
+    dtypes = {p.dtype for p in params if p.dtype.kind == "f"}
+    if len(dtypes) == 1:
+        dtype = dtypes.pop()
+        X, Y = _in_dtype(X, dtype, "X"), _in_dtype(Y, dtype, "Y")
+    devices = {p.device for p in params}
     if len(devices) != 1 or (device := devices.pop()) == "cpu":
         return X, Y
     return (Tensor.constant(copy_to(_rows(X, "X", features=True), device)),
             Tensor.constant(copy_to(_rows(Y, "Y", features=False), device)))
+
+
+def _in_dtype(data: Any, dtype: np.dtype, name: str) -> Any:
+    """Float data (an array, a Tensor, a list of numbers) in `dtype`; other data (labels) as it is."""
+    array = _rows(data, name, features=name == "X")
+    if array.dtype.kind != "f" or array.dtype == dtype:
+        return data
+    return Tensor.constant(array.astype(dtype)) if isinstance(data, Tensor) else array.astype(dtype)
 
 
 def _num_rows(X: Any) -> int:

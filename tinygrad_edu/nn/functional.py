@@ -236,12 +236,14 @@ def linear(input: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:  #
     x = input if type(input) is Tensor or isinstance(input, Tensor) else Tensor(np.asarray(input), dtype=weight.dtype)
     if weight.ndim != 2:
         raise RuntimeError(f"linear: the weight must have shape (out_features, in_features), got shape {weight.shape}")
-    if bias is None:
-        return _apply(ops.LINEAR, (x, weight))
-    if not isinstance(bias, Tensor) or bias.shape != weight.shape[:1]:
+    if bias is not None and (not isinstance(bias, Tensor) or bias.shape != weight.shape[:1]):
         raise RuntimeError(f"linear: expected a bias Tensor of shape ({weight.shape[0]},) for a weight of shape "
                            f"{weight.shape}, got {bias.shape if isinstance(bias, Tensor) else type(bias).__name__}")
-    return _apply(ops.LINEAR, (x, weight, bias))
+    for name, t in (("input", x), ("bias", bias)):  # as in PyTorch and conv2d: no silent float64 work in a float32 layer
+        if t is not None and t.dtype != weight.dtype:
+            raise RuntimeError(f"linear: the {name} ({t.dtype}) and the weight ({weight.dtype}) must have the same "
+                               f"dtype (cast the {name}: .to({weight.dtype.name!r}))")
+    return _apply(ops.LINEAR, (x, weight) if bias is None else (x, weight, bias))
 
 
 # --------------------------------------------------------------------------- losses
