@@ -175,3 +175,41 @@ def test_binary_ops_promote_as_pytorch_does(op: str, dtypes: tuple[Any, Any], sh
     ours = BINARY[op](tg, *(args[::-1] if swap and kind == "tensor" else args))
     assert ours.dtype.name == str(theirs.dtype).removeprefix("torch."), (op, dtypes, shapes, kind, swap)
     np.testing.assert_allclose(ours.numpy().astype(float), theirs.numpy().astype(float), rtol=1e-3)
+
+
+# ---- layers: a float32 layer refuses a float64 tensor, as PyTorch's do, instead of computing in float64
+
+LAYERS: dict[str, tuple[Callable[[Any, Any], Any], tuple[int, ...]]] = {
+    # name -> (the layer, made with m = tg.nn or torch.nn and the dtype; the input's shape)
+    "Linear": (lambda nn, d: nn.Linear(3, 2, dtype=d), (4, 3)),
+    "Conv2d": (lambda nn, d: nn.Conv2d(1, 2, 3, dtype=d), (1, 1, 5, 5)),
+    "LSTM": (lambda nn, d: nn.LSTM(3, 2, dtype=d), (5, 4, 3)),
+    "GRU": (lambda nn, d: nn.GRU(3, 2, batch_first=True, dtype=d), (4, 5, 3)),
+    "RNNCell": (lambda nn, d: nn.RNNCell(3, 2, dtype=d), (4, 3)),
+    "LSTMCell": (lambda nn, d: nn.LSTMCell(3, 2, dtype=d), (4, 3)),
+    "LayerNorm": (lambda nn, d: nn.LayerNorm(3, dtype=d), (4, 3)),
+    "GroupNorm": (lambda nn, d: nn.GroupNorm(1, 3, dtype=d), (4, 3, 2)),
+    "BatchNorm1d": (lambda nn, d: nn.BatchNorm1d(3, dtype=d), (4, 3)),
+    "MultiheadAttention": (lambda nn, d: nn.MultiheadAttention(4, 2, batch_first=True, dtype=d), (2, 3, 4)),
+}
+
+
+def _call(layer: Any, x: Any) -> Any:
+    return layer(x, x, x) if "MultiheadAttention" in type(layer).__name__ else layer(x)
+
+
+@pytest.mark.parametrize("name", LAYERS)
+def test_a_float32_layer_refuses_a_float64_tensor(name: str) -> None:
+    make, shape = LAYERS[name]
+    layer = make(tg.nn, np.float32)
+    x = np.random.default_rng(0).normal(size=shape)
+    error = ValueError if name in ("LSTM", "GRU") else RuntimeError  # (torch's types)
+    with pytest.raises(error, match=r"\(float64\) and the .*\(float32\) must have the same dtype"):
+        _call(layer, Tensor(x))
+    out = _call(layer, Tensor(x.astype(np.float32)))  # the input cast: float32 through and through
+    for o in out if isinstance(out, tuple) else (out,):
+        for t in o if isinstance(o, tuple) else (o,):
+            assert t is None or t.dtype == np.float32, name
+    torch = pytest.importorskip("torch")
+    with pytest.raises(error):
+        _call(make(torch.nn, torch.float32), torch.tensor(x))

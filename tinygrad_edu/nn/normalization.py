@@ -28,6 +28,15 @@ __all__ = ["BatchNorm1d", "BatchNorm2d", "GroupNorm", "LayerNorm", "batch_norm",
 # --------------------------------------------------------------------------- functions
 
 
+def _same_dtype(name: str, input: Tensor, **others: Any) -> None:  # noqa: A002
+    """Refuse a weight, bias or running statistic of another dtype than the input, as PyTorch does (a
+    float32 layer would otherwise compute a float64 input in float64, silently)."""
+    for what, t in others.items():
+        if t is not None and t.dtype != input.dtype:
+            raise RuntimeError(f"{name}: the input ({input.dtype}) and the {what} ({t.dtype}) must have the same "
+                               f"dtype (cast the input: .to({np.dtype(t.dtype).name!r}))")
+
+
 def layer_norm(
     input: Tensor,
     normalized_shape: Sequence[int],
@@ -46,6 +55,7 @@ def layer_norm(
             f"layer_norm: expected an input of shape (*, {', '.join(map(str, shape))}) to normalise over its "
             f"last {len(shape)} axes {shape}, got shape {input.shape}"
         )
+    _same_dtype("layer_norm", input, weight=weight, bias=bias)
     axes = tuple(range(input.ndim - len(shape), input.ndim))
     # (x - mean) / sqrt(var + eps), the var biased (divided by n): one node, ops.NORMALIZE
     out = call(NORMALIZE, input, axes=axes, eps=float(eps))
@@ -86,6 +96,7 @@ def batch_norm(
                 f"batch_norm: {name} should have shape ({channels},) for an input of {channels} channels "
                 f"(shape {input.shape}), got shape {t.shape}"
             )
+    _same_dtype("batch_norm", input, running_mean=running_mean, running_var=running_var, weight=weight, bias=bias)
     if training:
         axes = (0,) + tuple(range(2, input.ndim))
         count = input.size // max(channels, 1)
@@ -140,6 +151,7 @@ def group_norm(
         if t is not None and t.shape != (channels,):
             raise RuntimeError(f"group_norm: {name} should have shape ({channels},) for an input of {channels} channels "
                                f"(shape {input.shape}), got shape {t.shape}")
+    _same_dtype("group_norm", input, weight=weight, bias=bias)
     grouped = input.reshape(n, int(num_groups), -1)  # each group's channels and positions on one axis
     out = call(NORMALIZE, grouped, axes=(2,), eps=float(eps)).reshape(input.shape)
     per_channel = (1, channels) + (1,) * (input.ndim - 2)

@@ -106,8 +106,16 @@ def _check_size(name: str, key: str, value: Any) -> int:
     return int(value)
 
 
-def _as_input(x: Any, dtype: Any) -> Tensor:
-    return x if isinstance(x, Tensor) else Tensor(np.asarray(x), dtype=dtype)
+def _as_input(x: Any, dtype: Any, name: str, what: str = "input", error: type[Exception] = RuntimeError) -> Tensor:
+    """x as a Tensor of the weights' dtype: numbers and arrays are taken in it; a Tensor of another dtype is
+    refused, as in PyTorch (a float32 layer would otherwise compute a float64 input in float64, silently),
+    with its error type: RuntimeError from a cell, ValueError from RNN, LSTM and GRU."""
+    if not isinstance(x, Tensor):
+        return Tensor(np.asarray(x), dtype=dtype)
+    if x.dtype != dtype:
+        raise error(f"{name}: the {what} ({x.dtype}) and the weights ({np.dtype(dtype)}) must have the same "
+                           f"dtype (cast the {what}: .to({np.dtype(dtype).name!r}))")
+    return x
 
 
 # --------------------------------------------------------------------------- cells
@@ -135,7 +143,7 @@ class _CellBase(Module):
 
     def _step(self, input: Any, hx: Any, lstm: bool) -> State:
         name = f"{type(self).__name__}({self.extra_repr()})"
-        x = _as_input(input, self.weight_ih.dtype)
+        x = _as_input(input, self.weight_ih.dtype, name)
         if x.ndim not in (1, 2):
             raise ValueError(f"{name}: expected input to be 1D or 2D, got {x.ndim}D input of shape {x.shape}")
         if x.shape[-1] != self.input_size:
@@ -149,7 +157,7 @@ class _CellBase(Module):
         else:
             if lstm and not (isinstance(hx, (tuple, list)) and len(hx) == 2):
                 raise TypeError(f"{name}: hx must be a pair (h, c), got a {type(hx).__name__}")
-            states = [_as_input(s, x.dtype) for s in (hx if lstm else [hx])]
+            states = [_as_input(s, x.dtype, name, what) for s, what in zip(hx if lstm else [hx], ("h", "c"))]
             for s, what in zip(states, ("h", "c")):
                 if s.shape != want:
                     raise RuntimeError(
@@ -299,7 +307,7 @@ class _RNNBase(Module):
     def _run(self, input: Any, hx: Any, lstm: bool) -> tuple[Tensor, Any]:
         """The output (L, N, D*hidden) or batch_first/unbatched variants, and the final state(s)."""
         name = f"{type(self).__name__}({self.extra_repr()})"
-        x = _as_input(input, self._weights(0, "")[0].dtype)
+        x = _as_input(input, self._weights(0, "")[0].dtype, name, error=ValueError)
         if x.ndim not in (2, 3):
             raise ValueError(f"{name}: expected input to be 2D or 3D, got {x.ndim}D input of shape {x.shape}")
         if x.shape[-1] != self.input_size:
@@ -368,7 +376,7 @@ class _RNNBase(Module):
             return [zeros, zeros] if lstm else [zeros]
         if lstm and not (isinstance(hx, (tuple, list)) and len(hx) == 2):
             raise TypeError(f"{name}: hx must be a pair (h_0, c_0), got a {type(hx).__name__}")
-        states = [_as_input(s, x.dtype) for s in (hx if lstm else [hx])]
+        states = [_as_input(s, x.dtype, name, what, ValueError) for s, what in zip(hx if lstm else [hx], ("h_0", "c_0"))]
         out = []
         for s, what in zip(states, ("h_0", "c_0")):
             if s.ndim != (3 if batched else 2):
