@@ -239,10 +239,12 @@ def linear(input: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:  #
     if bias is not None and (not isinstance(bias, Tensor) or bias.shape != weight.shape[:1]):
         raise RuntimeError(f"linear: expected a bias Tensor of shape ({weight.shape[0]},) for a weight of shape "
                            f"{weight.shape}, got {bias.shape if isinstance(bias, Tensor) else type(bias).__name__}")
-    for name, t in (("input", x), ("bias", bias)):  # as in PyTorch and conv2d: no silent float64 work in a float32 layer
-        if t is not None and t.dtype != weight.dtype:
-            raise RuntimeError(f"linear: the {name} ({t.dtype}) and the weight ({weight.dtype}) must have the same "
-                               f"dtype (cast the {name}: .to({weight.dtype.name!r}))")
+    dtype = weight.data.dtype  # as in PyTorch and conv2d: no silent float64 work in a float32 layer
+    if x.data.dtype is not dtype or (bias is not None and bias.data.dtype is not dtype):  # (NumPy's dtypes are singletons)
+        for name, t in (("input", x), ("bias", bias)):
+            if t is not None and t.dtype != dtype:
+                raise RuntimeError(f"linear: the {name} ({t.dtype}) and the weight ({dtype}) must have the same "
+                                   f"dtype (cast the {name}: .to({dtype.name!r}))")
     return _apply(ops.LINEAR, (x, weight) if bias is None else (x, weight, bias))
 
 
