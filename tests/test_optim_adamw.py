@@ -14,7 +14,8 @@ from tinygrad_edu import Tensor, Value
 from tinygrad_edu.nn import Linear, Sequential, Tanh
 from tinygrad_edu.nn.utils import clip_grad_norm_, clip_grad_value_
 from tinygrad_edu.optim import Adam, AdamW
-from tinygrad_edu.optim.lr_scheduler import CosineAnnealingLR, ExponentialLR, LambdaLR, LinearLR, SequentialLR, StepLR
+from tinygrad_edu.optim.lr_scheduler import (CosineAnnealingLR, ExponentialLR, LambdaLR, LinearLR, MultiStepLR,
+                                             ReduceLROnPlateau, SequentialLR, StepLR)
 
 from .layer_parity import numpy_state
 
@@ -179,6 +180,7 @@ SCHEDULES = {
     "lambda": lambda lib: lambda opt: lib.LambdaLR(opt, lambda t: 1 / (1 + t) ** 0.5),
     "lambda-per-group": lambda lib: lambda opt: lib.LambdaLR(opt, [lambda t: 0.9**t, lambda t: min(1.0, (t + 1) / 4)]),
     "warmup-cosine": warmup_cosine,
+    "multistep": lambda lib: lambda opt: lib.MultiStepLR(opt, milestones=[3, 7, 7, 12], gamma=0.5),
     "three-stages": lambda lib: lambda opt: lib.SequentialLR(
         opt, [lib.LinearLR(opt, start_factor=0.5, total_iters=3), lib.ExponentialLR(opt, gamma=0.8),
               lib.StepLR(opt, step_size=2, gamma=0.5)], milestones=[3, 9]),
@@ -213,6 +215,74 @@ def test_schedule_errors() -> None:
     with pytest.raises(ValueError, match="expected 1 lr_lambdas"):
         LambdaLR(opt, [lambda t: 1.0, lambda t: 1.0])
     assert CosineAnnealingLR.__name__ in tg.optim.lr_scheduler.__all__
+
+
+# ----------------------------------------------------------------------------- ReduceLROnPlateau
+
+# a validation loss that improves, stalls (with changes under the threshold), improves, then rises
+PLATEAU_METRICS = [5.0, 4.0, 3.9999, 4.1, 4.0, 4.05, 3.0, 3.0, 2.99999, 3.5, 3.2, 3.1, 3.3, 3.4, 3.0, 2.0, 2.5, 2.6,
+                   2.7, 2.8, -1.0, -0.99995, -1.2, -1.1, -1.1, -1.1]
+PLATEAUS = {
+    "defaults-patience-2": dict(patience=2),
+    "factor-cooldown": dict(factor=0.5, patience=1, cooldown=2),
+    "abs-threshold-min-lr": dict(factor=0.3, patience=0, threshold=0.05, threshold_mode="abs", min_lr=0.004),
+    "max-mode": dict(mode="max", factor=0.5, patience=1),
+    "min-lr-per-group": dict(factor=0.1, patience=1, min_lr=[0.001, 0.0005]),
+}
+
+
+def plateau_lrs(lib: Any, kwargs: dict[str, Any], torch_params: bool = False) -> tuple[list[list[float]], Any]:
+    if torch_params:
+        params: list[Any] = [lib.zeros(1, requires_grad=True), lib.zeros(1, requires_grad=True)]
+    else:
+        params = [Value(0.0), Value(0.0)]
+    opt = lib.optim.SGD([{"params": [params[0]], "lr": 0.1}, {"params": [params[1]], "lr": 0.03}], lr=0.1)
+    scheduler = lib.optim.lr_scheduler.ReduceLROnPlateau(opt, **kwargs)
+    out = []
+    for metric in PLATEAU_METRICS:
+        opt.step()
+        scheduler.step(metric)
+        out.append([g["lr"] for g in opt.param_groups])
+    return out, scheduler
+
+
+@pytest.mark.parametrize("name", list(PLATEAUS))
+def test_reduce_lr_on_plateau_matches_torch(name: str) -> None:
+    torch = pytest.importorskip("torch")
+    ours, _ = plateau_lrs(tg, PLATEAUS[name])
+    theirs, _ = plateau_lrs(torch, PLATEAUS[name], torch_params=True)
+    assert ours == [pytest.approx(lrs, rel=1e-12) for lrs in theirs]
+    assert ours[0] != ours[-1], "the sequence reduced the lr at least once"
+
+
+def test_reduce_lr_on_plateau_by_hand() -> None:
+    """patience 1: the third epoch without improvement past the best (2.0) halves the lr; then a
+    cooldown of 1 epoch in which bad epochs do not count."""
+    opt = tg.optim.SGD([Value(0.0)], lr=1.0)
+    s = ReduceLROnPlateau(opt, factor=0.5, patience=1, cooldown=1)
+    lrs = []
+    for loss in [3.0, 2.0, 2.5, 2.4, 2.3, 2.2, 2.1, 1.0]:
+        s.step(loss)
+        lrs.append(opt.param_groups[0]["lr"])
+    assert lrs == [1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.25, 0.25]
+    assert s.best == 1.0 and s.get_last_lr() == [0.25]
+    resumed = ReduceLROnPlateau(tg.optim.SGD([Value(0.0)], lr=1.0), factor=0.5, patience=1, cooldown=1)
+    resumed.load_state_dict(s.state_dict())  # the lrs, the best metric and the counts come back
+    assert resumed.optimizer.param_groups[0]["lr"] == 0.25 and resumed.best == 1.0
+    assert resumed.num_bad_epochs == s.num_bad_epochs and resumed.last_epoch == 8
+    with pytest.raises(TypeError, match="step needs the metric"):
+        s.step()
+    with pytest.raises(ValueError, match="factor must be below 1.0"):
+        ReduceLROnPlateau(opt, factor=1.0)
+    with pytest.raises(ValueError, match="mode must be 'min' or 'max'"):
+        ReduceLROnPlateau(opt, mode="up")
+    with pytest.raises(ValueError, match="expected 1 min_lrs"):
+        ReduceLROnPlateau(opt, min_lr=[0.1, 0.2])
+
+
+def test_multistep_by_its_closed_form() -> None:
+    lrs = [lr for [lr] in our_lrs(lambda opt: MultiStepLR(opt, milestones=[5, 2, 5], gamma=0.1), [1.0], 8)]
+    assert lrs == pytest.approx([1.0, 1.0, 0.1, 0.1, 0.1, 0.001, 0.001, 0.001], rel=1e-14)
 
 
 # ----------------------------------------------------------------------------- the whole recipe

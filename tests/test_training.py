@@ -18,7 +18,7 @@ from tinygrad_edu import training as training_module
 from tinygrad_edu.data import xor
 from tinygrad_edu.nn import MLP, Linear, mse_loss
 from tinygrad_edu.optim import SGD
-from tinygrad_edu.optim.lr_scheduler import StepLR
+from tinygrad_edu.optim.lr_scheduler import ReduceLROnPlateau, StepLR
 from tinygrad_edu.training import Restarts, best_of_restarts, fit
 
 
@@ -91,6 +91,20 @@ def test_a_float32_model_gets_its_float_data_in_float32() -> None:
     labels = np.arange(len(X)) % 4
     fit(model, lambda out, yb: (out.log_softmax(-1)[np.arange(len(yb)), yb.data]).mean() * -1,
         SGD(model.parameters(), lr=0.1), X, labels, epochs=1)
+
+
+def test_fit_gives_a_plateau_scheduler_the_epoch_loss() -> None:
+    """With a tiny lr the loss does not improve by the threshold, so ReduceLROnPlateau (patience 1) halves
+    the lr after the third epoch; it is stepped once per epoch with that epoch's loss."""
+    X, Y = regression(n=8)
+    model = Linear(3, 1, rng=0)
+    opt = SGD(model.parameters(), lr=1e-6)
+    seen: list[float] = []
+    plateau = ReduceLROnPlateau(opt, factor=0.5, patience=1)
+    plateau.step = lambda metric, step=plateau.step: seen.append(metric) or step(metric)  # type: ignore[method-assign]
+    history = fit(model, mse_loss, opt, X, Y, epochs=4, batch_size=4, scheduler=plateau, scheduler_step="batch")
+    assert seen == history and len(seen) == 4  # per epoch, with its loss, whatever scheduler_step says
+    assert opt.param_groups[0]["lr"] == 5e-7
 
 
 def test_minibatch_training_is_reproducible_from_the_seed() -> None:

@@ -19,6 +19,7 @@ from .data import _generator, _rows, batches
 from .device import copy_to
 from .engine import Node
 from .optim import Optimizer
+from .optim.lr_scheduler import ReduceLROnPlateau
 from .tensor import Tensor
 
 __all__ = ["Restarts", "best_of_restarts", "fit"]
@@ -61,7 +62,7 @@ def fit(
     When the optimizer's parameters are all on one device other than the CPU (a model moved with
     `.to("cuda")`), X and Y are copied there once, at the start, and the batches are cut there.
     `scheduler.step()` is called after every epoch (`scheduler_step="epoch"`) or every optimizer step
-    ("batch"). `callback(epoch, loss)` is called after each epoch (epoch counts from 0); if it returns
+    ("batch"); a `ReduceLROnPlateau` is given the epoch's mean loss (`scheduler.step(loss)`, per epoch). `callback(epoch, loss)` is called after each epoch (epoch counts from 0); if it returns
     True, training stops there. A loss that is NaN or infinite raises FloatingPointError before it
     reaches the parameters.
 
@@ -103,13 +104,15 @@ def fit(
                     )
                 loss.backward()
                 optimizer.step()
-                if scheduler is not None and scheduler_step == "batch":
+                if scheduler is not None and scheduler_step == "batch" and not isinstance(scheduler, ReduceLROnPlateau):
                     scheduler.step()
                 total, seen = total + value * len(xb), seen + len(xb)
             if seen == 0:
                 raise ValueError("fit: X has no rows: there is no minibatch to train on")
             history.append(total / seen)
-            if scheduler is not None and scheduler_step == "epoch":
+            if isinstance(scheduler, ReduceLROnPlateau):  # it watches a metric: the epoch's loss
+                scheduler.step(history[-1])
+            elif scheduler is not None and scheduler_step == "epoch":
                 scheduler.step()
             bar.update(epoch + 1, f"loss {history[-1]:.4g}")
             if callback is not None and callback(epoch, history[-1]) is True:

@@ -4,7 +4,8 @@ Each schedule is a closed form lr_t = f(lr_0, t) of the group's initial lr (lr_0
 of `step()` calls so far; call `scheduler.step()` once per epoch, after `optimizer.step()`. Being
 closed forms, they set the lr outright: a change made by hand to a group's lr is overwritten at the
 next step, and two schedulers on one optimizer do not compose (the last to step wins). To run one
-schedule after another (a warmup, then a decay), give them to `SequentialLR`.
+schedule after another (a warmup, then a decay), give them to `SequentialLR`. One is not a closed form:
+`ReduceLROnPlateau` lowers the lr when a metric it is given stops improving.
 
 >>> w = Value(1.0)
 >>> opt = tg.optim.SGD([w], lr=1.0)
@@ -35,6 +36,8 @@ __all__ = [
     "LRScheduler",
     "LambdaLR",
     "LinearLR",
+    "MultiStepLR",
+    "ReduceLROnPlateau",
     "SequentialLR",
     "StepLR",
 ]
@@ -154,6 +157,27 @@ class StepLR(LRScheduler):
     def lr_at(self, base_lr: float, epoch: int) -> float:
         """lr_0 * gamma ** (t // step_size)."""
         return base_lr * self.gamma ** (epoch // self.step_size)
+
+
+class MultiStepLR(LRScheduler):
+    """lr_t = lr_0 * gamma ** (the number of milestones <= t): multiply the lr by gamma at each milestone.
+
+    >>> opt = tg.optim.SGD([Value(0.0)], lr=0.1)
+    >>> s = tg.optim.lr_scheduler.MultiStepLR(opt, milestones=[2, 5], gamma=0.5)
+    >>> [s.lr_at(1.0, t) for t in range(7)]
+    [1.0, 1.0, 0.5, 0.5, 0.5, 0.25, 0.25]
+    """
+
+    def __init__(self, optimizer: Optimizer, milestones: Sequence[int], gamma: float = 0.1) -> None:
+        """Decay by `gamma` at each epoch in `milestones` (a milestone given twice decays twice, as in PyTorch)."""
+        name = type(self).__name__
+        self.milestones = sorted(_positive_int(name, "milestone", m) for m in milestones)
+        self.gamma = _positive(name, "gamma", gamma)
+        super().__init__(optimizer)
+
+    def lr_at(self, base_lr: float, epoch: int) -> float:
+        """lr_0 * gamma ** (milestones passed)."""
+        return base_lr * self.gamma ** bisect.bisect_right(self.milestones, epoch)
 
 
 class ExponentialLR(LRScheduler):
@@ -331,6 +355,85 @@ class SequentialLR(LRScheduler):
         return self.schedulers[i].lr_at(base_lr, epoch - (self.milestones[i - 1] if i else 0))
 
 
+class ReduceLROnPlateau(LRScheduler):
+    """Multiply the lr by `factor` when a metric has not improved for more than `patience` epochs: call
+    `scheduler.step(val_loss)` once per epoch (mode "min"; "max" for an accuracy). PyTorch's rule: an
+    epoch improves when the metric beats the best so far by `threshold` (relative, or absolute with
+    threshold_mode "abs"); after a reduction, `cooldown` epochs pass before bad epochs count again; the
+    lr never goes below `min_lr` (one per group, or one for all), and a change under `eps` is skipped.
+    Not a closed form of the epoch: it keeps the best metric and the count of bad epochs (saved by
+    `state_dict`).
+
+    >>> opt = tg.optim.SGD([Value(0.0)], lr=1.0)
+    >>> s = tg.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=1)
+    >>> for loss in [3.0, 2.0, 2.0, 2.0, 1.0, 1.0, 1.0]:
+    ...     s.step(loss)
+    >>> s.get_last_lr()
+    [0.25]
+    """
+
+    def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1, patience: int = 10,
+                 threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0,
+                 min_lr: float | Sequence[float] = 0.0, eps: float = 1e-8) -> None:
+        """Watch a metric to minimise (mode "min") or maximise ("max"); reduce the lr by factor on a plateau."""
+        name = type(self).__name__
+        if mode not in ("min", "max"):
+            raise ValueError(f"{name}: mode must be 'min' or 'max', got {mode!r}")
+        if threshold_mode not in ("rel", "abs"):
+            raise ValueError(f"{name}: threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}")
+        self.factor = _positive(name, "factor", factor)
+        if self.factor >= 1.0:
+            raise ValueError(f"{name}: factor must be below 1.0 (it lowers the lr), got {factor!r}")
+        groups = len(optimizer.param_groups) if isinstance(optimizer, Optimizer) else 0
+        lows = list(min_lr) if isinstance(min_lr, (list, tuple)) else [min_lr] * groups
+        if len(lows) != groups:
+            raise ValueError(f"{name}: expected {groups} min_lrs (one per parameter group), got {len(lows)}")
+        self.min_lrs = [_nonnegative(name, "min_lr", m) for m in lows]
+        self.mode, self.threshold_mode = mode, threshold_mode
+        self.threshold = _nonnegative(name, "threshold", threshold)
+        self.patience = _count(name, "patience", patience)
+        self.cooldown = _count(name, "cooldown", cooldown)
+        self.eps = _nonnegative(name, "eps", eps)
+        self.best = math.inf if mode == "min" else -math.inf
+        self.num_bad_epochs = 0
+        self.cooldown_counter = 0
+        super().__init__(optimizer)
+
+    def lrs_at(self, epoch: int) -> list[float]:
+        """The lrs the reductions so far have set (at the start, the groups' own), whatever the epoch:
+        what `load_state_dict` gives back to the groups."""
+        return list(self._last_lr) or [group["lr"] for group in self.optimizer.param_groups]
+
+    def step(self, metrics: Any = None) -> None:  # type: ignore[override]
+        """One epoch's metric (a number or a one-element tensor): reduce the lr if it has plateaued."""
+        if metrics is None:
+            raise TypeError(f"{type(self).__name__}.step needs the metric it watches: scheduler.step(val_loss)")
+        current = float(metrics)
+        self.last_epoch += 1
+        if self._improves(current):
+            self.best, self.num_bad_epochs = current, 0
+        else:
+            self.num_bad_epochs += 1
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.num_bad_epochs = 0  # bad epochs in a cooldown are not counted
+        if self.num_bad_epochs > self.patience:
+            for group, low in zip(self.optimizer.param_groups, self.min_lrs):
+                new = max(group["lr"] * self.factor, low)
+                if group["lr"] - new > self.eps:
+                    group["lr"] = new
+            self.cooldown_counter, self.num_bad_epochs = self.cooldown, 0
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+
+    def _improves(self, current: float) -> bool:
+        """PyTorch's test, word for word (so a relative threshold scales the best value, sign and all)."""
+        if self.threshold_mode == "rel":
+            if self.mode == "min":
+                return current < self.best * (1 - self.threshold)
+            return current > self.best * (1 + self.threshold)
+        return current < self.best - self.threshold if self.mode == "min" else current > self.best + self.threshold
+
+
 # --------------------------------------------------------------------------- argument checks
 
 
@@ -367,6 +470,14 @@ def _nonnegative(name: str, key: str, value: Any) -> float:
     if not (x >= 0 and math.isfinite(x)):
         raise ValueError(f"{name}: invalid {key} {value!r} (must be >= 0)")
     return x
+
+
+def _count(name: str, key: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name}: {key} must be an integer, got {value!r}")
+    if value < 0:
+        raise ValueError(f"{name}: invalid {key} {value!r} (must be >= 0)")
+    return int(value)
 
 
 def _positive_int(name: str, key: str, value: Any) -> int:
