@@ -39,6 +39,8 @@ UNARY: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any], np.ndarray]] 
     "square": (lambda x: x.square(), lambda x: x.square(), POINTS),
     "reciprocal": (lambda x: x.reciprocal(), lambda x: x.reciprocal(), POINTS + 0.25),
     "erf": (lambda x: x.erf(), lambda x: x.erf(), POINTS),
+    "log1p": (lambda x: x.log1p(), lambda x: x.log1p(), np.abs(POINTS) / 8 - 0.5),
+    "expm1": (lambda x: x.expm1(), lambda x: x.expm1(), POINTS),
     "clamp": (lambda x: x.clamp(-1.0, 1.0), lambda x: x.clamp(-1.0, 1.0), POINTS),
     "clamp_min": (lambda x: x.clamp(min=0.0), lambda x: x.clamp(min=0.0), POINTS),
     "clip_max": (lambda x: x.clip(max=1.0), lambda x: x.clip(max=1.0), POINTS),
@@ -106,7 +108,7 @@ def test_values_and_gradients_match_torch(name: str) -> None:
 def test_second_derivatives_match_torch(name: str) -> None:
     torch = _torch()
     ours, theirs, points = UNARY[name]
-    points = np.abs(SMOOTH_POINTS) + 0.5 if name in {"sqrt", "rsqrt", "log2"} else SMOOTH_POINTS + 0.01
+    points = np.abs(SMOOTH_POINTS) + 0.5 if name in {"sqrt", "rsqrt", "log2", "log1p"} else SMOOTH_POINTS + 0.01
     v = np.cos(np.arange(points.size))
     x = Tensor(points, requires_grad=True)
     (g,) = tg.grad(ours(x).sum(), [x], create_graph=True)

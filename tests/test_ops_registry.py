@@ -66,6 +66,8 @@ ELEMENTWISE: dict[str, tuple[Callable[..., Any], Callable[..., Any]]] = {
     "cos": (lambda x: x.cos(), np.vectorize(math.cos)),
     "log2": (lambda x: x.log2(), np.vectorize(math.log2)),
     "erf": (lambda x: x.erf(), np.vectorize(math.erf)),
+    "log1p": (lambda x: x.log1p(), np.vectorize(math.log1p)),
+    "expm1": (lambda x: x.expm1(), np.vectorize(math.expm1)),
     "maximum": (lambda x, y: x.maximum(y), lambda x, y: np.where(x > y, x, y)),
     "minimum": (lambda x, y: x.minimum(y), lambda x, y: np.where(x < y, x, y)),
     "clip": (lambda x: x.clip(-0.5, 1.0), lambda x: np.where(x < -0.5, -0.5, np.where(x > 1.0, 1.0, x))),

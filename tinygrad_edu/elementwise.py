@@ -148,6 +148,16 @@ def log2(input: Any) -> Any:  # noqa: A002
     return _operand(input).log2()
 
 
+def log1p(input: Any) -> Any:  # noqa: A002
+    """log(1 + x) elementwise, exact also for tiny x."""
+    return _operand(input).log1p()
+
+
+def expm1(input: Any) -> Any:  # noqa: A002
+    """exp(x) - 1 elementwise, exact also for tiny x."""
+    return _operand(input).expm1()
+
+
 def square(input: Any) -> Any:  # noqa: A002
     """x ** 2 elementwise."""
     return _operand(input).square()

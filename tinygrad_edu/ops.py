@@ -961,6 +961,29 @@ LOG2 = define(Op(
 ))
 
 
+def _scalar_log1p(x: float) -> float:
+    if x > -1:
+        return math.log1p(x)
+    return float(np.log1p(np.float64(x)))  # -inf at -1, nan below, with NumPy's warning (math raises)
+
+
+LOG1P = define(Op(  # log(1 + x), exact also where 1 + x would round x away (|x| < 1e-16 and up)
+    "log1p", "log1p", np.log1p,
+    vjps=(lambda g, out, x: g / (1 + x),),
+    derivatives=("1/(1+x)",), domain=("positive",),
+    scalar_forward=_scalar_log1p,
+    reads=(0,),
+))
+
+EXPM1 = define(Op(  # exp(x) - 1, exact also for small x, where exp(x) - 1 cancels
+    "expm1", "expm1", np.expm1,
+    vjps=(lambda g, out, x: g * (out + 1),),
+    derivatives=("exp(x)",), domain=("real",),
+    scalar_forward=math.expm1,
+    reads=(),
+))
+
+
 # erf after W. J. Cody, "Rational Chebyshev approximations for the error function", Math. Comp. 23 (1969),
 # 631-637 (the coefficients of his SPECFUN routine CALERF): erf(x) = x·P(x²)/Q(x²) for |x| <= 0.46875;
 # erfc(x) = exp(-x²)·P(x)/Q(x) up to 4; beyond, erfc(x) = exp(-x²)/x·(1/√π - z·P(z)/Q(z)) with z = 1/x².

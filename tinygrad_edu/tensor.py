@@ -529,6 +529,14 @@ class Tensor(Node):
         """The base-2 logarithm, elementwise (-inf at 0, nan below, as log)."""
         return _apply1(ops.LOG2, self)
 
+    def log1p(self) -> Tensor:
+        """log(1 + x) elementwise, exact also for tiny x (d/dx = 1/(1+x)); -inf at -1, nan below, as log."""
+        return _apply1(ops.LOG1P, self)
+
+    def expm1(self) -> Tensor:
+        """exp(x) - 1 elementwise, exact also for tiny x (d/dx = exp(x))."""
+        return _apply1(ops.EXPM1, self)
+
     def square(self) -> Tensor:
         """x ** 2 elementwise (one power node)."""
         return self**2

@@ -17,9 +17,11 @@ from .ops import (
     DIV,
     ERF,
     EXP,
+    EXPM1,
     FLOOR,
     FLOOR_DIVIDE,
     LOG,
+    LOG1P,
     LOG2,
     MAXIMUM,
     MINIMUM,
@@ -174,6 +176,14 @@ class Value(ScalarNode):
     def log2(self) -> Value:
         """The base-2 logarithm (-inf at 0, nan below, with NumPy's warning)."""
         return _unary(LOG2, self)
+
+    def log1p(self) -> Value:
+        """log(1 + x), exact also for tiny x (-inf at -1, nan below, with NumPy's warning)."""
+        return _unary(LOG1P, self)
+
+    def expm1(self) -> Value:
+        """exp(x) - 1, exact also for tiny x."""
+        return _unary(EXPM1, self)
 
     def erf(self) -> Value:
         """The error function (d/dx = 2/√π·exp(-x²))."""
