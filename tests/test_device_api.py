@@ -129,6 +129,7 @@ CASES: dict[str, Case] = {
     "Tensor.fill_": (lambda x: x.detach().clone().fill_(Tensor(1.5)) * x, [X]),
     "Tensor.zero_": (lambda x: x.detach().clone().zero_() + x, [X]),
     "Tensor.copy_": (lambda x: x.detach().clone().copy_(Y[0]) * x + x.detach().clone().copy_(Tensor(P)), [X]),
+    "Tensor.unbind": (lambda x: x.unbind(1)[2] * 2 + x.unbind()[0][1], [X]),
     "Tensor.log1p": (lambda p: p.log1p(), [P]),
     "Tensor.expm1": (lambda x: x.expm1(), [X]),
     "Tensor.isnan": (lambda x: (x * np.array([np.nan, 1.0, np.inf, -np.inf])).isnan(), [X]),
@@ -274,6 +275,7 @@ CASES: dict[str, Case] = {
     "tg.pow": (lambda x: tg.pow(2.0, x) + tg.pow(x, 2), [X]),
     "tg.neg": (lambda x: tg.neg(x), [X]),
     "tg.negative": (lambda x: tg.negative(x), [X]),
+    "tg.unbind": (lambda x: tg.unbind(x, -1)[0], [X3]),
     "tg.log1p": (lambda p: tg.log1p(p), [P]),
     "tg.expm1": (lambda x: tg.expm1(x), [X]),
     "tg.isnan": (lambda x: tg.isnan(x + np.array([0.0, np.nan, 1.0, np.nan])), [X]),
@@ -388,6 +390,8 @@ CASES: dict[str, Case] = {
     "F.binary_cross_entropy": (lambda p, t: F.binary_cross_entropy(p, t), [PROB, PROB[::-1].copy()]),
     "F.binary_cross_entropy_with_logits": (lambda x: F.binary_cross_entropy_with_logits(x, PROB), [X]),
     "F.hinge_loss": (lambda x: F.hinge_loss(x, np.sign(Y)), [X]),
+    "F.normalize": (lambda x: F.normalize(x, dim=-1) + F.normalize(x, p=1, dim=0), [X]),
+    "F.cosine_similarity": (lambda x, y: F.cosine_similarity(x, y) + F.cosine_similarity(x, y[:1], dim=1), [X, Y]),
     "F.kl_div": (lambda x, y: F.kl_div(x.log_softmax(1), y.log_softmax(1), log_target=True), [X, Y]),
 }
 

@@ -287,6 +287,7 @@ def _layer_cases() -> dict[str, tuple[Any, list[np.ndarray], dict[str, Any]]]:
         "BatchNorm2d": (lambda: nn.BatchNorm2d(2), [f(3, 2, 4, 4)], {}),
         "Conv1d": (lambda: nn.Conv1d(2, 3, 3, padding=1, rng=0), [f(2, 2, 7)], {}),
         "Conv2d": (lambda: nn.Conv2d(2, 4, 3, padding=1, padding_mode="reflect", groups=2, rng=0), [f(2, 2, 5, 5)], {}),
+        "CosineSimilarity": (lambda: nn.CosineSimilarity(dim=-1), [f(4, 3), f(1, 3)], {}),
         "CrossEntropyLoss": (lambda: nn.CrossEntropyLoss(weight=np.array([1.0, 2.0, 0.5]), label_smoothing=0.1),
                              [f(4, 3), labels(4)], {}),
         "Dropout": (lambda: nn.Dropout(0.5, rng=0), [f(4, 5)], {}),

@@ -1254,6 +1254,15 @@ class Tensor(Node):
         n = self.shape[_dim(self, dim, "chunk")]
         return self.split(max(-(-n // chunks), 1), dim)
 
+    def unbind(self, dim: int = 0) -> tuple[Tensor, ...]:
+        """The slices along dim, each without it: `h, c = states.unbind(0)`.
+
+        >>> [t.tolist() for t in Tensor([[1.0, 2.0], [3.0, 4.0]]).unbind(1)]
+        [[1.0, 3.0], [2.0, 4.0]]
+        """
+        d = _dim(self, dim, "unbind")
+        return tuple(self[(slice(None),) * d + (i,)] for i in range(self.shape[d]))
+
     def index_select(self, dim: int, index: Any) -> Tensor:
         """The entries at the 1-D `index` along dim (repeats allowed: their gradients add up).
 
@@ -2009,6 +2018,11 @@ def split(tensor: Tensor, split_size_or_sections: int | Sequence[int], dim: int 
 def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
     """torch.chunk: input.chunk(chunks, dim)."""
     return input.chunk(chunks, dim)
+
+
+def unbind(input: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
+    """torch.unbind: input.unbind(dim)."""
+    return input.unbind(dim)
 
 
 def gather(input: Tensor, dim: int, index: Any) -> Tensor:

@@ -89,6 +89,29 @@ class Embedding(Module):
             weight[padding_idx] = 0
         self.weight = Tensor(weight, requires_grad=True, dtype=dtype, label="weight")
 
+    @classmethod
+    def from_pretrained(cls, embeddings: Any, freeze: bool = True, padding_idx: int | None = None) -> Embedding:
+        """An Embedding whose table is a copy of `embeddings` (a (num_embeddings, embedding_dim) tensor or
+        array: its values, dtype and device), frozen (no gradient; still a parameter) unless freeze=False,
+        as torch's `nn.Embedding.from_pretrained`.
+
+        >>> emb = Embedding.from_pretrained(np.array([[0.0, 1.0], [2.0, 3.0]]))
+        >>> emb([1, 0]).tolist(), emb.weight.requires_grad
+        ([[2.0, 3.0], [0.0, 1.0]], False)
+        """
+        table = embeddings.detach() if isinstance(embeddings, Tensor) else Tensor(np.asarray(embeddings))
+        if table.ndim != 2:
+            raise ValueError(f"Embedding.from_pretrained: embeddings must be 2-D (num_embeddings, embedding_dim), "
+                             f"got shape {table.shape}")
+        if table.dtype.kind != "f":
+            raise TypeError(f"Embedding.from_pretrained: embeddings must be floats, got {table.dtype}")
+        embedding = cls(table.shape[0], table.shape[1], padding_idx=padding_idx, rng=0, dtype=table.dtype)
+        embedding.weight = table.clone().requires_grad_(True)  # (rng=0: a table drawn only to be replaced)
+        embedding.weight.label = "weight"
+        if freeze:
+            embedding.weight.requires_grad_(False)
+        return embedding
+
     def forward(self, input: Any) -> Tensor:
         """The vectors of the integer ids in `input` (any shape): shape input.shape + (embedding_dim,)."""
         return _lookup(input, self.weight, self.padding_idx, f"Embedding({self.extra_repr()})")

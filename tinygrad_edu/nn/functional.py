@@ -248,6 +248,36 @@ def linear(input: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:  #
     return _apply(ops.LINEAR, (x, weight) if bias is None else (x, weight, bias))
 
 
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:  # noqa: A002
+    """input divided by its p-norm along `dim` (at least eps, so a zero vector stays zero), as torch's
+    F.normalize: unit vectors, the step before a cosine similarity.
+
+    >>> normalize(Tensor([[3.0, 4.0]])).tolist()
+    [[0.6, 0.8]]
+    """
+    return input / input.norm(p, dim=dim, keepdim=True).clamp(min=eps)
+
+
+def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
+    """The cosine of the angle between x1 and x2 along `dim` (they broadcast together), as torch's
+    F.cosine_similarity: each divided by its 2-norm (at least eps), then their dot product.
+
+    >>> cosine_similarity(Tensor([[1.0, 0.0], [1.0, 1.0]]), Tensor([[0.0, 2.0], [2.0, 2.0]])).tolist()
+    [0.0, 0.9999999999999998]
+    """
+    if not isinstance(x1, Tensor) or not isinstance(x2, Tensor):
+        raise TypeError(f"cosine_similarity: x1 and x2 must be Tensors, got {type(x1).__name__} and {type(x2).__name__}")
+    try:
+        shape = np.broadcast_shapes(x1.shape, x2.shape)
+    except ValueError:
+        raise RuntimeError(f"cosine_similarity: shapes {x1.shape} and {x2.shape} do not broadcast") from None
+    if not -len(shape) <= dim < max(len(shape), 1):
+        raise IndexError(f"cosine_similarity: dim {dim} is out of range for shape {shape}")
+    unit1 = x1 / x1.norm(2, dim=dim, keepdim=True).clamp(min=eps)
+    unit2 = x2 / x2.norm(2, dim=dim, keepdim=True).clamp(min=eps)
+    return (unit1 * unit2).sum(dim)
+
+
 # --------------------------------------------------------------------------- losses
 
 

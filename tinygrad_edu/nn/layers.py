@@ -101,6 +101,19 @@ class Identity(Module):
         return x
 
 
+class CosineSimilarity(Module):
+    """The cosine of the angle between two inputs along `dim` (F.cosine_similarity), as torch's module."""
+
+    def __init__(self, dim: int = 1, eps: float = 1e-8) -> None:
+        self.dim, self.eps = int(dim), float(eps)
+
+    def forward(self, x1: Tensor, x2: Tensor) -> Tensor:
+        return F.cosine_similarity(x1, x2, self.dim, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, eps={self.eps}"
+
+
 # the module of each name in functional.ACTIVATIONS (the same keys: a test holds them equal)
 ACTIVATION_MODULES: dict[str, type[Module]] = {
     "relu": ReLU, "sigmoid": Sigmoid, "tanh": Tanh, "identity": Identity,

@@ -271,7 +271,7 @@ class SGD(Optimizer):
     def __init__(
         self,
         params: Iterable[Node | ParamGroup],
-        lr: float,
+        lr: float = 1e-3,
         momentum: float = 0.0,
         dampening: float = 0.0,
         nesterov: bool = False,
