@@ -107,8 +107,8 @@ def check_saved_values(order: list[Node], inspecting: bool, where: str) -> None:
                 raise RuntimeError(
                     f"{where}: input {k} of a '{op.name}' node ({type(x).__name__}{name} of shape "
                     f"{np.shape(x.data)}) was changed in place after the node saved it (an optimizer step, "
-                    "an nn.init function, t[...] = v, t += v, or a method such as t.mul_(v)); its backward rule would read the new value. "
-                    "Compute the forward again after changing it, or change it after backward"
+                    "an nn.init function, t[...] = v, t += v, or a method such as t.mul_(v)); its backward rule "
+                    "would read the new value. Compute the forward again after changing it, or change it after backward"
                 )
     if _fingerprints:  # nodes made in anomaly mode: are the inputs they saved still what they were?
         _check_fingerprints(order, where)

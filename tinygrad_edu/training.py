@@ -62,8 +62,9 @@ def fit(
     When the optimizer's parameters are all on one device other than the CPU (a model moved with
     `.to("cuda")`), X and Y are copied there once, at the start, and the batches are cut there.
     `scheduler.step()` is called after every epoch (`scheduler_step="epoch"`) or every optimizer step
-    ("batch"); a `ReduceLROnPlateau` is given the epoch's mean loss (`scheduler.step(loss)`, per epoch). `callback(epoch, loss)` is called after each epoch (epoch counts from 0); if it returns
-    True, training stops there. A loss that is NaN or infinite raises FloatingPointError before it
+    ("batch"); a `ReduceLROnPlateau` is given each epoch's mean loss (`scheduler.step(loss)`). Float data
+    is taken in the parameters' dtype, as a layer takes NumPy arrays. `callback(epoch, loss)` is called
+    after each epoch (epoch counts from 0); if it returns True, training stops there. A loss that is NaN or infinite raises FloatingPointError before it
     reaches the parameters.
 
     >>> from tinygrad_edu.training import fit

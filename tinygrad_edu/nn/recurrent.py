@@ -114,7 +114,7 @@ def _as_input(x: Any, dtype: Any, name: str, what: str = "input", error: type[Ex
         return Tensor(np.asarray(x), dtype=dtype)
     if x.dtype != dtype:
         raise error(f"{name}: the {what} ({x.dtype}) and the weights ({np.dtype(dtype)}) must have the same "
-                           f"dtype (cast the {what}: .to({np.dtype(dtype).name!r}))")
+                    f"dtype (cast the {what}: .to({np.dtype(dtype).name!r}))")
     return x
 
 
