@@ -200,10 +200,14 @@ def test_in_place_methods_refuse_a_result_that_does_not_fit() -> None:
 
 
 def test_a_graph_that_saved_a_tensor_changed_in_place_refuses_backward() -> None:
-    """As with +=: the engine knows the values it saved were changed (PyTorch's version counter)."""
+    """As with +=: the engine knows the values it saved were changed (PyTorch's version counter). A change
+    that was refused changed nothing, so it leaves the graph usable."""
     w = Tensor(X.copy())
     x = Tensor(Y.copy(), requires_grad=True)
     loss = (x * w).sum()
+    with pytest.raises(RuntimeError, match="does not fit"):
+        w.add_(np.zeros((2, 3, 4)))
+    assert tg.grad(loss, [x], retain_graph=True)[0].tolist() == X.tolist()
     w.mul_(2.0)
     with pytest.raises(RuntimeError, match="changed in place after the node saved it"):
         loss.backward()

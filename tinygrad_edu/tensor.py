@@ -33,7 +33,7 @@ def _binary_operator(op: Op) -> Callable[[Tensor, Any], Tensor]:
         if type(y) is not Tensor and not isinstance(y, Tensor):
             return _binary(op, x, y)
         xd, yd = x.data, y.data
-        if xd.dtype is not yd.dtype and (cast := _weakly_promoted((x, y))) is not None:
+        if xd.dtype is not yd.dtype and _may_differ(xd, yd) and (cast := _weakly_promoted((x, y))) is not None:
             x, y = cast
             xd, yd = x.data, y.data
         try:
@@ -827,7 +827,8 @@ class Tensor(Node):
         return self
 
     def _write_in_place(self, name: str, result_of: Callable[[], Tensor]) -> Tensor:
-        self._check_in_place(f"x.{name}(...)")
+        if self.op is not None or (self.requires_grad and _grad_mode.recording):
+            self._check_in_place(f"x.{name}(...)")  # refuses: a graph needs this tensor, or it is being trained
         result = result_of()
         if result.requires_grad:  # an operand needs a gradient, which a write into this array would lose
             raise RuntimeError(_UNRECORDED.format(name=name, alternative=f"x = x.{name.rstrip('_')}(...)"))
@@ -836,6 +837,7 @@ class Tensor(Node):
                                f"{self.shape} (an in-place op does not broadcast its target)")
         if not np.can_cast(result.dtype, self.dtype, "same_kind"):
             raise RuntimeError(f"{name}: the result's dtype {result.dtype} can't be cast to this tensor's {self.dtype}")
+        self._check_in_place(f"x.{name}(...)")  # recorded only now: a refused change leaves saved graphs usable
         self.data[...] = result.data
         return self
 
@@ -1550,6 +1552,15 @@ def _promotion(arrays: Sequence[Any]) -> np.dtype | None:
     return None if np.result_type(*with_dims, *zero_d) == target else target
 
 
+_INTEGER_AND_FLOAT = {"if", "fi", "uf", "fu"}
+
+
+def _may_differ(a: Any, b: Any) -> bool:
+    """Whether PyTorch's promotion of two arrays of different dtypes may differ from NumPy's: with a 0-d one,
+    or integers with floats (a float32 model's `x * mask` with a boolean or float64 mask goes by quickly)."""
+    return not a.ndim or not b.ndim or a.dtype.kind + b.dtype.kind in _INTEGER_AND_FLOAT
+
+
 def _promoted(dtypes: list[np.dtype]) -> np.dtype:
     """PyTorch's promotion of operands that weigh alike: NumPy's within the highest category among them."""
     top = max(_CATEGORY[d.kind] for d in dtypes)
@@ -1569,7 +1580,7 @@ def _weakly_promoted(inputs: Sequence[Tensor]) -> tuple[Tensor, ...] | None:
 def _weak_arrays(a: Any, b: Any) -> tuple[Any, Any]:
     """Two arrays (or an array and a number) as an elementwise computation outside the graph takes them
     (comparisons, logic, in-place updates): PyTorch's promotion, as _weakly_promoted gives a recorded op."""
-    if not is_array(b) or a.dtype is b.dtype or (target := _promotion((a, b))) is None:
+    if not is_array(b) or a.dtype is b.dtype or not _may_differ(a, b) or (target := _promotion((a, b))) is None:
         return a, b
     return a.astype(target, copy=False), b.astype(target, copy=False)
 
